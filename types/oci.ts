@@ -1,0 +1,214 @@
+// OCI runtime-spec (v1.2) config.json shapes. Every field is optional here:
+// lib/config fills in secure defaults (what `runc spec` would give).
+
+export interface Spec {
+  ociVersion?: string;
+  process?: Process;
+  root?: Root;
+  hostname?: string;
+  domainname?: string;
+  mounts?: Mount[];
+  hooks?: Hooks;
+  annotations?: Record<string, string>;
+  linux?: Linux;
+}
+
+export interface Root {
+  path?: string;
+  readonly?: boolean;
+}
+
+export interface Box {
+  height: number;
+  width: number;
+}
+
+export interface User {
+  uid?: number;
+  gid?: number;
+  umask?: number;
+  additionalGids?: number[];
+  username?: string;
+}
+
+export interface LinuxCapabilities {
+  bounding?: string[];
+  effective?: string[];
+  inheritable?: string[];
+  permitted?: string[];
+  ambient?: string[];
+}
+
+export interface POSIXRlimit {
+  type: string;
+  hard: number;
+  soft: number;
+}
+
+export interface LinuxIOPriority {
+  class: 'IOPRIO_CLASS_RT' | 'IOPRIO_CLASS_BE' | 'IOPRIO_CLASS_IDLE';
+  priority: number;
+}
+
+export interface Process {
+  terminal?: boolean;
+  consoleSize?: Box;
+  user?: User;
+  args?: string[];
+  commandLine?: string;
+  /** OCI form `K=V` array, or (berth convenience) an object. */
+  env?: string[] | Record<string, string>;
+  cwd?: string;
+  capabilities?: LinuxCapabilities;
+  rlimits?: POSIXRlimit[];
+  noNewPrivileges?: boolean;
+  apparmorProfile?: string;
+  oomScoreAdj?: number;
+  selinuxLabel?: string;
+  ioPriority?: LinuxIOPriority;
+}
+
+export interface Mount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+  uidMappings?: LinuxIDMapping[];
+  gidMappings?: LinuxIDMapping[];
+}
+
+export interface Hook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
+
+export interface Hooks {
+  prestart?: Hook[];
+  createRuntime?: Hook[];
+  createContainer?: Hook[];
+  startContainer?: Hook[];
+  poststart?: Hook[];
+  poststop?: Hook[];
+}
+
+export type LinuxNamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
+
+export interface LinuxNamespace {
+  type: LinuxNamespaceType;
+  path?: string;
+}
+
+export interface LinuxIDMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+export interface LinuxDevice {
+  path: string;
+  type: 'c' | 'b' | 'u' | 'p';
+  major?: number;
+  minor?: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface LinuxDeviceCgroup {
+  allow: boolean;
+  type?: string;
+  major?: number | null;
+  minor?: number | null;
+  access?: string;
+}
+
+export interface LinuxMemory {
+  limit?: number;
+  reservation?: number;
+  swap?: number;
+  kernel?: number;
+  kernelTCP?: number;
+  swappiness?: number;
+  disableOOMKiller?: boolean;
+  useHierarchy?: boolean;
+  checkBeforeUpdate?: boolean;
+}
+
+export interface LinuxCPU {
+  shares?: number;
+  quota?: number;
+  burst?: number;
+  period?: number;
+  realtimeRuntime?: number;
+  realtimePeriod?: number;
+  cpus?: string;
+  mems?: string;
+  idle?: number;
+}
+
+export interface LinuxPids {
+  limit: number;
+}
+
+export interface LinuxWeightDevice {
+  major: number;
+  minor: number;
+  weight?: number;
+  leafWeight?: number;
+}
+
+export interface LinuxThrottleDevice {
+  major: number;
+  minor: number;
+  rate: number;
+}
+
+export interface LinuxBlockIO {
+  weight?: number;
+  leafWeight?: number;
+  weightDevice?: LinuxWeightDevice[];
+  throttleReadBpsDevice?: LinuxThrottleDevice[];
+  throttleWriteBpsDevice?: LinuxThrottleDevice[];
+  throttleReadIOPSDevice?: LinuxThrottleDevice[];
+  throttleWriteIOPSDevice?: LinuxThrottleDevice[];
+}
+
+export interface LinuxHugepageLimit {
+  pageSize: string;
+  limit: number;
+}
+
+export interface LinuxResources {
+  devices?: LinuxDeviceCgroup[];
+  memory?: LinuxMemory;
+  cpu?: LinuxCPU;
+  pids?: LinuxPids;
+  blockIO?: LinuxBlockIO;
+  hugepageLimits?: LinuxHugepageLimit[];
+  unified?: Record<string, string>;
+}
+
+export interface LinuxSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  syscalls?: Array<{ names: string[]; action: string; errnoRet?: number; args?: unknown[] }>;
+}
+
+export interface Linux {
+  uidMappings?: LinuxIDMapping[];
+  gidMappings?: LinuxIDMapping[];
+  sysctl?: Record<string, string>;
+  resources?: LinuxResources;
+  cgroupsPath?: string;
+  namespaces?: LinuxNamespace[];
+  devices?: LinuxDevice[];
+  seccomp?: LinuxSeccomp;
+  rootfsPropagation?: 'private' | 'rprivate' | 'slave' | 'rslave' | 'shared' | 'rshared' | 'unbindable' | 'runbindable';
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  mountLabel?: string;
+}
