@@ -1,0 +1,105 @@
+// Typed errors. `code` is the stable string programs switch on; `step` names the
+// setup step that failed; errno/syscall/path say what the kernel refused, and where.
+import os from 'node:os';
+
+export interface ErrorDetail {
+  step?: string;
+  errno?: string;
+  syscall?: string;
+  path?: string;
+  cause?: unknown;
+}
+
+export class BerthError extends Error {
+  readonly code: string;
+  readonly step?: string;
+  readonly errno?: string;
+  readonly syscall?: string;
+  readonly path?: string;
+
+  constructor(code: string, message: string, detail: ErrorDetail = {}) {
+    super(message, detail.cause === undefined ? undefined : { cause: detail.cause });
+    this.name = new.target.name;
+    this.code = code;
+    if (detail.step !== undefined) this.step = detail.step;
+    if (detail.errno !== undefined) this.errno = detail.errno;
+    if (detail.syscall !== undefined) this.syscall = detail.syscall;
+    if (detail.path !== undefined) this.path = detail.path;
+  }
+}
+
+/** Bad input, found before anything was created. `field` is the JSON path (`process.args[0]`). */
+export class ConfigError extends BerthError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super('INVALID_CONFIG', `invalid config at ${field}: ${message}`, { step: 'validate' });
+    this.field = field;
+  }
+}
+
+export class ContainerExistsError extends BerthError {
+  constructor(id: string, path: string) {
+    super('CONTAINER_EXISTS', `a container with id "${id}" already exists`, { step: 'state', errno: 'EEXIST', path });
+  }
+}
+
+export class ContainerNotFoundError extends BerthError {
+  constructor(id: string, path?: string) {
+    super('CONTAINER_NOT_FOUND', `no container with id "${id}"`, { step: 'state', errno: 'ENOENT', ...(path ? { path } : {}) });
+  }
+}
+
+/** The container is not in a state that allows the operation (start twice, exec when stopped, …). */
+export class InvalidStateError extends BerthError {
+  readonly state: string;
+  constructor(operation: string, state: string, id: string) {
+    super('INVALID_STATE', `cannot ${operation} container "${id}": it is ${state}`, { step: operation });
+    this.state = state;
+  }
+}
+
+export class ExecutableNotFoundError extends BerthError {
+  constructor(path: string, errno = 'ENOENT') {
+    super('EXECUTABLE_NOT_FOUND', `executable not found in container: ${path}`, { step: 'exec', errno, syscall: 'execve', path });
+  }
+}
+
+/** A setup step inside the new process (or the kernel call that creates it) failed. */
+export class SetupError extends BerthError {
+  constructor(step: string, message: string, detail: ErrorDetail = {}) {
+    super('SETUP_FAILED', message, { ...detail, step });
+  }
+}
+
+export class CgroupError extends BerthError {
+  constructor(detail: { step: string; path?: string; errno?: string; syscall?: string; message: string; cause?: unknown }) {
+    super('CGROUP_FAILED', detail.message, detail);
+  }
+}
+
+export class AbortError extends BerthError {
+  constructor(step: string, cause?: unknown) {
+    super('ABORTED', `${step} was aborted`, { step, cause });
+  }
+}
+
+/** errno number -> symbolic name (EACCES), from Node's own table. */
+export function errnoName(errno: number): string {
+  for (const [name, value] of Object.entries(os.constants.errno)) {
+    if (value === errno) return name;
+  }
+  return `E${errno}`;
+}
+
+/** Wraps a failed fs/syscall error from Node into a BerthError subclass, keeping code/syscall/path. */
+export function fromSystemError(err: unknown, step: string, fallbackPath?: string): BerthError {
+  if (err instanceof BerthError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const path = e?.path ?? fallbackPath;
+  return new SetupError(step, `${step} failed: ${e?.message ?? String(err)}`, {
+    ...(e?.code ? { errno: e.code } : {}),
+    ...(e?.syscall ? { syscall: e.syscall } : {}),
+    ...(path ? { path } : {}),
+    cause: err,
+  });
+}
