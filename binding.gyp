@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/plan.cc",
+        "native/fdops.cc",
         "native/spawn.cc",
         "native/child.cc",
         "native/child_mounts.cc",

@@ -1,0 +1,126 @@
+// OCI mount entries -> what the child attaches. Options are parsed here, before
+// anything exists, so an unknown option or a missing bind source is a ConfigError.
+import fs from 'node:fs/promises';
+import type { Mount } from '../../types/oci.js';
+import { ConfigError } from '../errors.js';
+import { MOUNT_ATTR, MS } from '../launch/constants.js';
+import { absPath, optArray, optStr, str } from './check.js';
+
+export interface ResolvedMount {
+  destination: string;
+  type?: string;
+  source?: string;
+  bind: boolean;
+  recursive: boolean;
+  flags: number;
+  attrSet: number;
+  propagation: number;
+  data: string;
+  destIsFile: boolean;
+}
+
+const FLAG_OPTIONS: Record<string, { set?: number; clear?: number; attr?: number }> = {
+  ro: { set: MS.RDONLY, attr: MOUNT_ATTR.RDONLY },
+  rw: { clear: MS.RDONLY },
+  nosuid: { set: MS.NOSUID, attr: MOUNT_ATTR.NOSUID },
+  suid: { clear: MS.NOSUID },
+  nodev: { set: MS.NODEV, attr: MOUNT_ATTR.NODEV },
+  dev: { clear: MS.NODEV },
+  noexec: { set: MS.NOEXEC, attr: MOUNT_ATTR.NOEXEC },
+  exec: { clear: MS.NOEXEC },
+  sync: { set: MS.SYNCHRONOUS },
+  async: { clear: MS.SYNCHRONOUS },
+  dirsync: { set: MS.DIRSYNC },
+  mand: { set: MS.MANDLOCK },
+  nomand: { clear: MS.MANDLOCK },
+  atime: { clear: MS.NOATIME },
+  noatime: { set: MS.NOATIME, attr: MOUNT_ATTR.NOATIME },
+  diratime: { clear: MS.NODIRATIME },
+  nodiratime: { set: MS.NODIRATIME, attr: MOUNT_ATTR.NODIRATIME },
+  relatime: { set: MS.RELATIME },
+  norelatime: { clear: MS.RELATIME },
+  strictatime: { set: MS.STRICTATIME, attr: MOUNT_ATTR.STRICTATIME },
+  nostrictatime: { clear: MS.STRICTATIME },
+  lazytime: { set: MS.LAZYTIME },
+  nolazytime: { clear: MS.LAZYTIME },
+};
+
+const PROPAGATION: Record<string, number> = {
+  private: MS.PRIVATE,
+  rprivate: MS.PRIVATE,
+  shared: MS.SHARED,
+  rshared: MS.SHARED,
+  slave: MS.SLAVE,
+  rslave: MS.SLAVE,
+  unbindable: MS.UNBINDABLE,
+  runbindable: MS.UNBINDABLE,
+};
+
+export function propagationFlag(name: string, field: string): number {
+  const p = PROPAGATION[name];
+  if (p === undefined) throw new ConfigError(field, `unknown propagation "${name}"`);
+  return p;
+}
+
+export async function resolveMount(m: unknown, field: string, bundleDir: string | undefined): Promise<ResolvedMount> {
+  if (typeof m !== 'object' || m === null) throw new ConfigError(field, 'must be an object');
+  const raw = m as Mount;
+  const destination = absPath(raw.destination, `${field}.destination`);
+  const type = optStr(raw.type, `${field}.type`);
+  let source = optStr(raw.source, `${field}.source`);
+  const options = (optArray(raw.options, `${field}.options`) ?? []).map((o, i) => str(o, `${field}.options[${i}]`));
+  const bind = type === 'bind' || options.includes('bind') || options.includes('rbind');
+  let flags = 0;
+  let attrSet = 0;
+  let propagation = 0;
+  let recursive = false;
+  const data: string[] = [];
+  options.forEach((opt, i) => {
+    if (opt === 'bind') return;
+    if (opt === 'rbind') {
+      recursive = true;
+      return;
+    }
+    const flag = FLAG_OPTIONS[opt];
+    if (flag) {
+      if (flag.set) flags |= flag.set;
+      if (flag.clear) flags &= ~flag.clear;
+      if (flag.attr) attrSet |= flag.attr;
+      if (flag.clear && opt === 'rw') attrSet &= ~MOUNT_ATTR.RDONLY;
+      return;
+    }
+    if (opt in PROPAGATION) {
+      propagation = PROPAGATION[opt];
+      return;
+    }
+    if (bind) throw new ConfigError(`${field}.options[${i}]`, `unknown option "${opt}" for a bind mount`);
+    data.push(opt);
+  });
+  let destIsFile = false;
+  if (bind) {
+    if (source === undefined) throw new ConfigError(`${field}.source`, 'a bind mount needs a source');
+    if (!source.startsWith('/')) {
+      if (!bundleDir) throw new ConfigError(`${field}.source`, 'must be an absolute path');
+      source = `${bundleDir}/${source}`;
+    }
+    try {
+      destIsFile = !(await fs.stat(source)).isDirectory();
+    } catch (err) {
+      throw new ConfigError(`${field}.source`, `bind source ${source}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+  } else if (type === undefined) {
+    throw new ConfigError(`${field}.type`, 'is required for a non-bind mount');
+  }
+  return {
+    destination,
+    ...(type !== undefined && !bind ? { type } : {}),
+    ...(source !== undefined ? { source } : {}),
+    bind,
+    recursive,
+    flags,
+    attrSet,
+    propagation,
+    data: data.join(','),
+    destIsFile,
+  };
+}

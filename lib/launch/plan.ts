@@ -1,0 +1,138 @@
+// ResolvedConfig -> the plain-data plan the native child executes. All decisions
+// (which mounts, which devices, cap masks, rlimit numbers) are made here.
+import fs from 'node:fs';
+import os from 'node:os';
+import type { ResolvedConfig, ResolvedProcess } from '../config/normalize.js';
+import { DEFAULT_DEVICES, DEFAULT_DEV_LINKS } from '../config/defaults.js';
+import type { NativeMount, NativePlan } from '../native.js';
+import { CAPABILITIES, CLONE_NS, DEFAULT_PATH, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from './constants.js';
+
+let capLastCache: number | undefined;
+export function capLast(): number {
+  if (capLastCache === undefined) {
+    try {
+      capLastCache = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
+    } catch {
+      capLastCache = CAPABILITIES.length - 1;
+    }
+  }
+  return capLastCache;
+}
+
+function capMask(names: string[]): bigint {
+  let mask = 0n;
+  for (const n of names) mask |= 1n << BigInt((CAPABILITIES as readonly string[]).indexOf(n));
+  return mask;
+}
+
+const RLIM_INFINITY = 0xffffffffffffffffn;
+function rlimitValue(v: number): bigint {
+  return v >= Number.MAX_SAFE_INTEGER ? RLIM_INFINITY : BigInt(v);
+}
+
+export function processPlan(p: ResolvedProcess): Pick<
+  NativePlan,
+  | 'args' | 'env' | 'pathEnv' | 'cwd' | 'uid' | 'gid' | 'groups' | 'setGroups' | 'umask' | 'setCaps' | 'caps'
+  | 'capLast' | 'noNewPrivs' | 'rlimits' | 'oomScoreAdj'
+> {
+  const pathEntry = p.env.find((e) => e.startsWith('PATH='));
+  return {
+    args: p.args,
+    env: p.env,
+    pathEnv: pathEntry ? pathEntry.slice(5) : DEFAULT_PATH,
+    cwd: p.cwd,
+    uid: p.uid,
+    gid: p.gid,
+    groups: p.additionalGids,
+    setGroups: true,
+    umask: p.umask,
+    setCaps: true,
+    caps: [
+      capMask(p.capabilities.bounding),
+      capMask(p.capabilities.effective),
+      capMask(p.capabilities.permitted),
+      capMask(p.capabilities.inheritable),
+      capMask(p.capabilities.ambient),
+    ],
+    capLast: capLast(),
+    noNewPrivs: p.noNewPrivileges,
+    rlimits: p.rlimits.map((r) => ({ resource: RLIMITS[r.type], soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) })),
+    ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),
+  };
+}
+
+function hostIsCgroup2(): boolean {
+  try {
+    return fs.statfsSync('/sys/fs/cgroup').type === 0x63677270;
+  } catch {
+    return false;
+  }
+}
+
+function mountPlan(cfg: ResolvedConfig): NativeMount[] {
+  const out: NativeMount[] = [];
+  for (const m of cfg.mounts) {
+    let type = m.type;
+    if (type === 'cgroup' || type === 'cgroup2') {
+      // A v1/hybrid host would need one mount per controller; only a pure v2
+      // host gets /sys/fs/cgroup inside for now.
+      if (!hostIsCgroup2()) continue;
+      type = 'cgroup2';
+    }
+    out.push({
+      ...(m.source !== undefined ? { source: m.source } : {}),
+      destination: m.destination,
+      ...(type !== undefined ? { type } : {}),
+      ...(m.data ? { data: m.data } : {}),
+      flags: m.flags,
+      attrSet: m.attrSet,
+      propagation: m.propagation,
+      kind: m.bind ? 1 : 0,
+      recursive: m.recursive,
+      destIsFile: m.destIsFile,
+    });
+  }
+  return out;
+}
+
+export interface PlanInputs {
+  fds: number[];
+  joins: Array<{ fd: number; nstype: number }>;
+  cgroupFd?: number;
+}
+
+export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePlan {
+  let cloneFlags = 0;
+  for (const ns of cfg.namespaces) if (ns.path === undefined) cloneFlags |= CLONE_NS[ns.type];
+  const newMountNs = (cloneFlags & CLONE_NS.mount) !== 0;
+  const hasDevTmpfs = cfg.mounts.some((m) => m.destination === '/dev' && !m.bind);
+  const devices = hasDevTmpfs ? DEFAULT_DEVICES.map((d) => ({ path: d.path, mode: S_IFCHR | 0o666, major: d.major, minor: d.minor, uid: 0, gid: 0 })) : [];
+  for (const d of cfg.devices) {
+    const kind = d.type === 'b' ? S_IFBLK : d.type === 'p' ? S_IFIFO : S_IFCHR;
+    const entry = { path: d.path, mode: kind | d.fileMode, major: d.major, minor: d.minor, uid: d.uid, gid: d.gid };
+    const at = devices.findIndex((x) => x.path === d.path);
+    if (at >= 0) devices[at] = entry;
+    else devices.push(entry);
+  }
+  return {
+    cloneFlags,
+    joins: inputs.joins,
+    ...(inputs.cgroupFd !== undefined && inputs.cgroupFd >= 0 ? { cgroupFd: inputs.cgroupFd } : {}),
+    setupRootfs: newMountNs,
+    rootfs: cfg.rootfs,
+    rootfsPropagation: cfg.rootfsPropagation,
+    readonlyRoot: cfg.readonlyRoot,
+    mounts: newMountNs ? mountPlan(cfg) : [],
+    devices: newMountNs ? devices : [],
+    links: newMountNs && hasDevTmpfs ? DEFAULT_DEV_LINKS.map((l) => ({ ...l })) : [],
+    masked: newMountNs ? cfg.maskedPaths : [],
+    readonly: newMountNs ? cfg.readonlyPaths : [],
+    sysctls: Object.entries(cfg.sysctl).map(([k, v]) => ({ path: `/proc/sys/${k.replace(/\./g, '/')}`, value: v })),
+    ...(cfg.hostname !== undefined ? { hostname: cfg.hostname } : {}),
+    ...(cfg.domainname !== undefined ? { domainname: cfg.domainname } : {}),
+    loopbackUp: (cloneFlags & CLONE_NS.network) !== 0,
+    ...processPlan(cfg.process),
+    fds: inputs.fds,
+    parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
+  };
+}

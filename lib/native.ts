@@ -1,0 +1,100 @@
+// The addon, loaded once (prebuild first, local build second) with a typed face.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface NativePlan {
+  cloneFlags: number;
+  joins: Array<{ fd: number; nstype: number }>;
+  cgroupFd?: number;
+  setupRootfs: boolean;
+  rootfs: string;
+  rootfsPropagation: number;
+  readonlyRoot: boolean;
+  mounts: NativeMount[];
+  devices: Array<{ path: string; mode: number; major: number; minor: number; uid: number; gid: number }>;
+  links: Array<{ target: string; path: string }>;
+  masked: string[];
+  readonly: string[];
+  sysctls: Array<{ path: string; value: string }>;
+  hostname?: string;
+  domainname?: string;
+  loopbackUp: boolean;
+  args: string[];
+  env: string[];
+  pathEnv: string;
+  cwd: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  setGroups: boolean;
+  umask: number;
+  setCaps: boolean;
+  /** bounding, effective, permitted, inheritable, ambient */
+  caps: [bigint, bigint, bigint, bigint, bigint];
+  capLast: number;
+  noNewPrivs: boolean;
+  rlimits: Array<{ resource: number; soft: bigint; hard: bigint }>;
+  oomScoreAdj?: number;
+  fds: number[];
+  parentDeathSignal: number;
+}
+
+export interface NativeMount {
+  source?: string;
+  destination: string;
+  type?: string;
+  data?: string;
+  flags: number;
+  attrSet: number;
+  propagation: number;
+  kind: 0 | 1;
+  recursive: boolean;
+  destIsFile: boolean;
+}
+
+export type ChildMessage =
+  | { eof: true }
+  | { eof?: undefined; kind: number; step: number; errno: number; syscall: number; detail: string };
+
+export interface FdWatch {
+  stop(): void;
+  ref(): void;
+  unref(): void;
+}
+
+export interface Native {
+  spawn(plan: NativePlan): { pid: number; pidfd: number; syncFd: number };
+  pipe(): [number, number];
+  close(fd: number): void;
+  recvMessage(fd: number): ChildMessage | null;
+  sendGo(fd: number): number;
+  reap(pidfd: number): { exitCode: number | null; signal: number | null; coreDumped?: boolean } | null;
+  pidfdSignal(pidfd: number, signal: number): number;
+  eventfd(): number;
+  readEventFd(fd: number): number;
+  FdWatch: new (fd: number, cb: (status: number, events: number) => void) => FdWatch;
+}
+
+export const native: Native = require('node-gyp-build')(packageRoot);
+
+export const MSG_READY = 1;
+export const MSG_ERROR = 2;
+
+// Same order as `enum Step` in native/protocol.h.
+export const STEP_NAMES = [
+  'none', 'signals', 'setns', 'fds', 'rlimits', 'oom-score-adj', 'mount-propagation', 'rootfs-bind', 'mount',
+  'devices', 'symlinks', 'pivot-root', 'masked-paths', 'readonly-paths', 'readonly-root', 'hostname', 'loopback',
+  'sysctl', 'cwd', 'groups', 'user', 'capabilities', 'no-new-privileges', 'parent-death-signal', 'sync', 'exec',
+] as const;
+
+// Same order as `enum SyscallId` in native/protocol.h.
+export const SYSCALL_NAMES = [
+  '', 'mount', 'open_tree', 'mount_setattr', 'move_mount', 'openat2', 'mkdirat', 'mknodat', 'symlinkat', 'pivot_root',
+  'chroot', 'chdir', 'umount2', 'setns', 'sethostname', 'setdomainname', 'socket', 'ioctl', 'write', 'read',
+  'setgroups', 'setresgid', 'setresuid', 'capset', 'prctl', 'prlimit64', 'execve', 'dup3', 'close_range', 'open',
+  'sigaction', 'fchownat',
+] as const;

@@ -1,0 +1,65 @@
+// The state directory: <root>/<id>/state.json, written atomically (temp file +
+// rename) so another process never reads half a file. mkdir of <root>/<id> is
+// the lock that refuses a duplicate id.
+import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ContainerState } from '../types/api.js';
+import { ContainerExistsError, ContainerNotFoundError, fromSystemError } from './errors.js';
+
+export class StateDir {
+  readonly dir: string;
+  readonly file: string;
+
+  constructor(readonly root: string, readonly id: string) {
+    this.dir = path.join(root, id);
+    this.file = path.join(this.dir, 'state.json');
+  }
+
+  /** Claims the id: fails with ContainerExistsError if it is taken. */
+  async claim(): Promise<void> {
+    try {
+      await fs.mkdir(this.root, { recursive: true, mode: 0o711 });
+      await fs.mkdir(this.dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ContainerExistsError(this.id, this.dir);
+      throw fromSystemError(err, 'state', this.dir);
+    }
+  }
+
+  async write(state: ContainerState): Promise<void> {
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    try {
+      await fs.writeFile(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
+      await fs.rename(tmp, this.file);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw fromSystemError(err, 'state', this.file);
+    }
+  }
+
+  async read(): Promise<ContainerState> {
+    try {
+      return JSON.parse(await fs.readFile(this.file, 'utf8')) as ContainerState;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerNotFoundError(this.id, this.file);
+      throw fromSystemError(err, 'state', this.file);
+    }
+  }
+
+  async remove(): Promise<void> {
+    await fs.rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** /proc/<pid>/stat field 22 (start time in clock ticks since boot), or undefined if gone. */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm may contain spaces and parentheses: fields start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[19]);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,32 @@
+// Module entry: the thin native layer under lib/. Everything policy-like
+// (defaults, validation, state, cgroups) lives in TypeScript.
+#include <napi.h>
+
+namespace berth {
+Napi::Value Spawn(const Napi::CallbackInfo&);
+Napi::Value Pipe(const Napi::CallbackInfo&);
+Napi::Value Close(const Napi::CallbackInfo&);
+Napi::Value RecvMessage(const Napi::CallbackInfo&);
+Napi::Value SendGo(const Napi::CallbackInfo&);
+Napi::Value Reap(const Napi::CallbackInfo&);
+Napi::Value PidfdSignal(const Napi::CallbackInfo&);
+Napi::Value EventFd(const Napi::CallbackInfo&);
+Napi::Value ReadEventFd(const Napi::CallbackInfo&);
+Napi::Function InitFdWatch(Napi::Env);
+}  // namespace berth
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawn", Napi::Function::New(env, berth::Spawn, "spawn"));
+  exports.Set("pipe", Napi::Function::New(env, berth::Pipe, "pipe"));
+  exports.Set("close", Napi::Function::New(env, berth::Close, "close"));
+  exports.Set("recvMessage", Napi::Function::New(env, berth::RecvMessage, "recvMessage"));
+  exports.Set("sendGo", Napi::Function::New(env, berth::SendGo, "sendGo"));
+  exports.Set("reap", Napi::Function::New(env, berth::Reap, "reap"));
+  exports.Set("pidfdSignal", Napi::Function::New(env, berth::PidfdSignal, "pidfdSignal"));
+  exports.Set("eventfd", Napi::Function::New(env, berth::EventFd, "eventfd"));
+  exports.Set("readEventFd", Napi::Function::New(env, berth::ReadEventFd, "readEventFd"));
+  exports.Set("FdWatch", berth::InitFdWatch(env));
+  return exports;
+}
+
+NODE_API_MODULE(berth, Init)

@@ -1,0 +1,261 @@
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace berth {
+
+unsigned cstrlen(const char* s) {
+  unsigned n = 0;
+  while (s[n]) n++;
+  return n;
+}
+
+char* cstrcpy(char* dst, const char* src, char* end) {
+  while (*src && dst < end - 1) *dst++ = *src++;
+  *dst = '\0';
+  return dst;
+}
+
+char* format_uint(char* dst, unsigned long v, char* end) {
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = char('0' + v % 10);
+    v /= 10;
+  } while (v && n < 24);
+  while (n && dst < end - 1) *dst++ = tmp[--n];
+  *dst = '\0';
+  return dst;
+}
+
+void child_fail(int sync_fd, Step step, int err, SyscallId sc, const char* detail) {
+  Msg m;
+  char* d = reinterpret_cast<char*>(&m);
+  for (unsigned i = 0; i < sizeof m; i++) d[i] = 0;
+  m.kind = MSG_ERROR;
+  m.step = step;
+  m.err = err;
+  m.syscall = sc;
+  if (detail) cstrcpy(m.detail, detail, m.detail + sizeof m.detail);
+  // MSG_NOSIGNAL: the parent may be gone; we exit either way.
+  send(sync_fd, &m, sizeof m, MSG_NOSIGNAL);
+  _exit(127);
+}
+
+static void fail_with(int sync_fd, const Failure& f) { child_fail(sync_fd, f.step, f.err, f.sc, f.detail); }
+
+// Node installs handlers (and ignores SIGPIPE); handlers would run Node code in
+// this copy, and ignored dispositions survive execve. Reset everything to default
+// while all signals are still blocked (the parent blocked them around clone3).
+static int reset_signals() {
+  struct sigaction sa;
+  char* d = reinterpret_cast<char*>(&sa);
+  for (unsigned i = 0; i < sizeof sa; i++) d[i] = 0;
+  sa.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    // glibc's sigaction rejects its reserved real-time signals (EINVAL): harmless.
+    sigaction(sig, &sa, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  return sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+static int join_namespaces(const Plan* p, Failure* f) {
+  for (int i = 0; i < p->njoins; i++) {
+    if (setns(p->joins[i].fd, p->joins[i].nstype) < 0) {
+      *f = {STEP_SETNS, errno, SC_SETNS, nullptr};
+      return -1;
+    }
+    close(p->joins[i].fd);
+  }
+  return 0;
+}
+
+// Puts the caller's fds at 0..nfds-1 (inheritable), the sync socket right after
+// them (CLOEXEC), and closes everything else the Node process had open.
+static int arrange_fds(const Plan* p, int* sync_fd, Failure* f) {
+  int highest = *sync_fd;
+  for (int i = 0; i < p->nfds; i++)
+    if (p->fds[i] > highest) highest = p->fds[i];
+  int tmp[64];
+  int n = p->nfds < 64 ? p->nfds : 64;
+  // First copy every source above all of them, so that placing fd i cannot
+  // clobber a source that is still to be placed.
+  for (int i = 0; i < n; i++) {
+    tmp[i] = fcntl(p->fds[i], F_DUPFD_CLOEXEC, highest + 1);
+    if (tmp[i] < 0) {
+      *f = {STEP_FDS, errno, SC_DUP, nullptr};
+      return -1;
+    }
+  }
+  int sync_tmp = fcntl(*sync_fd, F_DUPFD_CLOEXEC, highest + 1);
+  if (sync_tmp < 0) {
+    *f = {STEP_FDS, errno, SC_DUP, nullptr};
+    return -1;
+  }
+  for (int i = 0; i < n; i++) {
+    if (dup3(tmp[i], i, 0) < 0) {
+      *f = {STEP_FDS, errno, SC_DUP, nullptr};
+      return -1;
+    }
+  }
+  if (dup3(sync_tmp, n, O_CLOEXEC) < 0) {
+    *f = {STEP_FDS, errno, SC_DUP, nullptr};
+    return -1;
+  }
+  *sync_fd = n;
+  if (syscall(SYS_close_range, n + 1, ~0U, 0) < 0) {
+    *f = {STEP_FDS, errno, SC_CLOSE_RANGE, nullptr};
+    return -1;
+  }
+  return 0;
+}
+
+static int apply_rlimits(const Plan* p, Failure* f) {
+  for (int i = 0; i < p->nrlimits; i++) {
+    struct rlimit64 rl;
+    rl.rlim_cur = p->rlimits[i].soft;
+    rl.rlim_max = p->rlimits[i].hard;
+    if (prlimit64(0, (__rlimit_resource)p->rlimits[i].resource, &rl, nullptr) < 0) {
+      *f = {STEP_RLIMITS, errno, SC_PRLIMIT, nullptr};
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int write_file(const char* path, const char* value, Step step, Failure* f) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *f = {step, errno, SC_OPEN, path};
+    return -1;
+  }
+  long n = write(fd, value, cstrlen(value));
+  int saved = errno;
+  close(fd);
+  if (n < 0) {
+    *f = {step, saved, SC_WRITE, path};
+    return -1;
+  }
+  return 0;
+}
+
+static int set_oom_score_adj(const Plan* p, Failure* f) {
+  if (!p->has_oom_score_adj) return 0;
+  char buf[24];
+  char* e = buf;
+  int v = p->oom_score_adj;
+  if (v < 0) {
+    *e++ = '-';
+    v = -v;
+  }
+  format_uint(e, (unsigned long)v, buf + sizeof buf);
+  return write_file("/proc/self/oom_score_adj", buf, STEP_OOM_SCORE, f);
+}
+
+static int set_names(const Plan* p, Failure* f) {
+  if (p->hostname && sethostname(p->hostname, cstrlen(p->hostname)) < 0) {
+    *f = {STEP_HOSTNAME, errno, SC_SETHOSTNAME, p->hostname};
+    return -1;
+  }
+  if (p->domainname && setdomainname(p->domainname, cstrlen(p->domainname)) < 0) {
+    *f = {STEP_HOSTNAME, errno, SC_SETDOMAINNAME, p->domainname};
+    return -1;
+  }
+  return 0;
+}
+
+// A fresh network namespace has `lo` down; programs expect 127.0.0.1 to work.
+static int loopback_up(const Plan* p, Failure* f) {
+  if (!p->loopback_up) return 0;
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    *f = {STEP_LOOPBACK, errno, SC_SOCKET, "lo"};
+    return -1;
+  }
+  struct ifreq ifr;
+  char* d = reinterpret_cast<char*>(&ifr);
+  for (unsigned i = 0; i < sizeof ifr; i++) d[i] = 0;
+  ifr.ifr_name[0] = 'l';
+  ifr.ifr_name[1] = 'o';
+  int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+  if (rc == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  int saved = errno;
+  close(s);
+  if (rc < 0) {
+    *f = {STEP_LOOPBACK, saved, SC_IOCTL, "lo"};
+    return -1;
+  }
+  return 0;
+}
+
+static int apply_sysctls(const Plan* p, Failure* f) {
+  for (int i = 0; i < p->nsysctls; i++)
+    if (write_file(p->sysctls[i].path, p->sysctls[i].value, STEP_SYSCTL, f) < 0) return -1;
+  return 0;
+}
+
+// Tells the parent we are set up, then blocks until it says go (start()) or
+// goes away (EOF: the parent died or destroyed us before start).
+static void wait_for_go(int sync_fd) {
+  Msg m;
+  char* d = reinterpret_cast<char*>(&m);
+  for (unsigned i = 0; i < sizeof m; i++) d[i] = 0;
+  m.kind = MSG_READY;
+  if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) child_fail(sync_fd, STEP_SYNC, errno, SC_WRITE, nullptr);
+  for (;;) {
+    long n = recv(sync_fd, &m, sizeof m, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(126);
+    if (m.kind == MSG_GO) return;
+  }
+}
+
+void child_main(const Plan* p, int sync_fd) {
+  Failure f = {STEP_NONE, 0, SC_NONE, nullptr};
+  if (reset_signals() < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_SIGACTION, nullptr);
+  // Die with the Node process; the sync socket's EOF closes the race where it
+  // died before this prctl (we read it before exec).
+  if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)
+    child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
+  // Non-dumpable until execve resets it: a process already in the container
+  // cannot ptrace us or open /proc/<pid>/exe (CVE-2019-5736).
+  if (prctl(PR_SET_DUMPABLE, 0) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
+  umask(0);  // modes of what we create are exact; the process's umask is set at the end
+  if (join_namespaces(p, &f) < 0) fail_with(sync_fd, f);
+  if (arrange_fds(p, &sync_fd, &f) < 0) fail_with(sync_fd, f);
+  if (apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
+  if (set_oom_score_adj(p, &f) < 0) fail_with(sync_fd, f);
+  if (p->setup_rootfs && setup_rootfs(p, &f) < 0) fail_with(sync_fd, f);
+  if (set_names(p, &f) < 0) fail_with(sync_fd, f);
+  if (loopback_up(p, &f) < 0) fail_with(sync_fd, f);
+  if (apply_sysctls(p, &f) < 0) fail_with(sync_fd, f);
+  if (p->setup_rootfs && finish_rootfs(p, &f) < 0) fail_with(sync_fd, f);
+  if (p->cwd && chdir(p->cwd) < 0) child_fail(sync_fd, STEP_CWD, errno, SC_CHDIR, p->cwd);
+  if (setup_process_identity(p, &f) < 0) fail_with(sync_fd, f);
+  // Changing credentials clears the parent-death signal: arm it again.
+  if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)
+    child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
+  if (p->umask >= 0) umask((mode_t)p->umask);
+  wait_for_go(sync_fd);
+  exec_process(p, sync_fd);
+}
+
+}  // namespace berth

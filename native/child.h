@@ -1,0 +1,34 @@
+// Code that runs in the cloned child before execve. It is a copy of a
+// multi-threaded process whose other threads' locks are frozen, so everything
+// here is async-signal-safe: raw syscalls on data prepared before clone, no
+// malloc, no stdio, no C++ runtime.
+#pragma once
+#include "plan.h"
+#include "protocol.h"
+
+namespace berth {
+
+[[noreturn]] void child_main(const Plan* plan, int sync_fd);
+
+// Reports {step, errno, detail} to the parent and exits. Never returns.
+[[noreturn]] void child_fail(int sync_fd, Step step, int err, SyscallId sc, const char* detail);
+
+// Steps, each returning 0 or -1 with *err/*sc/*detail describing the failure.
+struct Failure {
+  Step step;
+  int err;
+  SyscallId sc;
+  const char* detail;
+};
+
+int setup_rootfs(const Plan* p, Failure* f);
+int finish_rootfs(const Plan* p, Failure* f);  // after pivot: masked, readonly paths, ro root
+int setup_process_identity(const Plan* p, Failure* f);
+[[noreturn]] void exec_process(const Plan* p, int sync_fd);
+
+// small async-signal-safe helpers
+unsigned cstrlen(const char* s);
+char* cstrcpy(char* dst, const char* src, char* end);  // returns the new end, always NUL-terminates
+char* format_uint(char* dst, unsigned long v, char* end);
+
+}  // namespace berth

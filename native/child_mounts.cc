@@ -1,0 +1,335 @@
+// Root filesystem setup in the child: make the mount tree private, bind the
+// rootfs onto itself, attach every mount at a destination resolved *inside* the
+// rootfs (openat2 RESOLVE_IN_ROOT: a symlink in the rootfs can never lead a
+// mount out of it), create device nodes, pivot_root, then mask and lock paths.
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "child.h"
+
+namespace berth {
+
+namespace {
+
+int sys_openat2(int dirfd, const char* path, uint64_t flags, uint64_t resolve) {
+  struct open_how how = {};
+  how.flags = flags;
+  how.resolve = resolve;
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+int sys_open_tree(int dirfd, const char* path, unsigned flags) {
+  return (int)syscall(SYS_open_tree, dirfd, path, flags);
+}
+
+int sys_move_mount(int from_dirfd, const char* from, int to_dirfd, const char* to, unsigned flags) {
+  return (int)syscall(SYS_move_mount, from_dirfd, from, to_dirfd, to, flags);
+}
+
+int sys_mount_setattr(int dirfd, const char* path, unsigned flags, struct mount_attr* attr) {
+  return (int)syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof *attr);
+}
+
+const uint64_t kResolveInRoot = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+
+// Opens `path` (absolute, container view) relative to the rootfs, creating
+// missing directories on the way and, if `last_is_file`, the last component as
+// an empty file. Every lookup is confined to the rootfs.
+int open_in_root(int rootfd, const char* path, int create, int last_is_file, Failure* f, Step step) {
+  char buf[4096];
+  const char* s = path;
+  while (*s == '/') s++;
+  char* end = cstrcpy(buf, s, buf + sizeof buf);
+  while (end > buf && end[-1] == '/') *--end = '\0';
+  if (buf[0] == '\0') {
+    int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) *f = {step, errno, SC_DUP, path};
+    return fd;
+  }
+  int fd = sys_openat2(rootfd, buf, O_PATH | O_CLOEXEC, kResolveInRoot);
+  if (fd >= 0 || errno != ENOENT || !create) {
+    if (fd < 0) *f = {step, errno, SC_OPENAT2, path};
+    return fd;
+  }
+  // Walk the components, creating what is missing.
+  int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+  if (parent < 0) {
+    *f = {step, errno, SC_DUP, path};
+    return -1;
+  }
+  char* comp = buf;
+  for (;;) {
+    char* slash = comp;
+    while (*slash && *slash != '/') slash++;
+    int last = (*slash == '\0');
+    *slash = '\0';
+    if (comp[0] != '\0') {
+      int next = sys_openat2(parent, comp, O_PATH | O_CLOEXEC, kResolveInRoot);
+      if (next < 0 && errno == ENOENT) {
+        int rc;
+        if (last && last_is_file) rc = mknodat(parent, comp, S_IFREG | 0644, 0);
+        else rc = mkdirat(parent, comp, 0755);
+        if (rc < 0 && errno != EEXIST) {
+          *f = {step, errno, (last && last_is_file) ? SC_MKNODAT : SC_MKDIRAT, path};
+          close(parent);
+          return -1;
+        }
+        next = sys_openat2(parent, comp, O_PATH | O_CLOEXEC, kResolveInRoot);
+      }
+      if (next < 0) {
+        *f = {step, errno, SC_OPENAT2, path};
+        close(parent);
+        return -1;
+      }
+      close(parent);
+      parent = next;
+    }
+    if (last) return parent;
+    *slash = '/';
+    comp = slash + 1;
+  }
+}
+
+// "/proc/self/fd/N": a path that mount(2) resolves to exactly the opened inode.
+void fd_path(char* buf, unsigned size, int fd) {
+  char* e = cstrcpy(buf, "/proc/self/fd/", buf + size);
+  format_uint(e, (unsigned long)fd, buf + size);
+}
+
+int attach_bind(int destfd, const MountSpec* m, Failure* f) {
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0);
+  int tree = sys_open_tree(AT_FDCWD, m->source, flags);
+  if (tree < 0) {
+    *f = {STEP_MOUNT, errno, SC_OPEN_TREE, m->source};
+    return -1;
+  }
+  if (m->attr_set || m->propagation) {
+    struct mount_attr attr = {};
+    attr.attr_set = m->attr_set;
+    attr.propagation = m->propagation;
+    if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | (m->recursive ? AT_RECURSIVE : 0), &attr) < 0) {
+      *f = {STEP_MOUNT, errno, SC_MOUNT_SETATTR, m->destination};
+      close(tree);
+      return -1;
+    }
+  }
+  if (sys_move_mount(tree, "", destfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    *f = {STEP_MOUNT, errno, SC_MOVE_MOUNT, m->destination};
+    close(tree);
+    return -1;
+  }
+  close(tree);
+  return 0;
+}
+
+int attach_fs(int destfd, const MountSpec* m, Failure* f) {
+  char target[64];
+  fd_path(target, sizeof target, destfd);
+  const char* source = m->source ? m->source : m->type;
+  if (mount(source, target, m->type, m->flags, m->data) < 0) {
+    *f = {STEP_MOUNT, errno, SC_MOUNT, m->destination};
+    return -1;
+  }
+  return 0;
+}
+
+int do_mounts(const Plan* p, int rootfd, Failure* f) {
+  for (int i = 0; i < p->nmounts; i++) {
+    const MountSpec* m = &p->mounts[i];
+    int destfd = open_in_root(rootfd, m->destination, 1, m->dest_is_file, f, STEP_MOUNT);
+    if (destfd < 0) return -1;
+    int rc = m->kind == MOUNT_BIND ? attach_bind(destfd, m, f) : attach_fs(destfd, m, f);
+    close(destfd);
+    if (rc < 0) return -1;
+  }
+  return 0;
+}
+
+// Splits an absolute container path into a parent dirfd (created, inside the
+// rootfs) and the last component.
+int open_parent(int rootfd, const char* path, char* name, unsigned size, Failure* f, Step step) {
+  char dir[4096];
+  cstrcpy(dir, path, dir + sizeof dir);
+  char* slash = nullptr;
+  for (char* c = dir; *c; c++)
+    if (*c == '/') slash = c;
+  if (!slash || slash[1] == '\0') {
+    *f = {step, EINVAL, SC_NONE, path};
+    return -1;
+  }
+  cstrcpy(name, slash + 1, name + size);
+  *slash = '\0';
+  return open_in_root(rootfd, dir[0] ? dir : "/", 1, 0, f, step);
+}
+
+int make_devices(const Plan* p, int rootfd, Failure* f) {
+  for (int i = 0; i < p->ndevices; i++) {
+    const DeviceSpec* d = &p->devices[i];
+    char name[256];
+    int dirfd = open_parent(rootfd, d->path, name, sizeof name, f, STEP_DEVICES);
+    if (dirfd < 0) return -1;
+    unlinkat(dirfd, name, 0);  // a rootfs may ship a stale node or file there
+    int rc = mknodat(dirfd, name, d->mode, d->dev);
+    if (rc < 0) {
+      *f = {STEP_DEVICES, errno, SC_MKNODAT, d->path};
+      close(dirfd);
+      return -1;
+    }
+    if ((d->uid || d->gid) && fchownat(dirfd, name, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0) {
+      *f = {STEP_DEVICES, errno, SC_FCHOWNAT, d->path};
+      close(dirfd);
+      return -1;
+    }
+    close(dirfd);
+  }
+  return 0;
+}
+
+int make_links(const Plan* p, int rootfd, Failure* f) {
+  for (int i = 0; i < p->nlinks; i++) {
+    char name[256];
+    int dirfd = open_parent(rootfd, p->links[i].path, name, sizeof name, f, STEP_SYMLINKS);
+    if (dirfd < 0) return -1;
+    int rc = symlinkat(p->links[i].target, dirfd, name);
+    int saved = errno;
+    close(dirfd);
+    if (rc < 0 && saved != EEXIST) {
+      *f = {STEP_SYMLINKS, saved, SC_SYMLINKAT, p->links[i].path};
+      return -1;
+    }
+  }
+  return 0;
+}
+
+// pivot_root(".", ".") stacks the old root on top of the new one; detaching it
+// leaves only the container's tree. An initramfs root cannot be pivoted away
+// from (EINVAL): then move the rootfs over / and chroot, as switch_root does.
+int enter_root(const Plan* p, Failure* f) {
+  if (chdir(p->rootfs) < 0) {
+    *f = {STEP_PIVOT_ROOT, errno, SC_CHDIR, p->rootfs};
+    return -1;
+  }
+  if (syscall(SYS_pivot_root, ".", ".") == 0) {
+    // The old root must not propagate the detach to the host.
+    if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+      *f = {STEP_PIVOT_ROOT, errno, SC_MOUNT, "/"};
+      return -1;
+    }
+    if (umount2(".", MNT_DETACH) < 0) {
+      *f = {STEP_PIVOT_ROOT, errno, SC_UMOUNT2, "/"};
+      return -1;
+    }
+  } else {
+    if (errno != EINVAL) {
+      *f = {STEP_PIVOT_ROOT, errno, SC_PIVOT_ROOT, p->rootfs};
+      return -1;
+    }
+    if (mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) {
+      *f = {STEP_PIVOT_ROOT, errno, SC_MOUNT, p->rootfs};
+      return -1;
+    }
+    if (chroot(".") < 0) {
+      *f = {STEP_PIVOT_ROOT, errno, SC_CHROOT, p->rootfs};
+      return -1;
+    }
+  }
+  if (chdir("/") < 0) {
+    *f = {STEP_PIVOT_ROOT, errno, SC_CHDIR, "/"};
+    return -1;
+  }
+  return 0;
+}
+
+// A bind remount keeps the flags the kernel locked on the original mount.
+unsigned long kept_flags(const char* path) {
+  struct statvfs sv;
+  if (statvfs(path, &sv) < 0) return 0;
+  unsigned long keep = 0;
+  if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+  return keep;
+}
+
+int mask_paths(const Plan* p, Failure* f) {
+  for (int i = 0; i < p->nmasked; i++) {
+    const char* path = p->masked[i];
+    struct stat st;
+    if (lstat(path, &st) < 0) {
+      if (errno == ENOENT) continue;
+      *f = {STEP_MASKED_PATHS, errno, SC_OPEN, path};
+      return -1;
+    }
+    int rc = S_ISDIR(st.st_mode) ? (int)mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0k")
+                                 : (int)mount("/dev/null", path, nullptr, MS_BIND, nullptr);
+    if (rc < 0) {
+      *f = {STEP_MASKED_PATHS, errno, SC_MOUNT, path};
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int lock_paths(const Plan* p, Failure* f) {
+  for (int i = 0; i < p->nreadonly; i++) {
+    const char* path = p->readonly[i];
+    if (mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+      if (errno == ENOENT) continue;
+      *f = {STEP_READONLY_PATHS, errno, SC_MOUNT, path};
+      return -1;
+    }
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | kept_flags(path);
+    if (mount(nullptr, path, nullptr, flags, nullptr) < 0) {
+      *f = {STEP_READONLY_PATHS, errno, SC_MOUNT, path};
+      return -1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int setup_rootfs(const Plan* p, Failure* f) {
+  // Nothing we mount may propagate back to the host.
+  if (mount(nullptr, "/", nullptr, MS_REC | (p->rootfs_propagation ? p->rootfs_propagation : MS_PRIVATE), nullptr) < 0) {
+    *f = {STEP_MOUNT_PROPAGATION, errno, SC_MOUNT, "/"};
+    return -1;
+  }
+  // pivot_root needs the new root to be a mount point.
+  if (mount(p->rootfs, p->rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+    *f = {STEP_ROOTFS_BIND, errno, SC_MOUNT, p->rootfs};
+    return -1;
+  }
+  int rootfd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) {
+    *f = {STEP_ROOTFS_BIND, errno, SC_OPEN, p->rootfs};
+    return -1;
+  }
+  int rc = do_mounts(p, rootfd, f);
+  if (rc == 0) rc = make_devices(p, rootfd, f);
+  if (rc == 0) rc = make_links(p, rootfd, f);
+  close(rootfd);
+  if (rc < 0) return -1;
+  return enter_root(p, f);
+}
+
+int finish_rootfs(const Plan* p, Failure* f) {
+  if (mask_paths(p, f) < 0) return -1;
+  if (lock_paths(p, f) < 0) return -1;
+  if (p->readonly_root) {
+    if (mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/"), nullptr) < 0) {
+      *f = {STEP_READONLY_ROOT, errno, SC_MOUNT, "/"};
+      return -1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace berth

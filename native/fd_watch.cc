@@ -1,0 +1,82 @@
+// FdWatch: calls back on the event loop when an fd becomes readable (uv_poll),
+// so waiting for the child's sync messages or its exit (pidfd) never blocks.
+#include <napi.h>
+#include <uv.h>
+
+namespace berth {
+
+class FdWatch : public Napi::ObjectWrap<FdWatch> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "FdWatch",
+                       {InstanceMethod("stop", &FdWatch::Stop), InstanceMethod("ref", &FdWatch::RefHandle),
+                        InstanceMethod("unref", &FdWatch::UnrefHandle)});
+  }
+
+  // new FdWatch(fd, callback)
+  FdWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FdWatch>(info), ctx_(info.Env(), "berth.FdWatch") {
+    Napi::Env env = info.Env();
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    int rc = uv_poll_init(loop, poll_, fd);
+    if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, OnReadable);
+    if (rc != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClose);
+      poll_ = nullptr;
+      Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(rc)).ThrowAsJavaScriptException();
+      return;
+    }
+    Ref();  // alive while watching, even if JS drops it
+  }
+
+  ~FdWatch() override { StopPoll(); }
+
+ private:
+  static void OnReadable(uv_poll_t* handle, int status, int events) {
+    FdWatch* self = static_cast<FdWatch*>(handle->data);
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    self->callback_.MakeCallback(self->Value(), {Napi::Number::New(env, status), Napi::Number::New(env, events)},
+                                 self->ctx_);
+  }
+
+  static void OnClose(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
+
+  void StopPoll() {
+    if (!poll_) return;
+    uv_poll_stop(poll_);
+    poll_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClose);
+    poll_ = nullptr;
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (poll_) {
+      StopPoll();
+      Unref();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RefHandle(const Napi::CallbackInfo& info) {
+    if (poll_) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value UnrefHandle(const Napi::CallbackInfo& info) {
+    if (poll_) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference callback_;
+  Napi::AsyncContext ctx_;
+};
+
+Napi::Function InitFdWatch(Napi::Env env) { return FdWatch::Init(env); }
+
+}  // namespace berth

@@ -1,0 +1,108 @@
+// The launch plan as the child sees it: plain C data, built in the parent before
+// clone3 (the child is a fork-style copy, so these pointers stay valid there and
+// nothing needs to be allocated after clone).
+#pragma once
+#include <stdint.h>
+#include <sys/types.h>
+
+namespace berth {
+
+enum MountKind : int { MOUNT_FS = 0, MOUNT_BIND = 1 };
+
+struct MountSpec {
+  const char* source;       // may be null for pseudo filesystems
+  const char* destination;  // absolute, inside the rootfs
+  const char* type;         // fs type (null for binds)
+  const char* data;         // fs-specific options string, may be null
+  unsigned long flags;      // MS_* for fresh filesystems
+  uint64_t attr_set;        // MOUNT_ATTR_* for binds (ro, nosuid, nodev, noexec, ...)
+  uint64_t propagation;     // MS_PRIVATE / MS_SHARED / ... or 0
+  int kind;                 // MountKind
+  int recursive;            // rbind
+  int dest_is_file;         // bind of a non-directory: create a file, not a dir
+};
+
+struct DeviceSpec {
+  const char* path;  // absolute inside the container
+  mode_t mode;       // S_IFCHR|S_IFBLK|S_IFIFO | permission bits
+  dev_t dev;
+  uid_t uid;
+  gid_t gid;
+};
+
+struct LinkSpec {
+  const char* target;
+  const char* path;
+};
+
+struct NsJoin {
+  int fd;     // opened by the parent before clone
+  int nstype; // CLONE_NEW*
+};
+
+struct RlimitSpec {
+  int resource;
+  uint64_t soft;
+  uint64_t hard;
+};
+
+struct SysctlSpec {
+  const char* path;  // /proc/sys/...
+  const char* value;
+};
+
+enum { CAP_SET_BOUNDING = 0, CAP_SET_EFFECTIVE, CAP_SET_PERMITTED, CAP_SET_INHERITABLE, CAP_SET_AMBIENT, CAP_SET_COUNT };
+
+struct Plan {
+  uint64_t clone_flags;     // CLONE_NEW* created by clone3
+  NsJoin joins[8];
+  int njoins;
+  int cgroup_fd;            // CLONE_INTO_CGROUP target, -1 for none
+
+  int setup_rootfs;         // 0 when joining an existing mount namespace
+  const char* rootfs;
+  unsigned long rootfs_propagation;
+  int readonly_root;
+  const MountSpec* mounts;
+  int nmounts;
+  const DeviceSpec* devices;
+  int ndevices;
+  const LinkSpec* links;
+  int nlinks;
+  const char* const* masked;
+  int nmasked;
+  const char* const* readonly;
+  int nreadonly;
+  const SysctlSpec* sysctls;
+  int nsysctls;
+
+  const char* hostname;     // null: leave as is
+  const char* domainname;
+  int loopback_up;
+
+  // the process
+  char* const* argv;
+  char* const* envp;
+  const char* path_env;     // PATH used for the executable lookup
+  const char* cwd;
+  uid_t uid;
+  gid_t gid;
+  const gid_t* groups;
+  int ngroups;
+  int set_groups;
+  int umask;                // -1: leave as is
+  int set_caps;
+  uint64_t caps[CAP_SET_COUNT];
+  int cap_last;             // /proc/sys/kernel/cap_last_cap
+  int no_new_privs;
+  const RlimitSpec* rlimits;
+  int nrlimits;
+  int has_oom_score_adj;
+  int oom_score_adj;
+
+  const int* fds;           // parent fds that become 0..nfds-1 in the container
+  int nfds;
+  int parent_death_signal;  // 0: none
+};
+
+}  // namespace berth
