@@ -40,7 +40,7 @@ export class Container extends EventEmitter<ContainerEvents> {
     this.stateDir = stateDir;
     this.child = child;
     this.stdio = stdio;
-    this.init = new ContainerProcess(child, stdio);
+    this.init = new ContainerProcess(child, stdio.streams);
     this.init.on('exit', (s) => {
       this.status = 'stopped';
       this.persist();
@@ -148,7 +148,8 @@ export class Container extends EventEmitter<ContainerEvents> {
       this.child.closeSync();
       await this.child.exited;
       this.status = 'stopped';
-      this.stdio.stdin?.destroy();
+      // Streams the caller took are theirs to drain; ends nobody took are closed.
+      this.stdio.streams.closeUnused();
       await this.stateWrites;
       await this.stateDir.remove();
     })();

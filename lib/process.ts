@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ExitStatus, WaitOptions } from '../types/api.js';
 import { AbortError, BerthError } from './errors.js';
 import type { SpawnedChild } from './launch/child.js';
+import type { LazyStreams } from './launch/stdio.js';
 
 export function signalNumber(sig: NodeJS.Signals | number): number {
   if (typeof sig === 'number') return sig;
@@ -20,27 +21,41 @@ export interface ContainerProcessEvents {
 
 export class ContainerProcess extends EventEmitter<ContainerProcessEvents> {
   readonly pid: number;
-  readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
   private readonly child: SpawnedChild;
+  private readonly streams: LazyStreams;
   private readonly exitStatus: Promise<ExitStatus>;
   private finalStatus: ExitStatus | null = null;
 
   /** @internal */
-  constructor(child: SpawnedChild, stdio: { stdin: Writable | null; stdout: Readable | null; stderr: Readable | null }, decorate: (s: ExitStatus) => Promise<ExitStatus> = async (s) => s) {
+  constructor(child: SpawnedChild, streams: LazyStreams, decorate: (s: ExitStatus) => Promise<ExitStatus> = async (s) => s) {
     super();
     this.pid = child.pid;
     this.child = child;
-    this.stdin = stdio.stdin;
-    this.stdout = stdio.stdout;
-    this.stderr = stdio.stderr;
+    this.streams = streams;
     this.exitStatus = child.exited.then(async (info) => {
       const status = await decorate({ exitCode: info.exitCode, signal: info.signal });
       this.finalStatus = status;
       this.emit('exit', status);
       return status;
     });
+  }
+
+  /** Writable to the process's stdin when stdio[0] is 'pipe'. */
+  get stdin(): Writable | null {
+    return this.streams.stdin;
+  }
+
+  get stdout(): Readable | null {
+    return this.streams.stdout;
+  }
+
+  get stderr(): Readable | null {
+    return this.streams.stderr;
+  }
+
+  /** Closes stdin (the process reads EOF) without making a stream for it. */
+  closeStdin(): void {
+    this.streams.endStdin();
   }
 
   /** null while running. */

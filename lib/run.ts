@@ -23,7 +23,8 @@ export async function run(config: ContainerConfig, options: RunOptions = {}): Pr
   try {
     const init = await container.start();
     const output = Promise.all([collect(init.stdout), collect(init.stderr)]);
-    if (init.stdin) init.stdin.end(options.input ?? undefined);
+    if (options.input !== undefined) init.stdin?.end(options.input);
+    else init.closeStdin();
     const status = await init.wait();
     const [stdout, stderr] = await output;
     if (signal?.aborted) throw new AbortError('run', signal.reason);

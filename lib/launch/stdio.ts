@@ -9,9 +9,7 @@ import { native } from '../native.js';
 export interface PreparedStdio {
   /** The fd the child gets at each position. */
   childFds: number[];
-  stdin: Writable | null;
-  stdout: Readable | null;
-  stderr: Readable | null;
+  streams: LazyStreams;
   /** Close what only the child needed (call once spawn returned or failed). */
   closeChildEnds(): void;
   /** Tear down the parent's streams too (failure path). */
@@ -49,22 +47,11 @@ export function prepareStdio(options: StdioOption[]): PreparedStdio {
     for (const fd of [...childOnly, ...parentEnds]) if (fd !== null) native.close(fd);
     throw err;
   }
-  const stream = (i: number, readable: boolean) => {
-    const fd = parentEnds[i];
-    if (fd === null || fd === undefined) return null;
-    return new net.Socket({ fd, readable, writable: !readable });
-  };
-  const stdin = stream(0, false) as Writable | null;
-  const stdout = stream(1, true) as Readable | null;
-  const stderr = stream(2, true) as Readable | null;
-  // A container that exits without reading stdin must not crash the caller.
-  stdin?.on('error', () => {});
+  const streams = new LazyStreams(parentEnds);
   let childClosed = false;
   return {
     childFds,
-    stdin,
-    stdout,
-    stderr,
+    streams,
     closeChildEnds() {
       if (childClosed) return;
       childClosed = true;
@@ -72,9 +59,75 @@ export function prepareStdio(options: StdioOption[]): PreparedStdio {
     },
     destroyAll() {
       this.closeChildEnds();
-      stdin?.destroy();
-      stdout?.destroy();
-      stderr?.destroy();
+      streams.destroy();
     },
   };
+}
+
+/**
+ * The parent's ends as Node streams, made on first access. A net.Socket starts
+ * reading when it is made; made early, it could see EOF and emit 'end' before
+ * the caller (who gets it only after an await) has attached a listener.
+ */
+export class LazyStreams {
+  private made: Array<net.Socket | null | undefined> = [];
+
+  constructor(private readonly fds: Array<number | null>) {}
+
+  private get(i: number): net.Socket | null {
+    if (this.made[i] !== undefined) return this.made[i]!;
+    const fd = this.fds[i];
+    if (fd === null || fd === undefined) {
+      this.made[i] = null;
+      return null;
+    }
+    const socket = new net.Socket({ fd, readable: i !== 0, writable: i === 0 });
+    // A container that exits without reading stdin must not crash the caller.
+    if (i === 0) socket.on('error', () => {});
+    this.fds[i] = null;
+    this.made[i] = socket;
+    return socket;
+  }
+
+  get stdin(): Writable | null {
+    return this.get(0);
+  }
+
+  get stdout(): Readable | null {
+    return this.get(1);
+  }
+
+  get stderr(): Readable | null {
+    return this.get(2);
+  }
+
+  /** Closes stdin (the container sees EOF) without making a stream for nothing. */
+  endStdin(): void {
+    const fd = this.fds[0];
+    if (fd !== null && fd !== undefined && this.made[0] === undefined) {
+      native.close(fd);
+      this.fds[0] = null;
+      this.made[0] = null;
+    } else this.made[0]?.end();
+  }
+
+  /** Closes every end no stream was made for, and destroys those that were. */
+  destroy(): void {
+    this.fds.forEach((fd, i) => {
+      if (fd !== null && fd !== undefined) native.close(fd);
+      this.fds[i] = null;
+    });
+    for (const s of this.made) s?.destroy();
+  }
+
+  /** Closes the ends nobody asked for (their data is unwanted); leaves made streams to their owners. */
+  closeUnused(): void {
+    this.fds.forEach((fd, i) => {
+      if (fd !== null && fd !== undefined) {
+        native.close(fd);
+        this.fds[i] = null;
+        this.made[i] = null;
+      }
+    });
+  }
 }
