@@ -1,0 +1,76 @@
+// Creating and removing a container's cgroup directories in one hierarchy, remembering
+// exactly which ones we made: berth never removes a cgroup it did not create.
+import { mkdir, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CgroupError } from '../errors.js';
+import { isErrno, sleep, toCgroupError } from './fsio.js';
+
+/**
+ * mkdir each level of `segments` under `mount`; returns the directories this call created,
+ * shallowest first. The leaf must not exist: an existing leaf is someone else's cgroup
+ * (or a container with the same id), and we must not adopt it.
+ * `onCreated` runs right after each mkdir (v1 cpuset needs its values copied down before
+ * the next level can be used).
+ */
+export async function createDirs(
+  mount: string,
+  segments: string[],
+  onCreated?: (dir: string) => Promise<void>,
+): Promise<string[]> {
+  const created: string[] = [];
+  // A concurrent destroy() of another container can rmdir a shared parent (the `berth`
+  // dir) between our EEXIST and the mkdir below it; start over a few times when that happens.
+  for (let attempt = 0; ; attempt++) {
+    let raced = false;
+    for (let i = 1; i <= segments.length; i++) {
+      const dir = join(mount, ...segments.slice(0, i));
+      const leaf = i === segments.length;
+      try {
+        await mkdir(dir);
+        created.push(dir);
+        if (onCreated) await onCreated(dir);
+      } catch (err) {
+        if (isErrno(err, 'EEXIST') && !leaf) continue;
+        if (isErrno(err, 'ENOENT') && attempt < 3) {
+          raced = true;
+          break;
+        }
+        // Undo what this call made before reporting, so a failed create leaves nothing.
+        await removeDirs(created).catch(() => undefined);
+        if (isErrno(err, 'EEXIST')) {
+          throw new CgroupError({ step: 'create', path: dir, errno: 'EEXIST', syscall: 'mkdir', message: `cgroup ${dir} already exists; berth will not adopt a cgroup it did not create` });
+        }
+        throw toCgroupError('create', err, dir, `cannot create cgroup ${dir}`);
+      }
+    }
+    if (!raced) return created;
+  }
+}
+
+/**
+ * rmdir the given directories deepest first. The deepest (the container's own cgroup)
+ * is retried on EBUSY while its last processes finish exiting; shallower ones are shared
+ * parents and are removed only if empty (ENOTEMPTY/EBUSY there means another container).
+ */
+export async function removeDirs(created: string[], busyTimeoutMs = 3000): Promise<void> {
+  const dirs = [...created].sort((a, b) => b.length - a.length);
+  const leafLength = dirs[0]?.length ?? 0;
+  for (const dir of dirs) {
+    const isLeaf = dir.length === leafLength;
+    const deadline = Date.now() + busyTimeoutMs;
+    for (;;) {
+      try {
+        await rmdir(dir);
+        break;
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) break;
+        if (!isLeaf && isErrno(err, 'EBUSY', 'ENOTEMPTY')) break;
+        if (isLeaf && isErrno(err, 'EBUSY') && Date.now() < deadline) {
+          await sleep(20);
+          continue;
+        }
+        throw toCgroupError('destroy', err, dir, `cannot remove cgroup ${dir}`);
+      }
+    }
+  }
+}

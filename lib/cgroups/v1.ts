@@ -1,0 +1,310 @@
+// cgroup v1 manager, also used for hybrid hosts: one directory per v1 hierarchy (cpu,
+// memory, pids, ...) plus, on hybrid hosts, one in the unified cgroup2 tree — the
+// container joins all of them, as runc does, so controllers bound only to the unified
+// tree (hugetlb on these machines) and cgroup2-only features (cgroup.kill) apply too.
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CgroupError } from '../errors.js';
+import type { LinuxResources } from '../../types/oci.js';
+import type { CgroupManager, CgroupStats } from './manager.js';
+import type { CgroupHierarchies } from './detect.js';
+import { applyWrites } from './apply.js';
+import { mergeResources, v1Writes, v2ControllersNeeded } from './convert.js';
+import { watchCounter } from './events.js';
+import { parseCount, parseFlatKeyed, parsePids, pollUntil, readOptional, readText, writeText } from './fsio.js';
+import { readHostCgroupInfo } from './host.js';
+import { createDirs, removeDirs } from './tree.js';
+import { validateResources } from './validate.js';
+
+const DEFAULT_FREEZE_TIMEOUT_MS = 5000;
+const KILL_TIMEOUT_MS = 10000;
+const OOM_POLL_MS = 100;
+// v1 reports "no limit" as the largest page-aligned signed 64-bit value.
+const V1_UNLIMITED = 2 ** 62;
+
+interface Hierarchy {
+  mount: string;
+  controllers: string[];
+  /** The container's directory in this hierarchy. */
+  path: string;
+  created: string[];
+}
+
+export class CgroupV1Manager implements CgroupManager {
+  readonly layout: 'v1' | 'hybrid';
+  readonly unifiedPath: string | null;
+  private readonly hierarchies: Hierarchy[] = [];
+  private readonly unified: Hierarchy | null;
+  private readonly byController = new Map<string, Hierarchy>();
+  private applied: LinuxResources = {};
+  private isCreated = false;
+
+  constructor(layout: CgroupHierarchies, private readonly segments: string[]) {
+    this.layout = layout.layout === 'v1' ? 'v1' : 'hybrid';
+    const byMount = new Map<string, Hierarchy>();
+    for (const [controller, mount] of Object.entries(layout.v1)) {
+      let h = byMount.get(mount);
+      if (!h) {
+        h = { mount, controllers: [], path: join(mount, ...segments), created: [] };
+        byMount.set(mount, h);
+        this.hierarchies.push(h);
+      }
+      h.controllers.push(controller);
+      this.byController.set(controller, h);
+    }
+    if (this.layout === 'hybrid' && layout.unifiedMount) {
+      this.unified = { mount: layout.unifiedMount, controllers: [], path: join(layout.unifiedMount, ...segments), created: [] };
+      this.byController.set('unified', this.unified);
+      this.unifiedPath = this.unified.path;
+    } else {
+      this.unified = null;
+      this.unifiedPath = null;
+    }
+  }
+
+  private all(): Hierarchy[] {
+    return this.unified ? [...this.hierarchies, this.unified] : [...this.hierarchies];
+  }
+
+  private dir(controller: string): string | null {
+    return this.byController.get(controller)?.path ?? null;
+  }
+
+  private async validate(resources: LinuxResources | undefined, at: string): Promise<void> {
+    const host = await readHostCgroupInfo();
+    validateResources(resources, { ...host, layout: this.layout }, at);
+  }
+
+  async create(resources: LinuxResources | undefined): Promise<void> {
+    await this.validate(resources, 'linux.resources');
+    if (this.isCreated) throw new CgroupError({ step: 'create', message: 'create() called twice' });
+    this.isCreated = true;
+    try {
+      for (const h of this.all()) {
+        const isCpuset = h.controllers.includes('cpuset');
+        h.created = await createDirs(h.mount, this.segments, isCpuset ? (d) => this.initCpuset(d) : undefined);
+      }
+      await this.enableUnifiedControllers(resources);
+      if (resources) await this.apply(resources);
+    } catch (err) {
+      await this.destroy().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * A new v1 cpuset cgroup starts with empty cpus/mems, and the kernel refuses to add tasks
+   * to it (ENOSPC) until both are set: copy them from the parent (what runc does). Only
+   * ever called on directories we just created.
+   */
+  private async initCpuset(dir: string): Promise<void> {
+    const parent = join(dir, '..');
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+      const own = (await readText(join(dir, f), 'cpuset-init')).trim();
+      if (own !== '') continue;
+      const value = (await readText(join(parent, f), 'cpuset-init')).trim();
+      await writeText(join(dir, f), value, 'cpuset-init');
+    }
+  }
+
+  /**
+   * On hybrid hosts only controllers the resources actually use are enabled in the unified
+   * tree's ancestors (hugetlb for hugepageLimits, prefixes of `unified` keys): the rest of
+   * the machine uses v1 for everything else, and we change shared state as little as possible.
+   */
+  private async enableUnifiedControllers(resources: LinuxResources | undefined): Promise<void> {
+    const u = this.unified;
+    if (!u) return;
+    const needed = v2ControllersNeeded({
+      ...(resources?.hugepageLimits && !this.byController.has('hugetlb') ? { hugepageLimits: resources.hugepageLimits } : {}),
+      ...(resources?.unified ? { unified: resources.unified } : {}),
+    });
+    if (needed.size === 0) return;
+    for (let i = 0; i < this.segments.length; i++) {
+      const dir = join(u.mount, ...this.segments.slice(0, i));
+      const available = (await readText(join(dir, 'cgroup.controllers'), 'enable-controllers')).split(/\s+/);
+      const enabled = new Set((await readText(join(dir, 'cgroup.subtree_control'), 'enable-controllers')).split(/\s+/));
+      for (const c of needed) {
+        if (enabled.has(c)) continue;
+        if (!available.includes(c)) {
+          throw new CgroupError({ step: 'enable-controllers', path: join(dir, 'cgroup.controllers'), errno: 'ENOENT', message: `the ${c} controller is not available in the unified tree at ${dir}` });
+        }
+        await writeText(join(dir, 'cgroup.subtree_control'), `+${c}`, 'enable-controllers');
+      }
+    }
+  }
+
+  private async apply(update: LinuxResources): Promise<void> {
+    const blkio = this.dir('blkio');
+    const bfqWeight = update.blockIO && blkio
+      ? !(await access(join(blkio, 'blkio.weight')).then(() => true, () => false)) &&
+        (await access(join(blkio, 'blkio.bfq.weight')).then(() => true, () => false))
+      : false;
+    const writes = v1Writes(update, { bfqWeight, hugetlbV1: this.byController.has('hugetlb') });
+    await applyWrites(writes, (c) => this.dir(c), 'apply');
+    this.applied = mergeResources(this.applied, update);
+  }
+
+  /** v1 cannot place a process at clone time; the launch path uses addProcess() before "go". */
+  openIntoCgroupFd(): number {
+    return -1;
+  }
+
+  async addProcess(pid: number): Promise<void> {
+    for (const h of this.all()) await writeText(join(h.path, 'cgroup.procs'), String(pid), 'add-process');
+  }
+
+  async update(resources: LinuxResources): Promise<void> {
+    await this.validate(resources, 'resources');
+    await this.enableUnifiedControllers(resources);
+    await this.apply(resources);
+  }
+
+  async stats(): Promise<CgroupStats> {
+    const read = (controller: string, f: string): Promise<string | null> => {
+      const d = this.dir(controller);
+      return d ? readOptional(join(d, f)) : Promise.resolve(null);
+    };
+    const [usage, usageUser, usageSys, cpuStat, memUsage, memMax, memLimit, memswUsage, oomControl, pidsCur, pidsMax, ioBytes, ioOps] =
+      await Promise.all([
+        read('cpuacct', 'cpuacct.usage'), read('cpuacct', 'cpuacct.usage_user'), read('cpuacct', 'cpuacct.usage_sys'),
+        read('cpu', 'cpu.stat'), read('memory', 'memory.usage_in_bytes'), read('memory', 'memory.max_usage_in_bytes'),
+        read('memory', 'memory.limit_in_bytes'), read('memory', 'memory.memsw.usage_in_bytes'), read('memory', 'memory.oom_control'),
+        read('pids', 'pids.current'), read('pids', 'pids.max'),
+        read('blkio', 'blkio.throttle.io_service_bytes_recursive'), read('blkio', 'blkio.throttle.io_serviced_recursive'),
+      ]);
+    const n = (v: string | null | undefined): number => parseCount(v) ?? 0;
+    const cs = parseFlatKeyed(cpuStat);
+    const current = n(memUsage);
+    const limit = parseCount(memLimit);
+    const oomKills = n(parseFlatKeyed(oomControl).get('oom_kill'));
+    // blkio: "8:0 Read 123" lines per device plus a "Total" line; sum per direction.
+    const sumOp = (text: string | null, op: string): number =>
+      (text ?? '').split('\n').reduce((acc, line) => {
+        const parts = line.trim().split(/\s+/);
+        return parts.length === 3 && parts[1] === op ? acc + (Number(parts[2]) || 0) : acc;
+      }, 0);
+    return {
+      cpu: {
+        // cpuacct reports nanoseconds; the API (like v2's cpu.stat) speaks microseconds.
+        usageUsec: Math.floor(n(usage) / 1000),
+        userUsec: Math.floor(n(usageUser) / 1000),
+        systemUsec: Math.floor(n(usageSys) / 1000),
+        throttledUsec: Math.floor(n(cs.get('throttled_time')) / 1000),
+        nrThrottled: n(cs.get('nr_throttled')),
+      },
+      memory: {
+        current,
+        peak: n(memMax),
+        limit: limit === null || limit >= V1_UNLIMITED ? null : limit,
+        swapCurrent: memswUsage === null ? 0 : Math.max(0, n(memswUsage) - current),
+        // v1 has no count of OOM situations apart from kills; report the kills for both.
+        oomEvents: oomKills,
+        oomKills,
+      },
+      pids: { current: n(pidsCur), limit: parseCount(pidsMax) },
+      io: { readBytes: sumOp(ioBytes, 'Read'), writeBytes: sumOp(ioBytes, 'Write'), readOps: sumOp(ioOps, 'Read'), writeOps: sumOp(ioOps, 'Write') },
+    };
+  }
+
+  /** freezer.state=FROZEN, waiting until it reads FROZEN; on timeout THAWED again and reject. */
+  async freeze(timeoutMs = DEFAULT_FREEZE_TIMEOUT_MS): Promise<void> {
+    const freezer = this.dir('freezer');
+    if (!freezer) return this.freezeUnified(timeoutMs);
+    const state = join(freezer, 'freezer.state');
+    await writeText(state, 'FROZEN', 'freeze');
+    const frozen = await pollUntil(async () => {
+      const s = (await readText(state, 'freeze')).trim();
+      // Re-request while FREEZING: a task that was forking can make a freeze attempt stall.
+      if (s === 'FREEZING') await writeText(state, 'FROZEN', 'freeze');
+      return s === 'FROZEN';
+    }, timeoutMs, 10);
+    if (frozen) return;
+    await writeText(state, 'THAWED', 'freeze').catch(() => undefined);
+    throw new CgroupError({ step: 'freeze', path: state, errno: 'ETIMEDOUT', message: `cgroup did not freeze within ${timeoutMs} ms; thawed it again` });
+  }
+
+  async thaw(): Promise<void> {
+    const freezer = this.dir('freezer');
+    if (!freezer) return this.thawUnified();
+    const state = join(freezer, 'freezer.state');
+    await writeText(state, 'THAWED', 'thaw');
+    if (!(await pollUntil(async () => (await readText(state, 'thaw')).trim() === 'THAWED', DEFAULT_FREEZE_TIMEOUT_MS, 10))) {
+      throw new CgroupError({ step: 'thaw', path: state, errno: 'ETIMEDOUT', message: 'cgroup did not thaw' });
+    }
+  }
+
+  // Without a v1 freezer, a hybrid host can still freeze through cgroup2's core freezer.
+  private async freezeUnified(timeoutMs: number): Promise<void> {
+    if (!this.unified) throw new CgroupError({ step: 'freeze', errno: 'ENOENT', message: 'no freezer controller on this host' });
+    const { CgroupV2Manager } = await import('./v2.js');
+    const v2 = new CgroupV2Manager(this.unified.mount, this.segments);
+    return v2.freeze(timeoutMs);
+  }
+
+  private async thawUnified(): Promise<void> {
+    if (!this.unified) throw new CgroupError({ step: 'thaw', errno: 'ENOENT', message: 'no freezer controller on this host' });
+    const { CgroupV2Manager } = await import('./v2.js');
+    return new CgroupV2Manager(this.unified.mount, this.segments).thaw();
+  }
+
+  /** Union of the processes in every hierarchy (they should agree, but a racing fork may not yet). */
+  async pids(): Promise<number[]> {
+    const all = new Set<number>();
+    for (const h of this.all()) for (const p of parsePids(await readOptional(join(h.path, 'cgroup.procs')))) all.add(p);
+    return [...all].sort((a, b) => a - b);
+  }
+
+  /**
+   * Freeze, SIGKILL every process, thaw, wait until empty. Frozen tasks cannot fork, so
+   * nothing escapes the kill list; they die as soon as they are thawed. Repeats if a
+   * process appeared anyway (e.g. no freezer controller).
+   */
+  async killAll(): Promise<void> {
+    const deadline = Date.now() + KILL_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      const frozen = await this.freeze().then(() => true, () => false);
+      const pids = await this.pids();
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // ESRCH: it exited on its own.
+        }
+      }
+      if (frozen) await this.thaw();
+      if (await pollUntil(async () => (await this.pids()).length === 0, Math.min(2000, Math.max(0, deadline - Date.now())), 10)) return;
+    }
+    throw new CgroupError({ step: 'kill', path: this.hierarchies[0]?.path ?? '', errno: 'ETIMEDOUT', message: 'processes still in the container cgroup after SIGKILL' });
+  }
+
+  async oomKillCount(): Promise<number> {
+    const memory = this.dir('memory');
+    if (!memory) return 0;
+    return Number(parseFlatKeyed(await readOptional(join(memory, 'memory.oom_control'))).get('oom_kill') ?? 0);
+  }
+
+  /**
+   * memory.oom_control's oom_kill counter, polled every 100 ms (unref'd timer): v1 control
+   * files do not send inotify events. The eventfd + cgroup.event_control mechanism would
+   * be instant but needs native eventfd support; polling is enough for an 'oom' event.
+   */
+  watchOom(cb: () => void): () => void {
+    const memory = this.dir('memory');
+    if (!memory) return () => undefined;
+    return watchCounter(join(memory, 'memory.oom_control'), 'oom_kill', cb, OOM_POLL_MS);
+  }
+
+  async destroy(): Promise<void> {
+    let first: unknown;
+    for (const h of this.all()) {
+      try {
+        await removeDirs(h.created);
+        h.created = [];
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first) throw first;
+  }
+}

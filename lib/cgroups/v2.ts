@@ -1,0 +1,217 @@
+// cgroup v2 manager: one directory in the unified tree holds the container.
+import { constants, openSync } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CgroupError } from '../errors.js';
+import type { LinuxResources } from '../../types/oci.js';
+import type { CgroupManager, CgroupStats } from './manager.js';
+import { applyWrites } from './apply.js';
+import { mergeResources, v2ControllersNeeded, v2Writes } from './convert.js';
+import { waitForKeyValue, watchCounter } from './events.js';
+import { parseCount, parseFlatKeyed, parsePids, readOptional, readText, toCgroupError, writeText } from './fsio.js';
+import { readHostCgroupInfo } from './host.js';
+import { createDirs, removeDirs } from './tree.js';
+import { validateResources } from './validate.js';
+
+// Not in fs.constants. 0o10000000 on x86, arm, arm64, riscv, s390, ppc (the generic value).
+const O_PATH = 0o10000000;
+
+// Controllers a container may use; enabled top-down so the leaf has them all (what crun does).
+const DOMAIN_CONTROLLERS = ['cpuset', 'cpu', 'io', 'memory', 'pids', 'hugetlb', 'rdma', 'misc'];
+
+const DEFAULT_FREEZE_TIMEOUT_MS = 5000;
+const KILL_TIMEOUT_MS = 10000;
+
+export class CgroupV2Manager implements CgroupManager {
+  readonly layout = 'v2' as const;
+  readonly unifiedPath: string;
+  private created: string[] = [];
+  private applied: LinuxResources = {};
+  private readonly segments: string[];
+
+  constructor(private readonly mount: string, segments: string[]) {
+    this.segments = segments;
+    this.unifiedPath = join(mount, ...segments);
+  }
+
+  private file(name: string): string {
+    return join(this.unifiedPath, name);
+  }
+
+  private async validate(resources: LinuxResources | undefined, at: string): Promise<void> {
+    const host = await readHostCgroupInfo();
+    validateResources(resources, { ...host, layout: 'v2' }, at);
+  }
+
+  async create(resources: LinuxResources | undefined): Promise<void> {
+    await this.validate(resources, 'linux.resources');
+    if (this.created.length > 0) throw new CgroupError({ step: 'create', path: this.unifiedPath, message: 'create() called twice' });
+    this.created = await createDirs(this.mount, this.segments);
+    try {
+      await this.enableControllers(v2ControllersNeeded(resources));
+      if (resources) await this.apply(resources);
+    } catch (err) {
+      await this.destroy().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Enables controllers in cgroup.subtree_control of every ancestor, from the mount root
+   * down to the container's parent — never in the container's own cgroup, which holds
+   * processes (the no-internal-processes rule). Controllers that cannot be enabled are
+   * tolerated unless the resources need them: an ancestor we do not own may have
+   * processes of its own (EBUSY) or a controller may not be delegated to it.
+   */
+  private async enableControllers(needed: Set<string>): Promise<void> {
+    for (let i = 0; i < this.segments.length; i++) {
+      const dir = join(this.mount, ...this.segments.slice(0, i));
+      const available = (await readText(join(dir, 'cgroup.controllers'), 'enable-controllers')).split(/\s+/);
+      const enabled = new Set((await readText(join(dir, 'cgroup.subtree_control'), 'enable-controllers')).split(/\s+/));
+      for (const c of DOMAIN_CONTROLLERS) {
+        if (enabled.has(c)) continue;
+        if (!available.includes(c)) {
+          if (needed.has(c)) {
+            throw new CgroupError({ step: 'enable-controllers', path: join(dir, 'cgroup.controllers'), errno: 'ENOENT', message: `the ${c} controller is not available in ${dir}` });
+          }
+          continue;
+        }
+        try {
+          await writeText(join(dir, 'cgroup.subtree_control'), `+${c}`, 'enable-controllers');
+        } catch (err) {
+          if (needed.has(c)) throw err;
+        }
+      }
+    }
+  }
+
+  private async apply(update: LinuxResources): Promise<void> {
+    const merged = mergeResources(this.applied, update);
+    const bfq = update.blockIO ? await access(this.file('io.bfq.weight')).then(() => true, () => false) : false;
+    let writes;
+    try {
+      writes = v2Writes(update, merged, { bfq });
+    } catch (err) {
+      throw new CgroupError({ step: 'apply', path: this.unifiedPath, message: (err as Error).message });
+    }
+    await applyWrites(writes, () => this.unifiedPath, 'apply');
+    this.applied = merged;
+  }
+
+  openIntoCgroupFd(): number {
+    if (this.created.length === 0) return -1;
+    try {
+      // libuv opens every fd with O_CLOEXEC, so it cannot leak into a container via exec.
+      return openSync(this.unifiedPath, O_PATH | constants.O_DIRECTORY);
+    } catch (err) {
+      throw toCgroupError('open-cgroup', err, this.unifiedPath, 'cannot open the container cgroup');
+    }
+  }
+
+  async addProcess(pid: number): Promise<void> {
+    await writeText(this.file('cgroup.procs'), String(pid), 'add-process');
+  }
+
+  async update(resources: LinuxResources): Promise<void> {
+    await this.validate(resources, 'resources');
+    await this.enableControllers(v2ControllersNeeded(resources));
+    await this.apply(resources);
+  }
+
+  async stats(): Promise<CgroupStats> {
+    const read = (f: string): Promise<string | null> => readOptional(this.file(f));
+    const [cpu, memCur, memPeak, memMax, swapCur, memEvents, pidsCur, pidsMax, io] = await Promise.all([
+      read('cpu.stat'), read('memory.current'), read('memory.peak'), read('memory.max'), read('memory.swap.current'),
+      read('memory.events'), read('pids.current'), read('pids.max'), read('io.stat'),
+    ]);
+    const cs = parseFlatKeyed(cpu);
+    const ev = parseFlatKeyed(memEvents);
+    const n = (v: string | undefined | null): number => parseCount(v) ?? 0;
+    const ioTotals = { readBytes: 0, writeBytes: 0, readOps: 0, writeOps: 0 };
+    // io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" per device.
+    for (const line of (io ?? '').split('\n')) {
+      for (const kv of line.split(' ').slice(1)) {
+        const [k, v] = kv.split('=');
+        const val = Number(v) || 0;
+        if (k === 'rbytes') ioTotals.readBytes += val;
+        else if (k === 'wbytes') ioTotals.writeBytes += val;
+        else if (k === 'rios') ioTotals.readOps += val;
+        else if (k === 'wios') ioTotals.writeOps += val;
+      }
+    }
+    return {
+      cpu: {
+        usageUsec: n(cs.get('usage_usec')),
+        userUsec: n(cs.get('user_usec')),
+        systemUsec: n(cs.get('system_usec')),
+        throttledUsec: n(cs.get('throttled_usec')),
+        nrThrottled: n(cs.get('nr_throttled')),
+      },
+      memory: {
+        current: n(memCur),
+        peak: n(memPeak),
+        limit: parseCount(memMax),
+        swapCurrent: n(swapCur),
+        oomEvents: n(ev.get('oom')),
+        oomKills: n(ev.get('oom_kill')),
+      },
+      pids: { current: n(pidsCur), limit: parseCount(pidsMax) },
+      io: ioTotals,
+    };
+  }
+
+  /** Writes cgroup.freeze=1 and waits for "frozen 1"; on timeout thaws back and rejects. */
+  async freeze(timeoutMs = DEFAULT_FREEZE_TIMEOUT_MS): Promise<void> {
+    await writeText(this.file('cgroup.freeze'), '1', 'freeze');
+    if (await waitForKeyValue(this.file('cgroup.events'), 'frozen', '1', timeoutMs)) return;
+    await writeText(this.file('cgroup.freeze'), '0', 'freeze').catch(() => undefined);
+    throw new CgroupError({ step: 'freeze', path: this.file('cgroup.events'), errno: 'ETIMEDOUT', message: `cgroup did not freeze within ${timeoutMs} ms; thawed it again` });
+  }
+
+  async thaw(): Promise<void> {
+    await writeText(this.file('cgroup.freeze'), '0', 'thaw');
+    if (!(await waitForKeyValue(this.file('cgroup.events'), 'frozen', '0', DEFAULT_FREEZE_TIMEOUT_MS))) {
+      throw new CgroupError({ step: 'thaw', path: this.file('cgroup.events'), errno: 'ETIMEDOUT', message: 'cgroup did not thaw' });
+    }
+  }
+
+  async pids(): Promise<number[]> {
+    return parsePids(await readOptional(this.file('cgroup.procs')));
+  }
+
+  /** cgroup.kill (5.14+) kills atomically, forks included; older kernels get freeze-kill-thaw. */
+  async killAll(): Promise<void> {
+    const killFile = this.file('cgroup.kill');
+    const hasKill = await access(killFile).then(() => true, () => false);
+    if (hasKill) {
+      await writeText(killFile, '1', 'kill');
+    } else {
+      await this.freeze().catch(() => undefined);
+      for (const pid of await this.pids()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // ESRCH: already gone.
+        }
+      }
+      await this.thaw().catch(() => undefined);
+    }
+    if (!(await waitForKeyValue(this.file('cgroup.events'), 'populated', '0', KILL_TIMEOUT_MS))) {
+      throw new CgroupError({ step: 'kill', path: this.file('cgroup.events'), errno: 'ETIMEDOUT', message: `processes still in ${this.unifiedPath} after SIGKILL` });
+    }
+  }
+
+  async oomKillCount(): Promise<number> {
+    return Number(parseFlatKeyed(await readOptional(this.file('memory.events'))).get('oom_kill') ?? 0);
+  }
+
+  watchOom(cb: () => void): () => void {
+    return watchCounter(this.file('memory.events'), 'oom_kill', cb);
+  }
+
+  async destroy(): Promise<void> {
+    const created = this.created;
+    await removeDirs(created);
+    this.created = [];
+  }
+}
