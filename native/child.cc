@@ -246,7 +246,7 @@ void child_main(const Plan* p, int sync_fd) {
   if (p->setup_rootfs && setup_rootfs(p, &f) < 0) fail_with(sync_fd, f);
   if (set_names(p, &f) < 0) fail_with(sync_fd, f);
   if (loopback_up(p, &f) < 0) fail_with(sync_fd, f);
-  if (apply_sysctls(p, &f) < 0) fail_with(sync_fd, f);
+  if (!p->setup_rootfs && apply_sysctls(p, &f) < 0) fail_with(sync_fd, f);
   if (p->setup_rootfs && finish_rootfs(p, &f) < 0) fail_with(sync_fd, f);
   if (p->cwd && chdir(p->cwd) < 0) child_fail(sync_fd, STEP_CWD, errno, SC_CHDIR, p->cwd);
   if (setup_process_identity(p, &f) < 0) fail_with(sync_fd, f);

@@ -41,8 +41,11 @@ const uint64_t kResolveInRoot = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 
 // Opens `path` (absolute, container view) relative to the rootfs, creating
 // missing directories on the way and, if `last_is_file`, the last component as
-// an empty file. Every lookup is confined to the rootfs.
-int open_in_root(int rootfd, const char* path, int create, int last_is_file, Failure* f, Step step) {
+// an empty file. Every lookup is confined to the rootfs. A dangling symlink on
+// the way is followed *inside* the rootfs: its target is created there (depth
+// bounded like the kernel's 40 link limit, but tighter: 8).
+int open_in_root_depth(int rootfd, const char* path, int create, int last_is_file, Failure* f, Step step, const char* orig,
+                       int depth) {
   char buf[4096];
   const char* s = path;
   while (*s == '/') s++;
@@ -50,18 +53,18 @@ int open_in_root(int rootfd, const char* path, int create, int last_is_file, Fai
   while (end > buf && end[-1] == '/') *--end = '\0';
   if (buf[0] == '\0') {
     int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
-    if (fd < 0) *f = {step, errno, SC_DUP, path};
+    if (fd < 0) *f = {step, errno, SC_DUP, orig};
     return fd;
   }
   int fd = sys_openat2(rootfd, buf, O_PATH | O_CLOEXEC, kResolveInRoot);
   if (fd >= 0 || errno != ENOENT || !create) {
-    if (fd < 0) *f = {step, errno, SC_OPENAT2, path};
+    if (fd < 0) *f = {step, errno, SC_OPENAT2, orig};
     return fd;
   }
   // Walk the components, creating what is missing.
   int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
   if (parent < 0) {
-    *f = {step, errno, SC_DUP, path};
+    *f = {step, errno, SC_DUP, orig};
     return -1;
   }
   char* comp = buf;
@@ -77,14 +80,43 @@ int open_in_root(int rootfd, const char* path, int create, int last_is_file, Fai
         if (last && last_is_file) rc = mknodat(parent, comp, S_IFREG | 0644, 0);
         else rc = mkdirat(parent, comp, 0755);
         if (rc < 0 && errno != EEXIST) {
-          *f = {step, errno, (last && last_is_file) ? SC_MKNODAT : SC_MKDIRAT, path};
+          *f = {step, errno, (last && last_is_file) ? SC_MKNODAT : SC_MKDIRAT, orig};
           close(parent);
           return -1;
         }
         next = sys_openat2(parent, comp, O_PATH | O_CLOEXEC, kResolveInRoot);
+        if (next < 0 && errno == ENOENT && depth < 8) {
+          // `comp` is a dangling symlink: rewrite the path through its target
+          // (relative targets stay relative to the directory holding the link).
+          char link[4096];
+          long n = readlinkat(parent, comp, link, sizeof link - 1);
+          if (n > 0) {
+            link[n] = '\0';
+            char next_path[4096];
+            char* e = next_path;
+            char* lim = next_path + sizeof next_path;
+            if (link[0] != '/') {
+              *e++ = '/';
+              if (comp > buf) {
+                comp[-1] = '\0';
+                e = cstrcpy(e, buf, lim);
+                comp[-1] = '/';
+                e = cstrcpy(e, "/", lim);
+              }
+            }
+            e = cstrcpy(e, link, lim);
+            if (!last) {
+              e = cstrcpy(e, "/", lim);
+              e = cstrcpy(e, slash + 1, lim);
+            }
+            close(parent);
+            return open_in_root_depth(rootfd, next_path, create, last_is_file, f, step, orig, depth + 1);
+          }
+          errno = ENOENT;
+        }
       }
       if (next < 0) {
-        *f = {step, errno, SC_OPENAT2, path};
+        *f = {step, errno, SC_OPENAT2, orig};
         close(parent);
         return -1;
       }
@@ -95,6 +127,10 @@ int open_in_root(int rootfd, const char* path, int create, int last_is_file, Fai
     *slash = '/';
     comp = slash + 1;
   }
+}
+
+int open_in_root(int rootfd, const char* path, int create, int last_is_file, Failure* f, Step step) {
+  return open_in_root_depth(rootfd, path, create, last_is_file, f, step, path, 0);
 }
 
 // "/proc/self/fd/N": a path that mount(2) resolves to exactly the opened inode.
@@ -258,36 +294,101 @@ unsigned long kept_flags(const char* path) {
   return keep;
 }
 
-int mask_paths(const Plan* p, Failure* f) {
+// Masking and locking happen before pivot_root, on paths resolved inside the
+// rootfs, while the host's /dev/null can still be cloned as a bind source.
+int mask_paths(const Plan* p, int rootfd, Failure* f) {
   for (int i = 0; i < p->nmasked; i++) {
     const char* path = p->masked[i];
-    struct stat st;
-    if (lstat(path, &st) < 0) {
-      if (errno == ENOENT) continue;
-      *f = {STEP_MASKED_PATHS, errno, SC_OPEN, path};
+    int fd = open_in_root(rootfd, path, 0, 0, f, STEP_MASKED_PATHS);
+    if (fd < 0) {
+      if (f->err == ENOENT) continue;
       return -1;
     }
-    int rc = S_ISDIR(st.st_mode) ? (int)mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0k")
-                                 : (int)mount("/dev/null", path, nullptr, MS_BIND, nullptr);
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+      *f = {STEP_MASKED_PATHS, errno, SC_OPEN, path};
+      close(fd);
+      return -1;
+    }
+    int rc;
+    SyscallId sc;
+    if (S_ISDIR(st.st_mode)) {
+      char target[64];
+      fd_path(target, sizeof target, fd);
+      rc = mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0k");
+      sc = SC_MOUNT;
+    } else {
+      int tree = sys_open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+      rc = tree;
+      sc = SC_OPEN_TREE;
+      if (tree >= 0) {
+        rc = sys_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        sc = SC_MOVE_MOUNT;
+        int saved = errno;
+        close(tree);
+        errno = saved;
+      }
+    }
+    int saved = errno;
+    close(fd);
     if (rc < 0) {
-      *f = {STEP_MASKED_PATHS, errno, SC_MOUNT, path};
+      *f = {STEP_MASKED_PATHS, saved, sc, path};
       return -1;
     }
   }
   return 0;
 }
 
-int lock_paths(const Plan* p, Failure* f) {
+int lock_paths(const Plan* p, int rootfd, Failure* f) {
   for (int i = 0; i < p->nreadonly; i++) {
     const char* path = p->readonly[i];
-    if (mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
-      if (errno == ENOENT) continue;
-      *f = {STEP_READONLY_PATHS, errno, SC_MOUNT, path};
+    int fd = open_in_root(rootfd, path, 0, 0, f, STEP_READONLY_PATHS);
+    if (fd < 0) {
+      if (f->err == ENOENT) continue;
       return -1;
     }
-    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | kept_flags(path);
-    if (mount(nullptr, path, nullptr, flags, nullptr) < 0) {
-      *f = {STEP_READONLY_PATHS, errno, SC_MOUNT, path};
+    int tree = sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+    int rc = tree;
+    SyscallId sc = SC_OPEN_TREE;
+    if (tree >= 0) {
+      struct mount_attr attr = {};
+      attr.attr_set = MOUNT_ATTR_RDONLY;
+      rc = sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr);
+      sc = SC_MOUNT_SETATTR;
+      if (rc == 0) {
+        rc = sys_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+        sc = SC_MOVE_MOUNT;
+      }
+      int saved = errno;
+      close(tree);
+      errno = saved;
+    }
+    int saved = errno;
+    close(fd);
+    if (rc < 0) {
+      *f = {STEP_READONLY_PATHS, saved, sc, path};
+      return -1;
+    }
+  }
+  return 0;
+}
+
+// sysctls are written through the container's own /proc (its namespaces).
+int write_sysctls(const Plan* p, int rootfd, Failure* f) {
+  for (int i = 0; i < p->nsysctls; i++) {
+    const char* path = p->sysctls[i].path;
+    const char* rel = path;
+    while (*rel == '/') rel++;
+    int fd = sys_openat2(rootfd, rel, O_WRONLY | O_CLOEXEC, kResolveInRoot);
+    if (fd < 0) {
+      *f = {STEP_SYSCTL, errno, SC_OPENAT2, path};
+      return -1;
+    }
+    long n = write(fd, p->sysctls[i].value, cstrlen(p->sysctls[i].value));
+    int saved = errno;
+    close(fd);
+    if (n < 0) {
+      *f = {STEP_SYSCTL, saved, SC_WRITE, path};
       return -1;
     }
   }
@@ -298,7 +399,7 @@ int lock_paths(const Plan* p, Failure* f) {
 
 int setup_rootfs(const Plan* p, Failure* f) {
   // Nothing we mount may propagate back to the host.
-  if (mount(nullptr, "/", nullptr, MS_REC | (p->rootfs_propagation ? p->rootfs_propagation : MS_PRIVATE), nullptr) < 0) {
+  if (mount(nullptr, "/", nullptr, MS_REC | (p->rootfs_propagation ? p->rootfs_propagation : (unsigned long)MS_PRIVATE), nullptr) < 0) {
     *f = {STEP_MOUNT_PROPAGATION, errno, SC_MOUNT, "/"};
     return -1;
   }
@@ -315,14 +416,15 @@ int setup_rootfs(const Plan* p, Failure* f) {
   int rc = do_mounts(p, rootfd, f);
   if (rc == 0) rc = make_devices(p, rootfd, f);
   if (rc == 0) rc = make_links(p, rootfd, f);
+  if (rc == 0) rc = write_sysctls(p, rootfd, f);
+  if (rc == 0) rc = mask_paths(p, rootfd, f);
+  if (rc == 0) rc = lock_paths(p, rootfd, f);
   close(rootfd);
   if (rc < 0) return -1;
   return enter_root(p, f);
 }
 
 int finish_rootfs(const Plan* p, Failure* f) {
-  if (mask_paths(p, f) < 0) return -1;
-  if (lock_paths(p, f) < 0) return -1;
   if (p->readonly_root) {
     if (mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/"), nullptr) < 0) {
       *f = {STEP_READONLY_ROOT, errno, SC_MOUNT, "/"};
