@@ -163,11 +163,6 @@ function copyFile(src, dst, mode) {
   fs.copyFileSync(src, dst);
   if (mode !== undefined) fs.chmodSync(dst, mode);
 }
-function cpA(src, dst) { // preserves symlinks (the busybox rootfs has absolute ones)
-  mkdirp(path.dirname(dst));
-  const r = run('cp', ['-a', src, dst]);
-  if (r.status !== 0) die(`cp -a ${src} ${dst}: ${r.stderr.trim()}`);
-}
 function sharedLibs(binaries) {
   const libs = new Set();
   for (const b of binaries) {
@@ -269,7 +264,9 @@ function stage(o, kver, runId) {
   fs.symlinkSync('busybox', path.join(stageDir, 'bin/sh'));
   copyFile(path.join(here, 'init.sh'), path.join(stageDir, 'init'), 0o755);
   copyFile(path.join(here, 'smoke.sh'), path.join(stageDir, 'vm/smoke.sh'), 0o755);
-  copyFile(nodeBinary(), path.join(stageDir, 'usr/bin/node'), 0o755);
+  const node = nodeBinary();
+  if (node.startsWith(cacheDir + '/')) fs.linkSync(node, path.join(stageDir, 'usr/bin/node')); // our own stripped copy
+  else copyFile(node, path.join(stageDir, 'usr/bin/node'), 0o755);
   fs.writeFileSync(path.join(stageDir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
   fs.writeFileSync(path.join(stageDir, 'etc/group'), 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n');
   fs.writeFileSync(path.join(stageDir, 'etc/hosts'), '127.0.0.1 localhost berth-vm\n::1 localhost\n');
@@ -282,24 +279,20 @@ function stage(o, kver, runId) {
   } else {
     // the package: what the built library needs at run time, plus the tests
     // (with --cmd, whatever of it exists)
-    const pkgFiles = ['package.json', 'dist', 'prebuilds', 'test', 'build/Release'];
-    for (const f of pkgFiles) {
-      const src = path.join(root, f);
-      if (!fs.existsSync(src)) continue;
-      if (f === 'build/Release') {
-        for (const n of fs.readdirSync(src).filter((x) => x.endsWith('.node'))) {
-          copyFile(path.join(src, n), path.join(stageDir, 'berth', f, n), 0o755);
-          natives.push(path.join(src, n));
-        }
-      } else {
-        cpA(src, path.join(stageDir, 'berth', f));
-      }
+    const rels = ['package.json', 'dist', 'prebuilds', 'test'].filter((f) => fs.existsSync(path.join(root, f)));
+    for (const m of moduleClosure(path.join(root, 'test'))) rels.push(path.relative(root, m));
+    const rel = path.join(root, 'build/Release');
+    if (fs.existsSync(rel)) for (const n of fs.readdirSync(rel)) if (n.endsWith('.node')) rels.push(path.join('build/Release', n));
+    // One cp for everything; -a keeps the busybox rootfs's absolute symlinks as
+    // they are. Hard links (-l) are 4x faster than copies and nothing in the
+    // staging tree is ever written to; cpio stores each file's data once.
+    let r = run('cp', ['-al', '--parents', ...rels, path.join(stageDir, 'berth')], { cwd: root });
+    if (r.status !== 0) {
+      fs.rmSync(path.join(stageDir, 'berth'), { recursive: true, force: true });
+      mkdirp(path.join(stageDir, 'berth'));
+      r = run('cp', ['-a', '--parents', ...rels, path.join(stageDir, 'berth')], { cwd: root });
     }
-    const mods = moduleClosure(path.join(root, 'test'));
-    for (const m of mods) {
-      const rel = path.relative(root, m);
-      cpA(m, path.join(stageDir, 'berth', rel));
-    }
+    if (r.status !== 0) die(`copying the package into the initramfs: ${r.stderr.trim()}`);
     for (const f of walkFiles(path.join(stageDir, 'berth'), (p) => p.endsWith('.node') && !p.includes('/test/fixtures/rootfs/'))) natives.push(f);
     if (o.cmd !== null) {
       cmd = o.cmd;
@@ -414,8 +407,9 @@ let guestUp = null;
 let guestDone = null;
 let buf = '';
 const markerRe = new RegExp(`^${MARKER}(\\d+) run=${runId}$`);
+const utf8 = new TextDecoder('utf-8'); // streaming: a character may straddle two chunks
 qemu.stdout.on('data', (chunk) => {
-  const text = chunk.toString('latin1').replace(/\r/g, '');
+  const text = utf8.decode(chunk, { stream: true }).replace(/\r/g, '');
   process.stdout.write(text);
   buf += text;
   let nl;
