@@ -34,6 +34,10 @@ const initrdPath = path.join(cacheDir, 'initramfs.cpio');
 const MARKER = 'BERTH-VM-EXIT=';
 const DEFAULT_TESTS = ['test/cgroups*.test.js', 'test/core*.test.js'];
 const MODULES = ['brd', 'loop']; // optional: block devices for io.max / loop tests
+// Host programs the tests spawn besides node and busybox's applets (perl -e
+// forks without dying on EAGAIN, unlike a shell); copied with their libraries
+// when the host has them. Override with BERTH_VM_TOOLS="perl other".
+const TOOLS = (process.env.BERTH_VM_TOOLS ?? 'perl').split(/\s+/).filter(Boolean);
 const t0 = Date.now();
 
 function die(msg, code = 2) {
@@ -273,6 +277,12 @@ function stage(o, kver, runId) {
   fs.writeFileSync(path.join(stageDir, 'etc/hostname'), 'berth-vm\n');
 
   const natives = [process.execPath];
+  for (const tool of TOOLS) {
+    const p = which(tool);
+    if (!p) { log(`note: ${tool} not found on the host, not in the VM`); continue; }
+    copyFile(fs.realpathSync(p), path.join(stageDir, 'usr/bin', tool), 0o755);
+    natives.push(p);
+  }
   let cmd;
   if (o.smoke) {
     cmd = 'exec sh /vm/smoke.sh';
