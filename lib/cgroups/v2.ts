@@ -2,7 +2,7 @@
 import { constants, openSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CgroupError } from '../errors.js';
+import { CgroupError, ConfigError } from '../errors.js';
 import type { LinuxResources } from '../../types/oci.js';
 import type { CgroupManager, CgroupStats } from './manager.js';
 import { applyWrites } from './apply.js';
@@ -45,6 +45,11 @@ export class CgroupV2Manager implements CgroupManager {
 
   async create(resources: LinuxResources | undefined): Promise<void> {
     await this.validate(resources, 'linux.resources');
+    // v2 limits swap alone (swap.max = swap - limit), so a swap limit needs a memory limit.
+    const mem = resources?.memory;
+    if (mem?.swap !== undefined && mem.swap > 0 && !(mem.limit !== undefined && mem.limit > 0)) {
+      throw new ConfigError('linux.resources.memory.swap', 'a swap limit needs a memory limit on cgroup v2');
+    }
     if (this.created.length > 0) throw new CgroupError({ step: 'create', path: this.unifiedPath, message: 'create() called twice' });
     this.created = await createDirs(this.mount, this.segments);
     try {
@@ -181,6 +186,8 @@ export class CgroupV2Manager implements CgroupManager {
 
   /** cgroup.kill (5.14+) kills atomically, forks included; older kernels get freeze-kill-thaw. */
   async killAll(): Promise<void> {
+    // Nothing to kill in a cgroup that was never created or is already removed.
+    if ((await readOptional(this.file('cgroup.events'))) === null) return;
     const killFile = this.file('cgroup.kill');
     const hasKill = await access(killFile).then(() => true, () => false);
     if (hasKill) {
