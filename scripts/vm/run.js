@@ -29,8 +29,11 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const cacheDir = path.join(root, '.cache', 'vm');
-const stageDir = path.join(cacheDir, 'root');
-const initrdPath = path.join(cacheDir, 'initramfs.cpio');
+// Per-run staging tree and initramfs (removed at exit unless --dry-run), so two
+// runs in one checkout do not trip over each other; vmlinux and node are cached.
+const runDir = path.join(cacheDir, `run-${process.pid}`);
+const stageDir = path.join(runDir, 'root');
+const initrdPath = path.join(runDir, 'initramfs.cpio');
 const MARKER = 'BERTH-VM-EXIT=';
 const DEFAULT_TESTS = ['test/cgroups*.test.js', 'test/core*.test.js'];
 const MODULES = ['brd', 'loop']; // optional: block devices for io.max / loop tests
@@ -82,7 +85,7 @@ function parseArgs(argv) {
       case '--kernel': o.kernel = val(); break;
       case '--append': o.append = val(); break;
       case '-h': case '--help':
-        process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 22).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+        process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 21).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
         process.exit(0);
       default:
         if (a.startsWith('--')) die(`unknown option ${a} (see --help)`);
@@ -144,8 +147,8 @@ function extractVmlinux(kernel, kver) {
     // --single-stream: stop at the end of the first xz stream, ignore what follows.
     const r = spawnSync('xz', ['-dc', '--single-stream'], { input: data.subarray(off), maxBuffer: 1 << 30 });
     if (r.status === 0 && r.stdout.length > 4 && r.stdout.subarray(0, 4).equals(Buffer.from('\x7fELF', 'latin1'))) {
-      fs.writeFileSync(out + '.tmp', r.stdout);
-      fs.renameSync(out + '.tmp', out);
+      fs.writeFileSync(`${out}.tmp${process.pid}`, r.stdout);
+      fs.renameSync(`${out}.tmp${process.pid}`, out);
       fs.writeFileSync(stampFile, stamp);
       log(`extracted ${path.relative(root, out)} (${(r.stdout.length / 2 ** 20).toFixed(0)} MiB ELF) from ${kernel} at offset ${off} in ${secs(Date.now() - t)}`);
       return out;
@@ -189,9 +192,9 @@ function nodeBinary() {
   const out = path.join(cacheDir, 'node.stripped');
   const stamp = `${src}:${st.size}:${st.mtimeMs}`;
   if (fs.existsSync(out) && fs.existsSync(out + '.stamp') && fs.readFileSync(out + '.stamp', 'utf8') === stamp) return out;
-  const r = run(strip, ['-o', out + '.tmp', src]);
+  const r = run(strip, ['-o', `${out}.tmp${process.pid}`, src]);
   if (r.status !== 0) { log(`strip failed, using ${src} as is`); return src; }
-  fs.renameSync(out + '.tmp', out);
+  fs.renameSync(`${out}.tmp${process.pid}`, out);
   fs.writeFileSync(out + '.stamp', stamp);
   return out;
 }
@@ -381,6 +384,13 @@ if (!o.smoke && o.cmd === null) {
   const r = spawnSync('sh', [path.join(root, 'test/fixtures/make-rootfs.sh')], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) die('test/fixtures/make-rootfs.sh failed', 1);
 }
+
+// leftovers of runs that were killed
+for (const d of fs.readdirSync(cacheDir)) {
+  const m = /^run-(\d+)$/.exec(d);
+  if (m && !fs.existsSync(`/proc/${m[1]}`)) fs.rmSync(path.join(cacheDir, d), { recursive: true, force: true });
+}
+if (!o.dryRun) process.on('exit', () => fs.rmSync(runDir, { recursive: true, force: true }));
 
 const vmlinux = extractVmlinux(host.kernel, host.kver);
 const runId = crypto.randomBytes(6).toString('hex');
