@@ -1,16 +1,17 @@
 // Container: the OCI lifecycle (creating -> created -> running -> stopped) over
-// one init process, its state directory, and everything else it owns.
-// Every failure path removes what was made before it.
+// one init process, its state directory, the processes exec'd into it, and
+// everything else it owns. Every failure path removes what was made before it.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import type { ContainerConfig, ContainerStatus, ExitStatus } from '../types/api.js';
+import type { ContainerConfig, ContainerStatus, ExitStatus, ProcessConfig } from '../types/api.js';
+import { resolveExecProcess } from './config/exec.js';
 import { type ResolvedConfig, normalizeConfig } from './config/normalize.js';
 import { BerthError, InvalidStateError, SetupError, errnoName } from './errors.js';
 import { CLONE_NS } from './launch/constants.js';
-import { SpawnedChild, expectReady, messageToError } from './launch/child.js';
-import { containerPlan } from './launch/plan.js';
+import { PidHandle, SyncChannel, expectReady, messageToError } from './launch/child.js';
+import { containerPlan, execPlan } from './launch/plan.js';
 import { type PreparedStdio, prepareStdio } from './launch/stdio.js';
-import { native } from './native.js';
+import { type ChildMessage, MSG_PID, MSG_READY, type NativePlan, native } from './native.js';
 import { ContainerProcess, signalNumber } from './process.js';
 import { StateDir, processStartTime } from './state.js';
 
@@ -20,30 +21,73 @@ export interface ContainerEvents {
   exit: [status: ExitStatus];
 }
 
+/** What a spawn made, for the failure path to take apart. */
+interface Launch {
+  sync: SyncChannel;
+  proc: PidHandle;
+  stdio: PreparedStdio;
+}
+
+function spawnOrThrow(plan: NativePlan, step: string): { pid: number; pidfd: number; syncFd: number } {
+  try {
+    return native.spawn(plan);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new SetupError(step, `cannot create the container process: ${e.message}`, {
+      ...(e.code ? { errno: e.code } : {}),
+      syscall: e.syscall ?? 'clone3',
+      cause: err,
+    });
+  }
+}
+
+function openOrThrow(path: string, step: string, what: string): number {
+  try {
+    return fs.openSync(path, 'r');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new BerthError('SETUP_FAILED', `cannot open ${what} ${path}: ${e.code}`, {
+      step,
+      ...(e.code ? { errno: e.code } : {}),
+      syscall: 'open',
+      path,
+    });
+  }
+}
+
+/** Lets the process exec and waits for the sync socket's EOF (exec'd) or an error. */
+async function goAndConfirmExec(launch: Launch): Promise<void> {
+  const err = launch.sync.sendGo();
+  if (err !== 0) throw new SetupError('start', 'the container process is gone', { errno: errnoName(err), syscall: 'send' });
+  const m = await launch.sync.next();
+  if (!m.eof) throw messageToError(m, launch.proc);
+}
+
 export class Container extends EventEmitter<ContainerEvents> {
   readonly id: string;
   /** The validated configuration with every default filled in. */
   readonly config: ResolvedConfig;
   private status: ContainerStatus = 'creating';
   private readonly stateDir: StateDir;
-  private readonly child: SpawnedChild;
-  private readonly stdio: PreparedStdio;
+  private readonly launch: Launch;
   private readonly init: ContainerProcess;
+  private readonly execs = new Set<PidHandle>();
   private readonly created = new Date().toISOString();
+  private readonly startTime: number | undefined;
   private stateWrites: Promise<void> = Promise.resolve();
   private destroyed: Promise<void> | null = null;
 
-  private constructor(config: ResolvedConfig, stateDir: StateDir, child: SpawnedChild, stdio: PreparedStdio) {
+  private constructor(config: ResolvedConfig, stateDir: StateDir, launch: Launch) {
     super();
     this.id = config.id;
     this.config = config;
     this.stateDir = stateDir;
-    this.child = child;
-    this.stdio = stdio;
-    this.init = new ContainerProcess(child, stdio.streams);
+    this.launch = launch;
+    this.startTime = processStartTime(launch.proc.pid);
+    this.init = new ContainerProcess(launch.proc, launch.stdio.streams);
     this.init.on('exit', (s) => {
       this.status = 'stopped';
-      this.persist();
+      void this.persist();
       this.emit('exit', s);
     });
   }
@@ -54,42 +98,35 @@ export class Container extends EventEmitter<ContainerEvents> {
     const stateDir = new StateDir(config.stateRoot, config.id);
     await stateDir.claim();
     let stdio: PreparedStdio | null = null;
-    let child: SpawnedChild | null = null;
+    let launch: Launch | null = null;
     const joinFds: number[] = [];
     try {
       stdio = prepareStdio(config.process.stdio);
       const joins = config.namespaces
         .filter((n) => n.path !== undefined)
         .map((n) => {
-          const fd = openNamespace(n.path!, n.type);
+          const fd = openOrThrow(n.path!, 'setns', `${n.type} namespace`);
           joinFds.push(fd);
           return { fd, nstype: CLONE_NS[n.type] };
         });
-      const plan = containerPlan(config, { fds: stdio.childFds, joins });
+      let spawned;
       try {
-        child = new SpawnedChild(native.spawn(plan));
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException & { errno?: number };
-        throw new SetupError('clone', `cannot create the container process: ${e.message}`, {
-          ...(e.code ? { errno: e.code } : {}),
-          syscall: 'clone3',
-          cause: err,
-        });
+        spawned = spawnOrThrow(containerPlan(config, { fds: stdio.childFds, joins }), 'clone');
       } finally {
         for (const fd of joinFds.splice(0)) native.close(fd);
         stdio.closeChildEnds();
       }
-      await expectReady(child);
-      const c = new Container(config, stateDir, child, stdio);
+      launch = { sync: new SyncChannel(spawned.syncFd), proc: new PidHandle(spawned.pid, spawned.pidfd), stdio };
+      await expectReady(launch.sync, launch.proc);
+      const c = new Container(config, stateDir, launch);
       c.status = 'created';
       await c.persist();
       return c;
     } catch (err) {
       for (const fd of joinFds) native.close(fd);
-      if (child) {
-        child.signal(9);
-        child.closeSync();
-        await child.exited;
+      if (launch) {
+        launch.sync.close();
+        await launch.proc.killAndReap();
       }
       stdio?.destroyAll();
       await stateDir.remove();
@@ -103,7 +140,7 @@ export class Container extends EventEmitter<ContainerEvents> {
 
   /** Host pid of the container's init process. */
   get pid(): number {
-    return this.child.pid;
+    return this.launch.proc.pid;
   }
 
   /** The init process (also returned by start()). */
@@ -113,21 +150,95 @@ export class Container extends EventEmitter<ContainerEvents> {
 
   /** Lets the init exec. Resolves once execve succeeded; on failure the container is destroyed. */
   async start(): Promise<ContainerProcess> {
-    if (this.status !== 'created') throw new InvalidStateError('start', this.status, this.id);
-    const err = this.child.sendGo();
-    if (err !== 0) {
+    if (this.status !== 'created' || this.destroyed) throw new InvalidStateError('start', this.status, this.id);
+    try {
+      await goAndConfirmExec(this.launch);
+    } catch (err) {
       await this.destroy();
-      throw new SetupError('start', `container init is gone: send failed`, { errno: errnoName(err), syscall: 'send' });
-    }
-    const m = await this.child.nextMessage();
-    if (!m.eof) {
-      const failure = messageToError(m, this.child);
-      await this.destroy();
-      throw failure;
+      throw err;
     }
     if (this.status === 'created') this.status = 'running';
     await this.persist();
+    this.launch.stdio.streams.materialize();
     return this.init;
+  }
+
+  /**
+   * Runs another process in the running container: it joins every namespace of
+   * the init (one setns through the init's pidfd) and its root, with the init's
+   * settings unless `process` says otherwise.
+   */
+  async exec(process: ProcessConfig): Promise<ContainerProcess> {
+    if (this.status !== 'running' || this.destroyed) throw new InvalidStateError('exec', this.status, this.id);
+    const proc = resolveExecProcess(this.config.process, process);
+    const stdio = prepareStdio(proc.stdio);
+    let rootFd = -1;
+    let first: PidHandle | null = null;
+    let launch: Launch | null = null;
+    const sync = { channel: null as SyncChannel | null };
+    try {
+      rootFd = openOrThrow(`/proc/${this.pid}/root`, 'join', 'the container root');
+      const joinPidfd = this.launch.proc.fd;
+      if (joinPidfd < 0) throw new InvalidStateError('exec', 'stopped', this.id);
+      let spawned;
+      try {
+        spawned = spawnOrThrow(execPlan(this.config, proc, { fds: stdio.childFds, joinPidfd, joinRootFd: rootFd }), 'join');
+      } finally {
+        native.close(rootFd);
+        stdio.closeChildEnds();
+      }
+      // The first process only joins and forks; it reports the fork's pid and
+      // exits. The fork may report (ready, or an error) before that pid arrives.
+      first = new PidHandle(spawned.pid, spawned.pidfd);
+      sync.channel = new SyncChannel(spawned.syncFd);
+      let early: ChildMessage | null = null;
+      let m = await sync.channel.next();
+      while (!m.eof && m.kind !== MSG_PID) {
+        early ??= m;
+        m = await sync.channel.next();
+      }
+      if (m.eof) throw messageToError(early ?? m, first);
+      // The fork is our child (CLONE_PARENT): its pid cannot be reused before we reap it.
+      launch = { sync: sync.channel, proc: new PidHandle(m.value, native.pidfdOpen(m.value)), stdio };
+      this.execs.add(launch.proc);
+      const handle = launch.proc;
+      void handle.exited.then(() => this.execs.delete(handle));
+      if (early === null) await expectReady(launch.sync, launch.proc);
+      else if (early.eof || early.kind !== MSG_READY) throw messageToError(early, launch.proc);
+      await goAndConfirmExec(launch);
+      launch.sync.close();
+      await first.exited;
+      const execd = new ContainerProcess(launch.proc, stdio.streams);
+      stdio.streams.materialize();
+      return execd;
+    } catch (err) {
+      sync.channel?.close();
+      if (launch) await launch.proc.killAndReap();
+      if (first) await first.killAndReap();
+      stdio.destroyAll();
+      throw err;
+    }
+  }
+
+  /** Host pids of every process in the container (those in the init's pid namespace). */
+  async processes(): Promise<number[]> {
+    if (this.status === 'stopped' || this.destroyed) return [];
+    let ns: string;
+    try {
+      ns = await fs.promises.readlink(`/proc/${this.pid}/ns/pid`);
+    } catch {
+      return [];
+    }
+    const out: number[] = [];
+    for (const entry of await fs.promises.readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if ((await fs.promises.readlink(`/proc/${entry}/ns/pid`)) === ns) out.push(Number(entry));
+      } catch {
+        // exited while we looked
+      }
+    }
+    return out.sort((a, b) => a - b);
   }
 
   /** Waits for the init to exit. */
@@ -137,19 +248,19 @@ export class Container extends EventEmitter<ContainerEvents> {
 
   /** Signals the init (in a new pid namespace its death ends every process in it). */
   async kill(signal: NodeJS.Signals | number = 'SIGTERM'): Promise<void> {
+    const n = signalNumber(signal);
     if (this.status === 'stopped' || this.destroyed) throw new InvalidStateError('kill', this.status, this.id);
-    this.child.signal(signalNumber(signal));
+    this.launch.proc.signal(n);
   }
 
   /** Kills what still runs and removes everything berth made. Idempotent. */
   destroy(): Promise<void> {
     this.destroyed ??= (async () => {
-      this.child.signal(9);
-      this.child.closeSync();
-      await this.child.exited;
+      this.launch.sync.close();
+      await Promise.all([this.launch.proc.killAndReap(), ...[...this.execs].map((p) => p.killAndReap())]);
       this.status = 'stopped';
       // Streams the caller took are theirs to drain; ends nobody took are closed.
-      this.stdio.streams.closeUnused();
+      this.launch.stdio.streams.closeUnused();
       await this.stateWrites;
       await this.stateDir.remove();
     })();
@@ -163,42 +274,23 @@ export class Container extends EventEmitter<ContainerEvents> {
   private persist(): Promise<void> {
     const status = this.status;
     this.stateWrites = this.stateWrites.then(async () => {
-      if (this.destroyed && status !== 'stopped') return;
       if (this.destroyed) return;
-      await this.stateDir.write({
-        ociVersion: OCI_VERSION,
-        id: this.id,
-        status,
-        pid: this.child.pid,
-        ...(this.startTime !== undefined ? { pidStartTime: this.startTime } : {}),
-        ...(this.config.bundle ? { bundle: this.config.bundle } : {}),
-        rootfs: this.config.rootfs,
-        created: this.created,
-        ownerPid: process.pid,
-        annotations: this.config.annotations,
-      }).catch(() => {});
+      await this.stateDir
+        .write({
+          ociVersion: OCI_VERSION,
+          id: this.id,
+          status,
+          pid: this.launch.proc.pid,
+          ...(this.startTime !== undefined ? { pidStartTime: this.startTime } : {}),
+          ...(this.config.bundle ? { bundle: this.config.bundle } : {}),
+          rootfs: this.config.rootfs,
+          created: this.created,
+          ownerPid: process.pid,
+          annotations: this.config.annotations,
+        })
+        .catch(() => {});
     });
     return this.stateWrites;
-  }
-
-  private startTimeCache: number | undefined | null = null;
-  private get startTime(): number | undefined {
-    if (this.startTimeCache === null) this.startTimeCache = processStartTime(this.child.pid);
-    return this.startTimeCache;
-  }
-}
-
-function openNamespace(path: string, type: string): number {
-  try {
-    return fs.openSync(path, 'r');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new BerthError('SETUP_FAILED', `cannot open ${type} namespace ${path}: ${e.code}`, {
-      step: 'setns',
-      ...(e.code ? { errno: e.code } : {}),
-      syscall: 'open',
-      path,
-    });
   }
 }
 

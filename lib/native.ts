@@ -10,6 +10,9 @@ export interface NativePlan {
   cloneFlags: number;
   joins: Array<{ fd: number; nstype: number }>;
   cgroupFd?: number;
+  joinPidfd?: number;
+  joinNsFlags?: number;
+  joinRootFd?: number;
   setupRootfs: boolean;
   rootfs: string;
   rootfsPropagation: number;
@@ -58,7 +61,7 @@ export interface NativeMount {
 
 export type ChildMessage =
   | { eof: true }
-  | { eof?: undefined; kind: number; step: number; errno: number; syscall: number; detail: string };
+  | { eof?: undefined; kind: number; step: number; errno: number; syscall: number; detail: string; value: number };
 
 export interface FdWatch {
   stop(): void;
@@ -74,6 +77,7 @@ export interface Native {
   sendGo(fd: number): number;
   reap(pidfd: number): { exitCode: number | null; signal: number | null; coreDumped?: boolean } | null;
   pidfdSignal(pidfd: number, signal: number): number;
+  pidfdOpen(pid: number): number;
   eventfd(): number;
   readEventFd(fd: number): number;
   FdWatch: new (fd: number, cb: (status: number, events: number) => void) => FdWatch;
@@ -83,12 +87,13 @@ export const native: Native = require('node-gyp-build')(packageRoot);
 
 export const MSG_READY = 1;
 export const MSG_ERROR = 2;
+export const MSG_PID = 4;
 
 // Same order as `enum Step` in native/protocol.h.
 export const STEP_NAMES = [
   'none', 'signals', 'setns', 'fds', 'rlimits', 'oom-score-adj', 'mount-propagation', 'rootfs-bind', 'mount',
   'devices', 'symlinks', 'pivot-root', 'masked-paths', 'readonly-paths', 'readonly-root', 'hostname', 'loopback',
-  'sysctl', 'cwd', 'groups', 'user', 'capabilities', 'no-new-privileges', 'parent-death-signal', 'sync', 'exec',
+  'sysctl', 'cwd', 'groups', 'user', 'capabilities', 'no-new-privileges', 'parent-death-signal', 'sync', 'exec', 'join',
 ] as const;
 
 // Same order as `enum SyscallId` in native/protocol.h.
@@ -96,5 +101,5 @@ export const SYSCALL_NAMES = [
   '', 'mount', 'open_tree', 'mount_setattr', 'move_mount', 'openat2', 'mkdirat', 'mknodat', 'symlinkat', 'pivot_root',
   'chroot', 'chdir', 'umount2', 'setns', 'sethostname', 'setdomainname', 'socket', 'ioctl', 'write', 'read',
   'setgroups', 'setresgid', 'setresuid', 'capset', 'prctl', 'prlimit64', 'execve', 'dup3', 'close_range', 'open',
-  'sigaction', 'fchownat',
+  'sigaction', 'fchownat', 'clone3', 'fchdir',
 ] as const;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { ExitStatus, WaitOptions } from '../types/api.js';
 import { AbortError, BerthError } from './errors.js';
-import type { SpawnedChild } from './launch/child.js';
+import type { PidHandle } from './launch/child.js';
 import type { LazyStreams } from './launch/stdio.js';
 
 export function signalNumber(sig: NodeJS.Signals | number): number {
@@ -21,18 +21,19 @@ export interface ContainerProcessEvents {
 
 export class ContainerProcess extends EventEmitter<ContainerProcessEvents> {
   readonly pid: number;
-  private readonly child: SpawnedChild;
+  private readonly child: PidHandle;
   private readonly streams: LazyStreams;
   private readonly exitStatus: Promise<ExitStatus>;
   private finalStatus: ExitStatus | null = null;
 
   /** @internal */
-  constructor(child: SpawnedChild, streams: LazyStreams, decorate: (s: ExitStatus) => Promise<ExitStatus> = async (s) => s) {
+  constructor(child: PidHandle, streams: LazyStreams, decorate: (s: ExitStatus) => Promise<ExitStatus> = async (s) => s) {
     super();
     this.pid = child.pid;
     this.child = child;
     this.streams = streams;
     this.exitStatus = child.exited.then(async (info) => {
+      streams.onExit();
       const status = await decorate({ exitCode: info.exitCode, signal: info.signal });
       this.finalStatus = status;
       this.emit('exit', status);

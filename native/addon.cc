@@ -11,6 +11,7 @@ Napi::Value SendGo(const Napi::CallbackInfo&);
 Napi::Value Reap(const Napi::CallbackInfo&);
 Napi::Value PidfdSignal(const Napi::CallbackInfo&);
 Napi::Value EventFd(const Napi::CallbackInfo&);
+Napi::Value PidfdOpen(const Napi::CallbackInfo&);
 Napi::Value ReadEventFd(const Napi::CallbackInfo&);
 Napi::Function InitFdWatch(Napi::Env);
 }  // namespace berth
@@ -23,6 +24,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendGo", Napi::Function::New(env, berth::SendGo, "sendGo"));
   exports.Set("reap", Napi::Function::New(env, berth::Reap, "reap"));
   exports.Set("pidfdSignal", Napi::Function::New(env, berth::PidfdSignal, "pidfdSignal"));
+  exports.Set("pidfdOpen", Napi::Function::New(env, berth::PidfdOpen, "pidfdOpen"));
   exports.Set("eventfd", Napi::Function::New(env, berth::EventFd, "eventfd"));
   exports.Set("readEventFd", Napi::Function::New(env, berth::ReadEventFd, "readEventFd"));
   exports.Set("FdWatch", berth::InitFdWatch(env));

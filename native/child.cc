@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <net/if.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -228,6 +229,37 @@ static void wait_for_go(int sync_fd) {
   }
 }
 
+// exec: join the running init's namespaces and root, then fork the process that
+// will exec (setns(CLONE_NEWPID) only applies to children). The fork is made a
+// child of the Node process (CLONE_PARENT) so Node can wait for it; this first
+// process reports its pid and exits. Returns only in the forked process.
+static void join_container(const Plan* p, int sync_fd) {
+  if (setns(p->join_pidfd, p->join_ns_flags) < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_SETNS, nullptr);
+  if (p->join_root_fd >= 0) {
+    if (fchdir(p->join_root_fd) < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_FCHDIR, "/");
+    if (chroot(".") < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_CHROOT, "/");
+    if (chdir("/") < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_CHDIR, "/");
+  }
+  struct clone_args args;
+  char* d = reinterpret_cast<char*>(&args);
+  for (unsigned i = 0; i < sizeof args; i++) d[i] = 0;
+  args.flags = CLONE_PARENT;
+  if (p->cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = (uint64_t)p->cgroup_fd;
+  }
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_CLONE3, nullptr);
+  if (pid == 0) return;
+  Msg m;
+  d = reinterpret_cast<char*>(&m);
+  for (unsigned i = 0; i < sizeof m; i++) d[i] = 0;
+  m.kind = MSG_PID;
+  m.value = (int32_t)pid;
+  send(sync_fd, &m, sizeof m, MSG_NOSIGNAL);
+  _exit(0);
+}
+
 void child_main(const Plan* p, int sync_fd) {
   Failure f = {STEP_NONE, 0, SC_NONE, nullptr};
   if (reset_signals() < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_SIGACTION, nullptr);
@@ -240,6 +272,13 @@ void child_main(const Plan* p, int sync_fd) {
   if (prctl(PR_SET_DUMPABLE, 0) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
   umask(0);  // modes of what we create are exact; the process's umask is set at the end
   if (join_namespaces(p, &f) < 0) fail_with(sync_fd, f);
+  if (p->join_pidfd >= 0) {
+    join_container(p, sync_fd);
+    // A new process: its parent-death signal and dumpable flag start afresh.
+    if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)
+      child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
+    if (prctl(PR_SET_DUMPABLE, 0) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
+  }
   if (arrange_fds(p, &sync_fd, &f) < 0) fail_with(sync_fd, f);
   if (apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
   if (set_oom_score_adj(p, &f) < 0) fail_with(sync_fd, f);

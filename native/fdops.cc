@@ -58,6 +58,7 @@ Napi::Value RecvMessage(const Napi::CallbackInfo& info) {
   o.Set("errno", m.err);
   o.Set("syscall", m.syscall);
   o.Set("detail", Napi::String::New(env, m.detail));
+  o.Set("value", m.value);
   return o;
 }
 
@@ -100,6 +101,14 @@ Napi::Value PidfdSignal(const Napi::CallbackInfo& info) {
   int sig = info[1].As<Napi::Number>().Int32Value();
   long rc = syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
   return Napi::Number::New(info.Env(), rc < 0 ? errno : 0);
+}
+
+// pidfdOpen(pid) -> fd (CLOEXEC)
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  int pid = info[0].As<Napi::Number>().Int32Value();
+  long fd = syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) return ThrowErrno(info.Env(), errno, "pidfd_open");
+  return Napi::Number::New(info.Env(), (double)fd);
 }
 
 Napi::Value EventFd(const Napi::CallbackInfo& info) {

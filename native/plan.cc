@@ -88,6 +88,12 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
   if (!GetInt(env, o, "cgroupFd", &n)) return nullptr;
   p.cgroup_fd = o.Get("cgroupFd").IsUndefined() ? -1 : (int)n;
 
+  int64_t jp, jf, jr;
+  if (!GetInt(env, o, "joinPidfd", &jp) || !GetInt(env, o, "joinNsFlags", &jf) || !GetInt(env, o, "joinRootFd", &jr))
+    return nullptr;
+  p.join_pidfd = o.Get("joinPidfd").IsUndefined() ? -1 : (int)jp;
+  p.join_ns_flags = (int)jf;
+  p.join_root_fd = o.Get("joinRootFd").IsUndefined() ? -1 : (int)jr;
   if (!GetInt(env, o, "setupRootfs", &n)) return nullptr;
   p.setup_rootfs = (int)n;
   if (!GetString(env, o, "rootfs", &s)) return nullptr;

@@ -59,6 +59,13 @@ struct Plan {
   int njoins;
   int cgroup_fd;            // CLONE_INTO_CGROUP target, -1 for none
 
+  // exec into a running container: join every namespace of its init through
+  // the init's pidfd, take its root, then fork the process that execs (a new
+  // pid namespace only applies to children).
+  int join_pidfd;           // -1: not an exec
+  int join_ns_flags;        // CLONE_NEW* to join with setns(pidfd)
+  int join_root_fd;         // the init's /proc/<pid>/root, -1 for none
+
   int setup_rootfs;         // 0 when joining an existing mount namespace
   const char* rootfs;
   unsigned long rootfs_propagation;

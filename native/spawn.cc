@@ -33,7 +33,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   args.flags = plan->clone_flags | CLONE_PIDFD;
   args.pidfd = (uint64_t)(uintptr_t)&pidfd;
   args.exit_signal = SIGCHLD;
-  if (plan->cgroup_fd >= 0) {
+  // An exec's first process only joins and forks; the fork is born in the cgroup.
+  if (plan->cgroup_fd >= 0 && plan->join_pidfd < 0) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = (uint64_t)plan->cgroup_fd;
   }

@@ -110,7 +110,7 @@ async function readBundle(bundle: string): Promise<Spec> {
   }
 }
 
-function normalizeEnv(v: unknown, field: string): string[] {
+export function normalizeEnv(v: unknown, field: string): string[] {
   if (v === undefined) return [];
   if (Array.isArray(v)) {
     return v.map((e, i) => {

@@ -1,5 +1,8 @@
-// One process we cloned: its pidfd (exit, signals) and sync socket (setup
-// messages), both watched on the event loop. Reaps exactly once, closes its fds.
+// The two handles on a process we cloned:
+//  - PidHandle: its pidfd, watched by libuv; reaps exactly once, sends signals
+//    without ever hitting a recycled pid.
+//  - SyncChannel: the SOCK_SEQPACKET sync socket, whose messages (ready, pid,
+//    error) and EOF (exec'd or died) drive create/start/exec.
 import os from 'node:os';
 import { BerthError, ExecutableNotFoundError, SetupError, errnoName } from '../errors.js';
 import { type ChildMessage, type FdWatch, MSG_ERROR, MSG_READY, STEP_NAMES, SYSCALL_NAMES, native } from '../native.js';
@@ -9,49 +12,75 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
 }
 
-type Waiter = (m: ChildMessage) => void;
-
 function signalName(n: number): NodeJS.Signals | null {
   for (const [name, value] of Object.entries(os.constants.signals)) if (value === n) return name as NodeJS.Signals;
   return null;
 }
 
-export class SpawnedChild {
-  readonly pid: number;
+export class PidHandle {
   readonly exited: Promise<ExitInfo>;
   exitInfo: ExitInfo | null = null;
   private pidfd: number;
-  private syncFd: number;
-  private pidWatch: FdWatch | null;
-  private syncWatch: FdWatch | null = null;
-  private queue: ChildMessage[] = [];
-  private waiters: Waiter[] = [];
+  private watch: FdWatch | null;
 
-  constructor(spawned: { pid: number; pidfd: number; syncFd: number }) {
-    this.pid = spawned.pid;
-    this.pidfd = spawned.pidfd;
-    this.syncFd = spawned.syncFd;
+  constructor(readonly pid: number, pidfd: number) {
+    this.pidfd = pidfd;
     let resolveExit!: (e: ExitInfo) => void;
     this.exited = new Promise((r) => (resolveExit = r));
-    this.pidWatch = new native.FdWatch(this.pidfd, () => {
+    this.watch = new native.FdWatch(pidfd, () => {
       const r = native.reap(this.pidfd);
       if (!r) return;
-      this.pidWatch?.stop();
-      this.pidWatch = null;
+      this.watch?.stop();
+      this.watch = null;
       native.close(this.pidfd);
       this.pidfd = -1;
       this.exitInfo = { exitCode: r.exitCode, signal: r.signal === null ? null : signalName(r.signal) };
       resolveExit(this.exitInfo);
     });
-    this.syncWatch = new native.FdWatch(this.syncFd, () => this.drainSync());
   }
 
-  private drainSync(): void {
-    for (;;) {
-      if (this.syncFd < 0) return;
-      const m = native.recvMessage(this.syncFd);
+  /** The pidfd while the process is not reaped, else -1 (for setns into its namespaces). */
+  get fd(): number {
+    return this.pidfd;
+  }
+
+  /** False if the process is already gone. */
+  signal(sig: number): boolean {
+    if (this.pidfd < 0) return false;
+    return native.pidfdSignal(this.pidfd, sig) === 0;
+  }
+
+  /** Whether the event loop waits for this process (like ChildProcess.ref/unref). */
+  setRef(ref: boolean): void {
+    if (ref) this.watch?.ref();
+    else this.watch?.unref();
+  }
+
+  /** SIGKILL and wait until reaped. */
+  async killAndReap(): Promise<ExitInfo> {
+    this.signal(9);
+    return this.exited;
+  }
+}
+
+type Waiter = (m: ChildMessage) => void;
+
+export class SyncChannel {
+  private fd: number;
+  private watch: FdWatch | null;
+  private queue: ChildMessage[] = [];
+  private waiters: Waiter[] = [];
+
+  constructor(fd: number) {
+    this.fd = fd;
+    this.watch = new native.FdWatch(fd, () => this.drain());
+  }
+
+  private drain(): void {
+    while (this.fd >= 0) {
+      const m = native.recvMessage(this.fd);
       if (m === null) return;
-      if (m.eof) this.closeSync();
+      if (m.eof) this.close();
       const w = this.waiters.shift();
       if (w) w(m);
       else this.queue.push(m);
@@ -59,52 +88,40 @@ export class SpawnedChild {
     }
   }
 
-  /** The next message from the child: READY, ERROR, or EOF (exec'd or died). */
-  nextMessage(): Promise<ChildMessage> {
+  /** The next message: READY, PID, ERROR, or EOF (the peer exec'd or died). */
+  next(): Promise<ChildMessage> {
     const queued = this.queue.shift();
     if (queued) return Promise.resolve(queued);
-    if (this.syncFd < 0) return Promise.resolve({ eof: true });
+    if (this.fd < 0) return Promise.resolve({ eof: true });
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** 0, or the errno of a failed send (EPIPE: the child is gone). */
   sendGo(): number {
-    if (this.syncFd < 0) return os.constants.errno.EPIPE;
-    return native.sendGo(this.syncFd);
+    if (this.fd < 0) return os.constants.errno.EPIPE;
+    return native.sendGo(this.fd);
   }
 
-  closeSync(): void {
-    if (this.syncFd < 0) return;
-    this.syncWatch?.stop();
-    this.syncWatch = null;
-    native.close(this.syncFd);
-    this.syncFd = -1;
+  close(): void {
+    if (this.fd < 0) return;
+    this.watch?.stop();
+    this.watch = null;
+    native.close(this.fd);
+    this.fd = -1;
     for (const w of this.waiters.splice(0)) w({ eof: true });
   }
-
-  /** Sends a signal through the pidfd: never hits a recycled pid. False if already gone. */
-  signal(sig: number): boolean {
-    if (this.pidfd < 0) return false;
-    const err = native.pidfdSignal(this.pidfd, sig);
-    return err === 0;
-  }
-
-  /** Whether the event loop waits for this process (like ChildProcess.ref/unref). */
-  setRef(ref: boolean): void {
-    if (ref) this.pidWatch?.ref();
-    else this.pidWatch?.unref();
-  }
 }
 
-/** Waits for the child's READY (resolves) or its ERROR/EOF (rejects with a typed error). */
-export async function expectReady(child: SpawnedChild): Promise<void> {
-  const m = await child.nextMessage();
+/** Waits for READY (resolves) or ERROR/EOF (rejects with a typed error). */
+export async function expectReady(sync: SyncChannel, proc: PidHandle | null): Promise<void> {
+  const m = await sync.next();
   if (!m.eof && m.kind === MSG_READY) return;
-  throw messageToError(m, child);
+  throw messageToError(m, proc);
 }
 
-export function messageToError(m: ChildMessage, child: SpawnedChild): BerthError {
+export function messageToError(m: ChildMessage, proc: PidHandle | null): BerthError {
   if (m.eof || m.kind !== MSG_ERROR) {
-    const how = child.exitInfo?.signal ? ` (killed by ${child.exitInfo.signal})` : '';
+    const how = proc?.exitInfo?.signal ? ` (killed by ${proc.exitInfo.signal})` : '';
     return new SetupError('sync', `container process died during setup${how}`);
   }
   const step = STEP_NAMES[m.step] ?? `step-${m.step}`;
@@ -115,8 +132,7 @@ export function messageToError(m: ChildMessage, child: SpawnedChild): BerthError
   if (step === 'cwd' && errno === 'ENOENT') {
     return new SetupError(step, `working directory not found in container: ${m.detail}`, { errno, syscall: 'chdir', path: m.detail });
   }
-  const desc = os.constants.errno && (Object.keys(os.constants.errno).includes(errno) ? errno : `errno ${m.errno}`);
-  return new SetupError(step, `${step} failed: ${syscall ?? 'syscall'}${where}: ${desc}`, {
+  return new SetupError(step, `${step} failed: ${syscall ?? 'syscall'}${where}: ${errno}`, {
     errno,
     ...(syscall ? { syscall } : {}),
     ...(m.detail ? { path: m.detail } : {}),

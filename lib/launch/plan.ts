@@ -136,3 +136,38 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
   };
 }
+
+export interface ExecInputs {
+  fds: number[];
+  joinPidfd: number;
+  joinRootFd: number;
+  cgroupFd?: number;
+}
+
+/** An exec joins every namespace of the running init and its root; nothing is mounted. */
+export function execPlan(cfg: ResolvedConfig, proc: ResolvedProcess, inputs: ExecInputs): NativePlan {
+  let joinNsFlags = 0;
+  for (const ns of cfg.namespaces) joinNsFlags |= CLONE_NS[ns.type];
+  return {
+    cloneFlags: 0,
+    joins: [],
+    joinPidfd: inputs.joinPidfd,
+    joinNsFlags,
+    joinRootFd: inputs.joinRootFd,
+    ...(inputs.cgroupFd !== undefined && inputs.cgroupFd >= 0 ? { cgroupFd: inputs.cgroupFd } : {}),
+    setupRootfs: false,
+    rootfs: cfg.rootfs,
+    rootfsPropagation: 0,
+    readonlyRoot: false,
+    mounts: [],
+    devices: [],
+    links: [],
+    masked: [],
+    readonly: [],
+    sysctls: [],
+    loopbackUp: false,
+    ...processPlan(proc),
+    fds: inputs.fds,
+    parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
+  };
+}

@@ -65,9 +65,10 @@ export function prepareStdio(options: StdioOption[]): PreparedStdio {
 }
 
 /**
- * The parent's ends as Node streams, made on first access. A net.Socket starts
- * reading when it is made; made early, it could see EOF and emit 'end' before
- * the caller (who gets it only after an await) has attached a listener.
+ * The parent's ends as Node streams. A net.Socket starts reading when it is
+ * made; made at create() time, it could see EOF and emit 'end' before the
+ * caller (who gets it only after start()'s awaits) has attached a listener, so
+ * they are made at hand-off (materialize) or on first access.
  */
 export class LazyStreams {
   private made: Array<net.Socket | null | undefined> = [];
@@ -109,6 +110,23 @@ export class LazyStreams {
       this.fds[0] = null;
       this.made[0] = null;
     } else this.made[0]?.end();
+  }
+
+  /**
+   * Makes every stream now. Called right before the process is handed to the
+   * caller, with no await in between: the caller's listeners attach before any
+   * I/O callback can deliver EOF. An output stream nobody reads still closes
+   * itself at EOF (it was asked for 0 bytes); one that fills up blocks the
+   * process, as with child_process.
+   */
+  materialize(): void {
+    for (const i of this.fds.keys()) this.get(i);
+  }
+
+  /** At exit: stdin has no reader any more. */
+  onExit(): void {
+    if (this.made[0] === undefined) this.endStdin();
+    else this.made[0]?.destroy();
   }
 
   /** Closes every end no stream was made for, and destroys those that were. */

@@ -1,0 +1,38 @@
+// The process of an exec: what the caller gives, over the init's settings
+// (env merged by key, the rest taken whole), validated like the init's.
+import type { ProcessConfig } from '../../types/api.js';
+import { ConfigError } from '../errors.js';
+import { isObject } from './check.js';
+import { type ResolvedProcess, normalizeEnv, normalizeProcess } from './normalize.js';
+
+function envObject(env: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of env) {
+    const i = e.indexOf('=');
+    out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
+}
+
+export function resolveExecProcess(init: ResolvedProcess, given: ProcessConfig): ResolvedProcess {
+  if (!isObject(given)) throw new ConfigError('process', 'must be an object');
+  const g = given as ProcessConfig;
+  let env: Record<string, string> = envObject(init.env);
+  if (g.env !== undefined) env = { ...env, ...envObject(normalizeEnv(g.env, 'process.env')) };
+  return normalizeProcess(
+    {
+      args: g.args,
+      env,
+      cwd: g.cwd ?? init.cwd,
+      user: g.user ?? { uid: init.uid, gid: init.gid, additionalGids: init.additionalGids, umask: init.umask },
+      capabilities: g.capabilities ?? init.capabilities,
+      rlimits: g.rlimits ?? init.rlimits,
+      noNewPrivileges: g.noNewPrivileges ?? init.noNewPrivileges,
+      ...(g.oomScoreAdj !== undefined ? { oomScoreAdj: g.oomScoreAdj } : {}),
+      ...(g.terminal !== undefined ? { terminal: g.terminal } : {}),
+      ...(g.consoleSize !== undefined ? { consoleSize: g.consoleSize } : {}),
+      ...(g.stdio !== undefined ? { stdio: g.stdio } : {}),
+    } as ProcessConfig,
+    'process',
+  );
+}
