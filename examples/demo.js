@@ -1,6 +1,7 @@
 // npm run demo: a real container from the busybox rootfs (built by
 // test/fixtures/make-rootfs.sh). Shows what the process sees from inside.
 import path from 'node:path';
+import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createContainer, run } from '../dist/lib/index.js';
 
@@ -24,8 +25,7 @@ console.log(`created container ${container.id} (host pid ${container.pid}) in ${
 const init = await container.start();
 init.stdout.pipe(process.stdout);
 init.stderr.pipe(process.stderr);
-const status = await init.wait();
-await new Promise((r) => init.stdout.on('close', r));
+const [status] = await Promise.all([init.wait(), finished(init.stdout)]);
 console.log(`exited with ${JSON.stringify(status)}; state: ${container.state}`);
 await container.destroy();
 

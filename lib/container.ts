@@ -4,6 +4,8 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import type { ContainerConfig, ContainerStatus, ExitStatus, ProcessConfig } from '../types/api.js';
+import type { LinuxResources } from '../types/oci.js';
+import { type CgroupManager, type CgroupStats, createCgroupManager } from './cgroups/index.js';
 import { resolveExecProcess } from './config/exec.js';
 import { type ResolvedConfig, normalizeConfig } from './config/normalize.js';
 import { BerthError, InvalidStateError, SetupError, errnoName } from './errors.js';
@@ -19,6 +21,8 @@ const OCI_VERSION = '1.2.0';
 
 export interface ContainerEvents {
   exit: [status: ExitStatus];
+  /** The kernel's OOM killer took a process of the container. */
+  oom: [];
 }
 
 /** What a spawn made, for the failure path to take apart. */
@@ -72,19 +76,26 @@ export class Container extends EventEmitter<ContainerEvents> {
   private readonly launch: Launch;
   private readonly init: ContainerProcess;
   private readonly execs = new Set<PidHandle>();
+  private readonly cgroup: CgroupManager;
+  private readonly stopOomWatch: () => void;
   private readonly created = new Date().toISOString();
   private readonly startTime: number | undefined;
   private stateWrites: Promise<void> = Promise.resolve();
   private destroyed: Promise<void> | null = null;
 
-  private constructor(config: ResolvedConfig, stateDir: StateDir, launch: Launch) {
+  private constructor(config: ResolvedConfig, stateDir: StateDir, launch: Launch, cgroup: CgroupManager) {
     super();
     this.id = config.id;
     this.config = config;
     this.stateDir = stateDir;
     this.launch = launch;
+    this.cgroup = cgroup;
     this.startTime = processStartTime(launch.proc.pid);
-    this.init = new ContainerProcess(launch.proc, launch.stdio.streams);
+    this.stopOomWatch = cgroup.watchOom(() => this.emit('oom'));
+    this.init = new ContainerProcess(launch.proc, launch.stdio.streams, async (s) => {
+      const kills = await cgroup.oomKillCount().catch(() => 0);
+      return kills > 0 ? { ...s, oomKilled: true } : s;
+    });
     this.init.on('exit', (s) => {
       this.status = 'stopped';
       void this.persist();
@@ -99,8 +110,16 @@ export class Container extends EventEmitter<ContainerEvents> {
     await stateDir.claim();
     let stdio: PreparedStdio | null = null;
     let launch: Launch | null = null;
+    let cgroup: CgroupManager | null = null;
+    let cgroupFd = -1;
     const joinFds: number[] = [];
     try {
+      cgroup = createCgroupManager({ id: config.id, ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}) });
+      await cgroup.create(config.resources);
+      // cgroup v2: the init is born in its cgroup (CLONE_INTO_CGROUP). v1: it is
+      // placed below, before "go": until then only berth's setup code runs.
+      cgroupFd = cgroup.openIntoCgroupFd();
+      const bornInCgroup = cgroupFd >= 0;
       stdio = prepareStdio(config.process.stdio);
       const joins = config.namespaces
         .filter((n) => n.path !== undefined)
@@ -111,24 +130,29 @@ export class Container extends EventEmitter<ContainerEvents> {
         });
       let spawned;
       try {
-        spawned = spawnOrThrow(containerPlan(config, { fds: stdio.childFds, joins }), 'clone');
+        spawned = spawnOrThrow(containerPlan(config, { fds: stdio.childFds, joins, cgroupFd }), 'clone');
       } finally {
         for (const fd of joinFds.splice(0)) native.close(fd);
+        if (cgroupFd >= 0) native.close(cgroupFd);
+        cgroupFd = -1;
         stdio.closeChildEnds();
       }
       launch = { sync: new SyncChannel(spawned.syncFd), proc: new PidHandle(spawned.pid, spawned.pidfd), stdio };
       await expectReady(launch.sync, launch.proc);
-      const c = new Container(config, stateDir, launch);
+      if (!bornInCgroup) await cgroup.addProcess(launch.proc.pid);
+      const c = new Container(config, stateDir, launch, cgroup);
       c.status = 'created';
       await c.persist();
       return c;
     } catch (err) {
       for (const fd of joinFds) native.close(fd);
+      if (cgroupFd >= 0) native.close(cgroupFd);
       if (launch) {
         launch.sync.close();
         await launch.proc.killAndReap();
       }
       stdio?.destroyAll();
+      if (cgroup) await cgroup.killAll().then(() => cgroup!.destroy()).catch(() => {});
       await stateDir.remove();
       throw err;
     }
@@ -173,6 +197,7 @@ export class Container extends EventEmitter<ContainerEvents> {
     const proc = resolveExecProcess(this.config.process, process);
     const stdio = prepareStdio(proc.stdio);
     let rootFd = -1;
+    let cgroupFd = -1;
     let first: PidHandle | null = null;
     let launch: Launch | null = null;
     const sync = { channel: null as SyncChannel | null };
@@ -180,11 +205,13 @@ export class Container extends EventEmitter<ContainerEvents> {
       rootFd = openOrThrow(`/proc/${this.pid}/root`, 'join', 'the container root');
       const joinPidfd = this.launch.proc.fd;
       if (joinPidfd < 0) throw new InvalidStateError('exec', 'stopped', this.id);
+      cgroupFd = this.cgroup.openIntoCgroupFd();
       let spawned;
       try {
-        spawned = spawnOrThrow(execPlan(this.config, proc, { fds: stdio.childFds, joinPidfd, joinRootFd: rootFd }), 'join');
+        spawned = spawnOrThrow(execPlan(this.config, proc, { fds: stdio.childFds, joinPidfd, joinRootFd: rootFd, cgroupFd }), 'join');
       } finally {
         native.close(rootFd);
+        if (cgroupFd >= 0) native.close(cgroupFd);
         stdio.closeChildEnds();
       }
       // The first process only joins and forks; it reports the fork's pid and
@@ -205,6 +232,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       void handle.exited.then(() => this.execs.delete(handle));
       if (early === null) await expectReady(launch.sync, launch.proc);
       else if (early.eof || early.kind !== MSG_READY) throw messageToError(early, launch.proc);
+      if (cgroupFd < 0) await this.cgroup.addProcess(launch.proc.pid);
       await goAndConfirmExec(launch);
       launch.sync.close();
       await first.exited;
@@ -220,25 +248,37 @@ export class Container extends EventEmitter<ContainerEvents> {
     }
   }
 
-  /** Host pids of every process in the container (those in the init's pid namespace). */
+  /** Host pids of every process in the container's cgroup. */
   async processes(): Promise<number[]> {
-    if (this.status === 'stopped' || this.destroyed) return [];
-    let ns: string;
-    try {
-      ns = await fs.promises.readlink(`/proc/${this.pid}/ns/pid`);
-    } catch {
-      return [];
-    }
-    const out: number[] = [];
-    for (const entry of await fs.promises.readdir('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        if ((await fs.promises.readlink(`/proc/${entry}/ns/pid`)) === ns) out.push(Number(entry));
-      } catch {
-        // exited while we looked
-      }
-    }
-    return out.sort((a, b) => a - b);
+    if (this.destroyed) return [];
+    return (await this.cgroup.pids()).sort((a, b) => a - b);
+  }
+
+  /** CPU, memory, pids and io figures from the container's cgroup. */
+  async stats(): Promise<CgroupStats> {
+    if (this.destroyed) throw new InvalidStateError('stats', 'destroyed', this.id);
+    return this.cgroup.stats();
+  }
+
+  /** Changes resource limits of the live container (validated first; a refused value names its file). */
+  async update(resources: LinuxResources): Promise<void> {
+    if (this.status === 'stopped' || this.destroyed) throw new InvalidStateError('update', this.status, this.id);
+    await this.cgroup.update(resources);
+  }
+
+  /** Freezes every process of the container (state 'paused'). */
+  async pause(): Promise<void> {
+    if (this.status !== 'running' || this.destroyed) throw new InvalidStateError('pause', this.status, this.id);
+    await this.cgroup.freeze();
+    this.status = 'paused';
+    await this.persist();
+  }
+
+  async resume(): Promise<void> {
+    if (this.status !== 'paused' || this.destroyed) throw new InvalidStateError('resume', this.status, this.id);
+    await this.cgroup.thaw();
+    if (this.status === 'paused') this.status = 'running';
+    await this.persist();
   }
 
   /** Waits for the init to exit. */
@@ -257,12 +297,19 @@ export class Container extends EventEmitter<ContainerEvents> {
   destroy(): Promise<void> {
     this.destroyed ??= (async () => {
       this.launch.sync.close();
+      this.stopOomWatch();
+      // Everything in the cgroup dies (v2 cgroup.kill; v1 freeze-kill-thaw, so
+      // nothing forks away), then we reap our own children.
+      const killed = this.cgroup.killAll().catch((e: unknown) => e);
       await Promise.all([this.launch.proc.killAndReap(), ...[...this.execs].map((p) => p.killAndReap())]);
+      const killError = await killed;
       this.status = 'stopped';
       // Streams the caller took are theirs to drain; ends nobody took are closed.
       this.launch.stdio.streams.closeUnused();
       await this.stateWrites;
+      await this.cgroup.destroy();
       await this.stateDir.remove();
+      if (killError) throw killError;
     })();
     return this.destroyed;
   }

@@ -30,11 +30,12 @@ test.serial('create leaves the init blocked before execve (created), start runs 
   t.is(JSON.parse(fs.readFileSync(path.join(stateRoot, c.id, 'state.json'), 'utf8')).status, 'running');
   const out = [];
   init.stdout.on('data', (d) => out.push(d));
+  const closed = new Promise((r) => init.stdout.on('close', r));
   init.stdin.end('hello\n');
   t.deepEqual(await init.wait(), { exitCode: 0, signal: null });
   t.is(c.state, 'stopped');
   fs.rmSync(path.join(ROOTFS, marker), { force: true });
-  await new Promise((r) => init.stdout.on('close', r));
+  await closed;
   t.is(Buffer.concat(out).toString(), 'got:hello\n');
   await c.destroy();
   await c.destroy(); // idempotent

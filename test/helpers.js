@@ -56,7 +56,7 @@ export function snapshot(stateRoot) {
 /** Waits briefly for asynchronous teardown (stream closes) before comparing. */
 export async function assertNoLeaks(t, before, stateRoot) {
   let now;
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 250; i++) {
     now = snapshot(stateRoot);
     if (now.fds === before.fds && now.children === before.children && now.state.length === before.state.length) break;
     await new Promise((r) => setTimeout(r, 20));

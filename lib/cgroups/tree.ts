@@ -4,6 +4,7 @@ import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CgroupError } from '../errors.js';
 import { isErrno, sleep, toCgroupError } from './fsio.js';
+import { DEFAULT_PARENT } from './paths.js';
 
 /**
  * mkdir each level of `segments` under `mount`; returns the directories this call created,
@@ -30,7 +31,12 @@ export async function createDirs(
         created.push(dir);
         if (onCreated) await onCreated(dir);
       } catch (err) {
-        if (isErrno(err, 'EEXIST') && !leaf) continue;
+        if (isErrno(err, 'EEXIST') && !leaf) {
+          // berth's own shared parent is removed by whichever container leaves it
+          // empty (removeDirs only removes parents that are empty), so none lingers.
+          if (i === 1 && segments[0] === DEFAULT_PARENT && segments.length === 2) created.push(dir);
+          continue;
+        }
         if (isErrno(err, 'ENOENT') && attempt < 3) {
           raced = true;
           break;

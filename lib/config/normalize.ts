@@ -19,6 +19,8 @@ import {
   defaultMounts,
 } from './defaults.js';
 import { type ResolvedMount, propagationFlag, resolveMount } from './mounts.js';
+import { cgroupSegments } from '../cgroups/paths.js';
+import { checkResources } from '../cgroups/validate.js';
 
 export interface ResolvedCapabilities {
   bounding: string[];
@@ -310,6 +312,8 @@ export async function normalizeConfig(input: ContainerConfig): Promise<ResolvedC
   const stateRoot = cfg.stateRoot === undefined ? defaultStateRoot() : absPath(cfg.stateRoot, 'stateRoot');
   const resources = optObject(linux.resources, 'linux.resources') as LinuxResources | undefined;
   const cgroupsPath = optStr(linux.cgroupsPath, 'linux.cgroupsPath');
+  cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now
+  if (resources !== undefined) await checkResources(resources, 'linux.resources');
   const annotations = optObject(cfg.annotations, 'annotations') ?? {};
   for (const [k, v] of Object.entries(annotations)) str(v, `annotations.${k}`);
   return {
