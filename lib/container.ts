@@ -112,13 +112,20 @@ export class Container extends EventEmitter<ContainerEvents> {
     let launch: Launch | null = null;
     let cgroup: CgroupManager | null = null;
     let cgroupFd = -1;
+    let cgroupMade: Promise<unknown> | null = null;
     const joinFds: number[] = [];
     try {
       cgroup = createCgroupManager({ id: config.id, ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}) });
-      await cgroup.create(config.resources);
-      // cgroup v2: the init is born in its cgroup (CLONE_INTO_CGROUP). v1: it is
-      // placed below, before "go": until then only berth's setup code runs.
-      cgroupFd = cgroup.openIntoCgroupFd();
+      // cgroup v2: the init is born in its cgroup (CLONE_INTO_CGROUP), so the
+      // cgroup comes first. v1 cannot do that: the init is placed after it is
+      // ready and before "go" (until then only berth's setup code runs), so the
+      // cgroups are made while the child sets itself up.
+      if (cgroup.layout === 'v2') {
+        await cgroup.create(config.resources);
+        cgroupFd = cgroup.openIntoCgroupFd();
+      } else {
+        cgroupMade = cgroup.create(config.resources).then(() => null, (e: unknown) => e ?? new Error('cgroup create failed'));
+      }
       const bornInCgroup = cgroupFd >= 0;
       stdio = prepareStdio(config.process.stdio);
       const joins = config.namespaces
@@ -139,6 +146,8 @@ export class Container extends EventEmitter<ContainerEvents> {
       }
       launch = { sync: new SyncChannel(spawned.syncFd), proc: new PidHandle(spawned.pid, spawned.pidfd), stdio };
       await expectReady(launch.sync, launch.proc);
+      const cgroupError = await cgroupMade;
+      if (cgroupError) throw cgroupError;
       if (!bornInCgroup) await cgroup.addProcess(launch.proc.pid);
       const c = new Container(config, stateDir, launch, cgroup);
       c.status = 'created';
@@ -152,6 +161,7 @@ export class Container extends EventEmitter<ContainerEvents> {
         await launch.proc.killAndReap();
       }
       stdio?.destroyAll();
+      await cgroupMade;
       if (cgroup) await cgroup.killAll().then(() => cgroup!.destroy()).catch(() => {});
       await stateDir.remove();
       throw err;

@@ -80,10 +80,16 @@ export class CgroupV1Manager implements CgroupManager {
     if (this.isCreated) throw new CgroupError({ step: 'create', message: 'create() called twice' });
     this.isCreated = true;
     try {
-      for (const h of this.all()) {
-        const isCpuset = h.controllers.includes('cpuset');
-        h.created = await createDirs(h.mount, this.segments, isCpuset ? (d) => this.initCpuset(d) : undefined);
-      }
+      // Hierarchies are independent: create them concurrently (startup latency),
+      // but wait for every one to settle so a failure's cleanup sees all of them.
+      const results = await Promise.allSettled(
+        this.all().map(async (h) => {
+          const isCpuset = h.controllers.includes('cpuset');
+          h.created = await createDirs(h.mount, this.segments, isCpuset ? (d) => this.initCpuset(d) : undefined);
+        }),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       await this.enableUnifiedControllers(resources);
       if (resources) await this.apply(resources);
     } catch (err) {
@@ -151,7 +157,9 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async addProcess(pid: number): Promise<void> {
-    for (const h of this.all()) await writeText(join(h.path, 'cgroup.procs'), String(pid), 'add-process');
+    // Concurrent writes: each v1 migration waits for an RCU grace period on the
+    // global threadgroup rwsem, and overlapping writers share it.
+    await Promise.all(this.all().map((h) => writeText(join(h.path, 'cgroup.procs'), String(pid), 'add-process')));
   }
 
   async update(resources: LinuxResources): Promise<void> {
@@ -251,7 +259,8 @@ export class CgroupV1Manager implements CgroupManager {
   /** Union of the processes in every hierarchy (they should agree, but a racing fork may not yet). */
   async pids(): Promise<number[]> {
     const all = new Set<number>();
-    for (const h of this.all()) for (const p of parsePids(await readOptional(join(h.path, 'cgroup.procs')))) all.add(p);
+    const lists = await Promise.all(this.all().map((h) => readOptional(join(h.path, 'cgroup.procs'))));
+    for (const text of lists) for (const p of parsePids(text)) all.add(p);
     return [...all].sort((a, b) => a - b);
   }
 
@@ -261,6 +270,9 @@ export class CgroupV1Manager implements CgroupManager {
    * process appeared anyway (e.g. no freezer controller).
    */
   async killAll(): Promise<void> {
+    // Nothing can enter an empty cgroup on its own (only a process inside could
+    // fork into it): the common case after the init of a pid namespace exited.
+    if ((await this.pids()).length === 0) return;
     const deadline = Date.now() + KILL_TIMEOUT_MS;
     while (Date.now() < deadline) {
       const frozen = await this.freeze().then(() => true, () => false);
@@ -296,15 +308,13 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
-    let first: unknown;
-    for (const h of this.all()) {
-      try {
+    const results = await Promise.allSettled(
+      this.all().map(async (h) => {
         await removeDirs(h.created);
         h.created = [];
-      } catch (err) {
-        first ??= err;
-      }
-    }
-    if (first) throw first;
+      }),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }

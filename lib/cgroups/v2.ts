@@ -187,7 +187,10 @@ export class CgroupV2Manager implements CgroupManager {
   /** cgroup.kill (5.14+) kills atomically, forks included; older kernels get freeze-kill-thaw. */
   async killAll(): Promise<void> {
     // Nothing to kill in a cgroup that was never created or is already removed.
-    if ((await readOptional(this.file('cgroup.events'))) === null) return;
+    const events = await readOptional(this.file('cgroup.events'));
+    if (events === null) return;
+    // Empty (e.g. the init of a pid namespace already exited): nothing can enter on its own.
+    if (/^populated 0$/m.test(events)) return;
     const killFile = this.file('cgroup.kill');
     const hasKill = await access(killFile).then(() => true, () => false);
     if (hasKill) {
