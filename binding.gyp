@@ -10,6 +10,7 @@
         "native/child.cc",
         "native/child_mounts.cc",
         "native/child_process.cc",
+        "native/child_terminal.cc",
         "native/fd_watch.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -10,12 +10,13 @@ import { resolveExecProcess } from './config/exec.js';
 import { type ResolvedConfig, normalizeConfig } from './config/normalize.js';
 import { BerthError, InvalidStateError, SetupError, errnoName } from './errors.js';
 import { CLONE_NS } from './launch/constants.js';
-import { PidHandle, SyncChannel, expectReady, messageToError } from './launch/child.js';
+import { PidHandle, SyncChannel, messageToError, readSetup } from './launch/child.js';
 import { containerPlan, execPlan } from './launch/plan.js';
 import { type PreparedStdio, prepareStdio } from './launch/stdio.js';
-import { type ChildMessage, MSG_PID, MSG_READY, type NativePlan, native } from './native.js';
+import { type NativePlan, native } from './native.js';
 import { ContainerProcess, signalNumber } from './process.js';
 import { StateDir, processStartTime } from './state.js';
+import { Terminal } from './terminal.js';
 
 const OCI_VERSION = '1.2.0';
 
@@ -30,6 +31,7 @@ interface Launch {
   sync: SyncChannel;
   proc: PidHandle;
   stdio: PreparedStdio;
+  terminal: Terminal | null;
 }
 
 function spawnOrThrow(plan: NativePlan, step: string): { pid: number; pidfd: number; syncFd: number } {
@@ -92,10 +94,15 @@ export class Container extends EventEmitter<ContainerEvents> {
     this.cgroup = cgroup;
     this.startTime = processStartTime(launch.proc.pid);
     this.stopOomWatch = cgroup.watchOom(() => this.emit('oom'));
-    this.init = new ContainerProcess(launch.proc, launch.stdio.streams, async (s) => {
-      const kills = await cgroup.oomKillCount().catch(() => 0);
-      return kills > 0 ? { ...s, oomKilled: true } : s;
-    });
+    this.init = new ContainerProcess(
+      launch.proc,
+      launch.stdio.streams,
+      async (s) => {
+        const kills = await cgroup.oomKillCount().catch(() => 0);
+        return kills > 0 ? { ...s, oomKilled: true } : s;
+      },
+      launch.terminal,
+    );
     this.init.on('exit', (s) => {
       this.status = 'stopped';
       void this.persist();
@@ -144,8 +151,10 @@ export class Container extends EventEmitter<ContainerEvents> {
         cgroupFd = -1;
         stdio.closeChildEnds();
       }
-      launch = { sync: new SyncChannel(spawned.syncFd), proc: new PidHandle(spawned.pid, spawned.pidfd), stdio };
-      await expectReady(launch.sync, launch.proc);
+      launch = { sync: new SyncChannel(spawned.syncFd), proc: new PidHandle(spawned.pid, spawned.pidfd), stdio, terminal: null };
+      const report = await readSetup(launch.sync, false);
+      if (report.failure) throw messageToError(report.failure, launch.proc);
+      if (report.ptyFd !== undefined) launch.terminal = new Terminal(report.ptyFd);
       const cgroupError = await cgroupMade;
       if (cgroupError) throw cgroupError;
       if (!bornInCgroup) await cgroup.addProcess(launch.proc.pid);
@@ -158,6 +167,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       if (cgroupFd >= 0) native.close(cgroupFd);
       if (launch) {
         launch.sync.close();
+        launch.terminal?.destroy();
         await launch.proc.killAndReap();
       }
       stdio?.destroyAll();
@@ -225,32 +235,28 @@ export class Container extends EventEmitter<ContainerEvents> {
         stdio.closeChildEnds();
       }
       // The first process only joins and forks; it reports the fork's pid and
-      // exits. The fork may report (ready, or an error) before that pid arrives.
+      // exits. The fork's own messages can overtake that pid.
       first = new PidHandle(spawned.pid, spawned.pidfd);
       sync.channel = new SyncChannel(spawned.syncFd);
-      let early: ChildMessage | null = null;
-      let m = await sync.channel.next();
-      while (!m.eof && m.kind !== MSG_PID) {
-        early ??= m;
-        m = await sync.channel.next();
+      const report = await readSetup(sync.channel, true);
+      if (report.pid !== undefined) {
+        // The fork is our child (CLONE_PARENT): its pid cannot be reused before we reap it.
+        const proc = new PidHandle(report.pid, native.pidfdOpen(report.pid));
+        launch = { sync: sync.channel, proc, stdio, terminal: report.ptyFd === undefined ? null : new Terminal(report.ptyFd) };
+        this.execs.add(proc);
+        void proc.exited.then(() => this.execs.delete(proc));
       }
-      if (m.eof) throw messageToError(early ?? m, first);
-      // The fork is our child (CLONE_PARENT): its pid cannot be reused before we reap it.
-      launch = { sync: sync.channel, proc: new PidHandle(m.value, native.pidfdOpen(m.value)), stdio };
-      this.execs.add(launch.proc);
-      const handle = launch.proc;
-      void handle.exited.then(() => this.execs.delete(handle));
-      if (early === null) await expectReady(launch.sync, launch.proc);
-      else if (early.eof || early.kind !== MSG_READY) throw messageToError(early, launch.proc);
+      if (report.failure || !launch) throw messageToError(report.failure ?? { eof: true }, launch?.proc ?? first);
       if (cgroupFd < 0) await this.cgroup.addProcess(launch.proc.pid);
       await goAndConfirmExec(launch);
       launch.sync.close();
       await first.exited;
-      const execd = new ContainerProcess(launch.proc, stdio.streams);
+      const execd = new ContainerProcess(launch.proc, stdio.streams, undefined, launch.terminal);
       stdio.streams.materialize();
       return execd;
     } catch (err) {
       sync.channel?.close();
+      launch?.terminal?.destroy();
       if (launch) await launch.proc.killAndReap();
       if (first) await first.killAndReap();
       stdio.destroyAll();

@@ -42,6 +42,9 @@ export interface NativePlan {
   noNewPrivs: boolean;
   rlimits: Array<{ resource: number; soft: bigint; hard: bigint }>;
   oomScoreAdj?: number;
+  terminal: boolean;
+  consoleWidth: number;
+  consoleHeight: number;
   fds: number[];
   parentDeathSignal: number;
 }
@@ -61,7 +64,7 @@ export interface NativeMount {
 
 export type ChildMessage =
   | { eof: true }
-  | { eof?: undefined; kind: number; step: number; errno: number; syscall: number; detail: string; value: number };
+  | { eof?: undefined; kind: number; step: number; errno: number; syscall: number; detail: string; value: number; fd?: number };
 
 export interface FdWatch {
   stop(): void;
@@ -78,6 +81,7 @@ export interface Native {
   reap(pidfd: number): { exitCode: number | null; signal: number | null; coreDumped?: boolean } | null;
   pidfdSignal(pidfd: number, signal: number): number;
   pidfdOpen(pid: number): number;
+  setWindowSize(fd: number, cols: number, rows: number): number;
   eventfd(): number;
   readEventFd(fd: number): number;
   FdWatch: new (fd: number, cb: (status: number, events: number) => void) => FdWatch;
@@ -88,12 +92,13 @@ export const native: Native = require('node-gyp-build')(packageRoot);
 export const MSG_READY = 1;
 export const MSG_ERROR = 2;
 export const MSG_PID = 4;
+export const MSG_PTY = 5;
 
 // Same order as `enum Step` in native/protocol.h.
 export const STEP_NAMES = [
   'none', 'signals', 'setns', 'fds', 'rlimits', 'oom-score-adj', 'mount-propagation', 'rootfs-bind', 'mount',
   'devices', 'symlinks', 'pivot-root', 'masked-paths', 'readonly-paths', 'readonly-root', 'hostname', 'loopback',
-  'sysctl', 'cwd', 'groups', 'user', 'capabilities', 'no-new-privileges', 'parent-death-signal', 'sync', 'exec', 'join',
+  'sysctl', 'cwd', 'groups', 'user', 'capabilities', 'no-new-privileges', 'parent-death-signal', 'sync', 'exec', 'join', 'terminal',
 ] as const;
 
 // Same order as `enum SyscallId` in native/protocol.h.
@@ -101,5 +106,5 @@ export const SYSCALL_NAMES = [
   '', 'mount', 'open_tree', 'mount_setattr', 'move_mount', 'openat2', 'mkdirat', 'mknodat', 'symlinkat', 'pivot_root',
   'chroot', 'chdir', 'umount2', 'setns', 'sethostname', 'setdomainname', 'socket', 'ioctl', 'write', 'read',
   'setgroups', 'setresgid', 'setresuid', 'capset', 'prctl', 'prlimit64', 'execve', 'dup3', 'close_range', 'open',
-  'sigaction', 'fchownat', 'clone3', 'fchdir',
+  'sigaction', 'fchownat', 'clone3', 'fchdir', 'setsid', 'sendmsg',
 ] as const;

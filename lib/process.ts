@@ -7,6 +7,7 @@ import type { ExitStatus, WaitOptions } from '../types/api.js';
 import { AbortError, BerthError } from './errors.js';
 import type { PidHandle } from './launch/child.js';
 import type { LazyStreams } from './launch/stdio.js';
+import type { Terminal, WindowSize } from './terminal.js';
 
 export function signalNumber(sig: NodeJS.Signals | number): number {
   if (typeof sig === 'number') return sig;
@@ -23,12 +24,15 @@ export class ContainerProcess extends EventEmitter<ContainerProcessEvents> {
   readonly pid: number;
   private readonly child: PidHandle;
   private readonly streams: LazyStreams;
+  /** The pty master when the process was started with `terminal: true`, else null. */
+  readonly terminal: Terminal | null;
   private readonly exitStatus: Promise<ExitStatus>;
   private finalStatus: ExitStatus | null = null;
 
   /** @internal */
-  constructor(child: PidHandle, streams: LazyStreams, decorate: (s: ExitStatus) => Promise<ExitStatus> = async (s) => s) {
+  constructor(child: PidHandle, streams: LazyStreams, decorate: (s: ExitStatus) => Promise<ExitStatus> = async (s) => s, terminal: Terminal | null = null) {
     super();
+    this.terminal = terminal;
     this.pid = child.pid;
     this.child = child;
     this.streams = streams;
@@ -52,6 +56,12 @@ export class ContainerProcess extends EventEmitter<ContainerProcessEvents> {
 
   get stderr(): Readable | null {
     return this.streams.stderr;
+  }
+
+  /** Resizes the terminal (terminal: true only). */
+  resize(size: WindowSize): void {
+    if (!this.terminal) throw new BerthError('NO_TERMINAL', 'the process has no terminal (start it with terminal: true)', { step: 'resize' });
+    this.terminal.resize(size);
   }
 
   /** Closes stdin (the process reads EOF) without making a stream for it. */

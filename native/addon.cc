@@ -12,6 +12,7 @@ Napi::Value Reap(const Napi::CallbackInfo&);
 Napi::Value PidfdSignal(const Napi::CallbackInfo&);
 Napi::Value EventFd(const Napi::CallbackInfo&);
 Napi::Value PidfdOpen(const Napi::CallbackInfo&);
+Napi::Value SetWindowSize(const Napi::CallbackInfo&);
 Napi::Value ReadEventFd(const Napi::CallbackInfo&);
 Napi::Function InitFdWatch(Napi::Env);
 }  // namespace berth
@@ -25,6 +26,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reap", Napi::Function::New(env, berth::Reap, "reap"));
   exports.Set("pidfdSignal", Napi::Function::New(env, berth::PidfdSignal, "pidfdSignal"));
   exports.Set("pidfdOpen", Napi::Function::New(env, berth::PidfdOpen, "pidfdOpen"));
+  exports.Set("setWindowSize", Napi::Function::New(env, berth::SetWindowSize, "setWindowSize"));
   exports.Set("eventfd", Napi::Function::New(env, berth::EventFd, "eventfd"));
   exports.Set("readEventFd", Napi::Function::New(env, berth::ReadEventFd, "readEventFd"));
   exports.Set("FdWatch", berth::InitFdWatch(env));

@@ -288,6 +288,7 @@ void child_main(const Plan* p, int sync_fd) {
   if (!p->setup_rootfs && apply_sysctls(p, &f) < 0) fail_with(sync_fd, f);
   if (p->setup_rootfs && finish_rootfs(p, &f) < 0) fail_with(sync_fd, f);
   if (p->cwd && chdir(p->cwd) < 0) child_fail(sync_fd, STEP_CWD, errno, SC_CHDIR, p->cwd);
+  if (p->terminal && setup_terminal(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
   if (setup_process_identity(p, &f) < 0) fail_with(sync_fd, f);
   // Changing credentials clears the parent-death signal: arm it again.
   if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -39,13 +41,23 @@ Napi::Value RecvMessage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
   Msg m{};
+  struct iovec iov = {&m, sizeof m};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
   long n;
-  do n = recv(fd, &m, sizeof m, MSG_DONTWAIT);
+  do n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Null();
     if (errno == ECONNRESET) n = 0;
-    else return ThrowErrno(env, errno, "recv");
+    else return ThrowErrno(env, errno, "recvmsg");
   }
   Napi::Object o = Napi::Object::New(env);
   if (n == 0) {
@@ -59,7 +71,23 @@ Napi::Value RecvMessage(const Napi::CallbackInfo& info) {
   o.Set("syscall", m.syscall);
   o.Set("detail", Napi::String::New(env, m.detail));
   o.Set("value", m.value);
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int passed;
+      memcpy(&passed, CMSG_DATA(c), sizeof passed);
+      o.Set("fd", passed);
+    }
+  }
   return o;
+}
+
+// setWindowSize(fd, cols, rows) -> 0 | errno
+Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct winsize ws = {};
+  ws.ws_col = (unsigned short)info[1].As<Napi::Number>().Uint32Value();
+  ws.ws_row = (unsigned short)info[2].As<Napi::Number>().Uint32Value();
+  return Napi::Number::New(info.Env(), ioctl(fd, TIOCSWINSZ, &ws) < 0 ? errno : 0);
 }
 
 // sendGo(fd) -> 0 | errno

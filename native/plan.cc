@@ -226,6 +226,12 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
   p.has_oom_score_adj = o.Get("oomScoreAdj").IsNumber();
   if (p.has_oom_score_adj) p.oom_score_adj = o.Get("oomScoreAdj").As<Napi::Number>().Int32Value();
 
+  int64_t term, cw, ch;
+  if (!GetInt(env, o, "terminal", &term) || !GetInt(env, o, "consoleWidth", &cw) || !GetInt(env, o, "consoleHeight", &ch))
+    return nullptr;
+  p.terminal = (int)term;
+  p.console_width = (unsigned short)cw;
+  p.console_height = (unsigned short)ch;
   if (!GetArray(env, o, "fds", &arr)) return nullptr;
   if (arr.Length() > 64) return Fail(env, "fds"), nullptr;
   for (uint32_t i = 0; i < arr.Length(); i++) h->fds_.push_back(arr.Get(i).As<Napi::Number>().Int32Value());

@@ -107,6 +107,10 @@ struct Plan {
   int has_oom_score_adj;
   int oom_score_adj;
 
+  int terminal;             // allocate a pty from the container's /dev/pts for 0-2
+  unsigned short console_width;
+  unsigned short console_height;
+
   const int* fds;           // parent fds that become 0..nfds-1 in the container
   int nfds;
   int parent_death_signal;  // 0: none

@@ -43,6 +43,7 @@ export interface ResolvedProcess {
   noNewPrivileges: boolean;
   oomScoreAdj?: number;
   terminal: boolean;
+  consoleSize?: { width: number; height: number };
   stdio: StdioOption[];
 }
 
@@ -162,7 +163,16 @@ export function normalizeProcess(raw: unknown, field: string, defaults: { termin
   const env = normalizeEnv(p.env, `${field}.env`);
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
   const terminal = optBool(p.terminal, `${field}.terminal`) ?? defaults.terminal ?? false;
-  if (terminal) throw new ConfigError(`${field}.terminal`, 'terminals are not supported yet');
+  const size = optObject(p.consoleSize, `${field}.consoleSize`);
+  const consoleSize = size && {
+    width: int(size.width, `${field}.consoleSize.width`, 1, 0xffff),
+    height: int(size.height, `${field}.consoleSize.height`, 1, 0xffff),
+  };
+  if (consoleSize && !terminal) throw new ConfigError(`${field}.consoleSize`, 'needs terminal: true');
+  const stdio = normalizeStdio((p as { stdio?: unknown }).stdio, `${field}.stdio`);
+  // The terminal becomes 0-2; extra fds (3+) still pass through.
+  if (terminal) stdio.splice(0, 3, 'ignore', 'ignore', 'ignore');
+  if (terminal && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
   const user = optObject(p.user, `${field}.user`) ?? {};
   if (user.username !== undefined) throw new ConfigError(`${field}.user.username`, 'is not supported (use numeric uid/gid)');
   const caps = optObject(p.capabilities, `${field}.capabilities`);
@@ -201,7 +211,8 @@ export function normalizeProcess(raw: unknown, field: string, defaults: { termin
     noNewPrivileges: optBool(p.noNewPrivileges, `${field}.noNewPrivileges`) ?? true,
     ...(oomScoreAdj !== undefined ? { oomScoreAdj } : {}),
     terminal,
-    stdio: normalizeStdio((p as { stdio?: unknown }).stdio, `${field}.stdio`),
+    ...(consoleSize ? { consoleSize } : {}),
+    stdio,
   };
 }
 

@@ -5,7 +5,7 @@
 //    error) and EOF (exec'd or died) drive create/start/exec.
 import os from 'node:os';
 import { BerthError, ExecutableNotFoundError, SetupError, errnoName } from '../errors.js';
-import { type ChildMessage, type FdWatch, MSG_ERROR, MSG_READY, STEP_NAMES, SYSCALL_NAMES, native } from '../native.js';
+import { type ChildMessage, type FdWatch, MSG_ERROR, MSG_PID, MSG_PTY, MSG_READY, STEP_NAMES, SYSCALL_NAMES, native } from '../native.js';
 
 export interface ExitInfo {
   exitCode: number | null;
@@ -112,11 +112,41 @@ export class SyncChannel {
   }
 }
 
-/** Waits for READY (resolves) or ERROR/EOF (rejects with a typed error). */
-export async function expectReady(sync: SyncChannel, proc: PidHandle | null): Promise<void> {
-  const m = await sync.next();
-  if (!m.eof && m.kind === MSG_READY) return;
-  throw messageToError(m, proc);
+export interface SetupReport {
+  /** exec: the host pid of the process forked into the container. */
+  pid?: number;
+  /** terminal: the pty master (ours to close). */
+  ptyFd?: number;
+  /** The ERROR (or EOF) that ended setup, if it failed. */
+  failure?: ChildMessage;
+}
+
+/**
+ * Reads setup messages until the child is ready or failed — and, for an exec,
+ * until the forked pid is known too (its messages can overtake the pid, and a
+ * failed fork still has to be reaped).
+ */
+export async function readSetup(sync: SyncChannel, needPid: boolean): Promise<SetupReport> {
+  const r: SetupReport = {};
+  let ready = false;
+  while (!((ready || r.failure) && (!needPid || r.pid !== undefined))) {
+    const m = await sync.next();
+    if (m.eof) {
+      r.failure ??= m;
+      break;
+    }
+    if (m.kind === MSG_PID) r.pid = m.value;
+    else if (m.kind === MSG_PTY && m.fd !== undefined) {
+      if (r.ptyFd !== undefined) native.close(m.fd);
+      else r.ptyFd = m.fd;
+    } else if (m.kind === MSG_READY) ready = true;
+    else r.failure ??= m;
+  }
+  if (r.failure && r.ptyFd !== undefined) {
+    native.close(r.ptyFd);
+    delete r.ptyFd;
+  }
+  return r;
 }
 
 export function messageToError(m: ChildMessage, proc: PidHandle | null): BerthError {

@@ -33,7 +33,7 @@ function rlimitValue(v: number): bigint {
 export function processPlan(p: ResolvedProcess): Pick<
   NativePlan,
   | 'args' | 'env' | 'pathEnv' | 'cwd' | 'uid' | 'gid' | 'groups' | 'setGroups' | 'umask' | 'setCaps' | 'caps'
-  | 'capLast' | 'noNewPrivs' | 'rlimits' | 'oomScoreAdj'
+  | 'capLast' | 'noNewPrivs' | 'rlimits' | 'oomScoreAdj' | 'terminal' | 'consoleWidth' | 'consoleHeight'
 > {
   const pathEntry = p.env.find((e) => e.startsWith('PATH='));
   return {
@@ -58,6 +58,9 @@ export function processPlan(p: ResolvedProcess): Pick<
     noNewPrivs: p.noNewPrivileges,
     rlimits: p.rlimits.map((r) => ({ resource: RLIMITS[r.type], soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) })),
     ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),
+    terminal: p.terminal,
+    consoleWidth: p.consoleSize?.width ?? 0,
+    consoleHeight: p.consoleSize?.height ?? 0,
   };
 }
 
