@@ -20,6 +20,12 @@ import { Terminal } from './terminal.js';
 
 const OCI_VERSION = '1.2.0';
 
+/**
+ * Test seam: called with the host pid of an exec'd process while it sits in the
+ * container, set up but not yet exec'd — the window CVE-2019-5736 lived in.
+ */
+const kBeforeExecStart = Symbol.for('berth.test.beforeExecStart');
+
 export interface ContainerEvents {
   exit: [status: ExitStatus];
   /** The kernel's OOM killer took a process of the container. */
@@ -248,6 +254,8 @@ export class Container extends EventEmitter<ContainerEvents> {
       }
       if (report.failure || !launch) throw messageToError(report.failure ?? { eof: true }, launch?.proc ?? first);
       if (cgroupFd < 0) await this.cgroup.addProcess(launch.proc.pid);
+      const hook = (this as unknown as Record<symbol, ((pid: number) => Promise<void>) | undefined>)[kBeforeExecStart];
+      if (hook) await hook(launch.proc.pid);
       await goAndConfirmExec(launch);
       launch.sync.close();
       await first.exited;

@@ -42,6 +42,7 @@ export interface NativePlan {
   noNewPrivs: boolean;
   rlimits: Array<{ resource: number; soft: bigint; hard: bigint }>;
   oomScoreAdj?: number;
+  ioPriority?: number;
   terminal: boolean;
   consoleWidth: number;
   consoleHeight: number;
@@ -98,7 +99,7 @@ export const MSG_PTY = 5;
 export const STEP_NAMES = [
   'none', 'signals', 'setns', 'fds', 'rlimits', 'oom-score-adj', 'mount-propagation', 'rootfs-bind', 'mount',
   'devices', 'symlinks', 'pivot-root', 'masked-paths', 'readonly-paths', 'readonly-root', 'hostname', 'loopback',
-  'sysctl', 'cwd', 'groups', 'user', 'capabilities', 'no-new-privileges', 'parent-death-signal', 'sync', 'exec', 'join', 'terminal',
+  'sysctl', 'cwd', 'groups', 'user', 'capabilities', 'no-new-privileges', 'parent-death-signal', 'sync', 'exec', 'join', 'terminal', 'io-priority',
 ] as const;
 
 // Same order as `enum SyscallId` in native/protocol.h.
@@ -106,5 +107,5 @@ export const SYSCALL_NAMES = [
   '', 'mount', 'open_tree', 'mount_setattr', 'move_mount', 'openat2', 'mkdirat', 'mknodat', 'symlinkat', 'pivot_root',
   'chroot', 'chdir', 'umount2', 'setns', 'sethostname', 'setdomainname', 'socket', 'ioctl', 'write', 'read',
   'setgroups', 'setresgid', 'setresuid', 'capset', 'prctl', 'prlimit64', 'execve', 'dup3', 'close_range', 'open',
-  'sigaction', 'fchownat', 'clone3', 'fchdir', 'setsid', 'sendmsg',
+  'sigaction', 'fchownat', 'clone3', 'fchdir', 'setsid', 'sendmsg', 'ioprio_set',
 ] as const;

@@ -168,6 +168,16 @@ static int set_oom_score_adj(const Plan* p, Failure* f) {
   return write_file("/proc/self/oom_score_adj", buf, STEP_OOM_SCORE, f);
 }
 
+static int set_io_priority(const Plan* p, Failure* f) {
+  if (p->ioprio < 0) return 0;
+  // IOPRIO_WHO_PROCESS = 1, who = 0: this process.
+  if (syscall(SYS_ioprio_set, 1, 0, p->ioprio) < 0) {
+    *f = {STEP_IO_PRIORITY, errno, SC_IOPRIO_SET, nullptr};
+    return -1;
+  }
+  return 0;
+}
+
 static int set_names(const Plan* p, Failure* f) {
   if (p->hostname && sethostname(p->hostname, cstrlen(p->hostname)) < 0) {
     *f = {STEP_HOSTNAME, errno, SC_SETHOSTNAME, p->hostname};
@@ -282,6 +292,7 @@ void child_main(const Plan* p, int sync_fd) {
   if (arrange_fds(p, &sync_fd, &f) < 0) fail_with(sync_fd, f);
   if (apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
   if (set_oom_score_adj(p, &f) < 0) fail_with(sync_fd, f);
+  if (set_io_priority(p, &f) < 0) fail_with(sync_fd, f);
   if (p->setup_rootfs && setup_rootfs(p, &f) < 0) fail_with(sync_fd, f);
   if (set_names(p, &f) < 0) fail_with(sync_fd, f);
   if (loopback_up(p, &f) < 0) fail_with(sync_fd, f);

@@ -223,6 +223,7 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
     rl.resource = (int)res;
     h->rlimits_.push_back(rl);
   }
+  p.ioprio = o.Get("ioPriority").IsNumber() ? o.Get("ioPriority").As<Napi::Number>().Int32Value() : -1;
   p.has_oom_score_adj = o.Get("oomScoreAdj").IsNumber();
   if (p.has_oom_score_adj) p.oom_score_adj = o.Get("oomScoreAdj").As<Napi::Number>().Int32Value();
 

@@ -104,6 +104,7 @@ struct Plan {
   int no_new_privs;
   const RlimitSpec* rlimits;
   int nrlimits;
+  int ioprio;               // ioprio_set value, -1: leave as is
   int has_oom_score_adj;
   int oom_score_adj;
 

@@ -143,3 +143,49 @@ test.serial('destroy() ends processes exec\'d into the container', async (t) => 
   t.is((await p.wait()).signal, 'SIGKILL');
   await assertNoLeaks(t, before, stateRoot);
 });
+
+test.serial('CVE-2019-5736: a process in the container cannot open the exe or memory of a process joining it', async (t) => {
+  const c = await running();
+  try {
+    let probe;
+    const probeCaps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE', 'CAP_DAC_OVERRIDE'];
+    // Hold the joining process in the container (set up, not yet exec'd) and
+    // probe it from another process inside.
+    c[Symbol.for('berth.test.beforeExecStart')] = async (hostPid) => {
+      c[Symbol.for('berth.test.beforeExecStart')] = undefined;
+      const nsPid = fs.readFileSync(`/proc/${hostPid}/status`, 'utf8').match(/^NSpid:.*\s(\d+)$/m)[1];
+      t.is(fs.readlinkSync(`/proc/${hostPid}/exe`), fs.realpathSync(process.execPath), 'the joining process is a copy of node');
+      probe = await output(await c.exec({
+        args: ['sh', '-c', `ls /proc/${nsPid} >/dev/null && echo visible; (echo x >> /proc/${nsPid}/exe) 2>&1; (head -c 1 /proc/${nsPid}/exe) 2>&1; (head -c 1 /proc/${nsPid}/mem) 2>&1; readlink /proc/${nsPid}/exe || echo no-readlink`],
+        // A superset of the joining process's capabilities (it already holds only
+        // the exec's set), so ptrace's capability check alone would let it in:
+        // non-dumpable is what must stop it.
+        capabilities: { bounding: probeCaps, effective: probeCaps, permitted: probeCaps },
+      }));
+    };
+    const p = await c.exec({ args: ['true'] });
+    t.is((await p.wait()).exitCode, 0);
+    t.regex(probe.out, /^visible\n/, 'the process is there to attack');
+    t.is((probe.out.match(/Permission denied/g) ?? []).length, 3, probe.out);
+    t.regex(probe.out, /no-readlink/);
+  } finally {
+    await c.destroy();
+  }
+});
+
+test.serial('oomScoreAdj and ioPriority of the exec', async (t) => {
+  const c = await running();
+  try {
+    const p = await c.exec({ args: ['sh', '-c', 'cat /proc/self/oom_score_adj; exec sleep 100'], oomScoreAdj: 500, ioPriority: { class: 'IOPRIO_CLASS_IDLE', priority: 0 } });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    for (let i = 0; i < 200 && !out; i++) await new Promise((r) => setTimeout(r, 10));
+    t.is(out.trim(), '500');
+    const bad = await t.throwsAsync(c.exec({ args: ['true'], ioPriority: { class: 'NOPE', priority: 0 } }));
+    t.is(bad.field, 'process.ioPriority.class');
+    p.kill('SIGKILL');
+    await p.wait();
+  } finally {
+    await c.destroy();
+  }
+});

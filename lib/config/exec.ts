@@ -29,6 +29,7 @@ export function resolveExecProcess(init: ResolvedProcess, given: ProcessConfig):
       rlimits: g.rlimits ?? init.rlimits,
       noNewPrivileges: g.noNewPrivileges ?? init.noNewPrivileges,
       ...(g.oomScoreAdj !== undefined ? { oomScoreAdj: g.oomScoreAdj } : {}),
+      ...(g.ioPriority !== undefined ? { ioPriority: g.ioPriority } : {}),
       ...(g.terminal !== undefined ? { terminal: g.terminal } : {}),
       ...(g.consoleSize !== undefined ? { consoleSize: g.consoleSize } : {}),
       ...(g.stdio !== undefined ? { stdio: g.stdio } : {}),

@@ -42,6 +42,8 @@ export interface ResolvedProcess {
   rlimits: Array<{ type: string; soft: number; hard: number }>;
   noNewPrivileges: boolean;
   oomScoreAdj?: number;
+  /** ioprio_set value: class << 13 | level. */
+  ioPriority?: number;
   terminal: boolean;
   consoleSize?: { width: number; height: number };
   stdio: StdioOption[];
@@ -83,6 +85,8 @@ export interface ResolvedConfig {
   annotations: Record<string, string>;
   dieWithParent: boolean;
 }
+
+const IOPRIO_CLASSES: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const HOSTNAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?$/;
@@ -196,6 +200,13 @@ export function normalizeProcess(raw: unknown, field: string, defaults: { termin
   });
   const cwd = p.cwd === undefined ? '/' : absPath(p.cwd, `${field}.cwd`);
   const oomScoreAdj = optInt(p.oomScoreAdj, `${field}.oomScoreAdj`, -1000, 1000);
+  const io = optObject(p.ioPriority, `${field}.ioPriority`);
+  let ioPriority: number | undefined;
+  if (io) {
+    const cls = IOPRIO_CLASSES[str(io.class, `${field}.ioPriority.class`)];
+    if (cls === undefined) throw new ConfigError(`${field}.ioPriority.class`, `must be one of ${Object.keys(IOPRIO_CLASSES).join(', ')}`);
+    ioPriority = (cls << 13) | int(io.priority, `${field}.ioPriority.priority`, 0, 7);
+  }
   return {
     args,
     env,
@@ -210,6 +221,7 @@ export function normalizeProcess(raw: unknown, field: string, defaults: { termin
     rlimits,
     noNewPrivileges: optBool(p.noNewPrivileges, `${field}.noNewPrivileges`) ?? true,
     ...(oomScoreAdj !== undefined ? { oomScoreAdj } : {}),
+    ...(ioPriority !== undefined ? { ioPriority } : {}),
     terminal,
     ...(consoleSize ? { consoleSize } : {}),
     stdio,

@@ -33,7 +33,7 @@ function rlimitValue(v: number): bigint {
 export function processPlan(p: ResolvedProcess): Pick<
   NativePlan,
   | 'args' | 'env' | 'pathEnv' | 'cwd' | 'uid' | 'gid' | 'groups' | 'setGroups' | 'umask' | 'setCaps' | 'caps'
-  | 'capLast' | 'noNewPrivs' | 'rlimits' | 'oomScoreAdj' | 'terminal' | 'consoleWidth' | 'consoleHeight'
+  | 'capLast' | 'noNewPrivs' | 'rlimits' | 'oomScoreAdj' | 'ioPriority' | 'terminal' | 'consoleWidth' | 'consoleHeight'
 > {
   const pathEntry = p.env.find((e) => e.startsWith('PATH='));
   return {
@@ -58,6 +58,7 @@ export function processPlan(p: ResolvedProcess): Pick<
     noNewPrivs: p.noNewPrivileges,
     rlimits: p.rlimits.map((r) => ({ resource: RLIMITS[r.type], soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) })),
     ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),
+    ...(p.ioPriority !== undefined ? { ioPriority: p.ioPriority } : {}),
     terminal: p.terminal,
     consoleWidth: p.consoleSize?.width ?? 0,
     consoleHeight: p.consoleSize?.height ?? 0,
