@@ -1,0 +1,63 @@
+// Loads berth from the built package (dist/), or explains why it can't, so the
+// crun/runc/floor parts of the bench still run while the core is being built.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** { berth, reason, hasExec }: berth is the module namespace or null. */
+export async function loadBerth() {
+  const entry = path.join(repo, 'dist', 'lib', 'index.js');
+  if (!fs.existsSync(entry)) return { berth: null, reason: 'berth not built yet (no dist/lib/index.js; run npm run build)' };
+  try {
+    const berth = await import(pathToFileURL(entry).href);
+    if (typeof berth.run !== 'function') return { berth: null, reason: 'berth built but exports no run()' };
+    const hasExec = typeof berth.Container?.prototype?.exec === 'function';
+    return { berth, reason: null, hasExec };
+  } catch (err) {
+    return { berth: null, reason: `berth failed to load: ${err.message}` };
+  }
+}
+
+/** A private state root so the bench never writes to /run/berth; cleanup() removes it. */
+export function berthStateRoot() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-berth-state-'));
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+let seq = 0;
+
+/**
+ * berth's config for the bench: the same runc-spec-derived spec crun/runc get,
+ * with a unique id and, with ownCgroup, a cgroup of its own for containers that
+ * live at the same time. Those are top-level siblings (<cgroupPrefix>-<n>), not
+ * children of one shared parent: berth (as of 8561cc0) races when concurrent
+ * creates both make a missing v1 parent — a loser copies the parent's still
+ * empty cpuset.cpus and its cgroup.procs write fails with ENOSPC. Reported in
+ * bench/README.md; flat paths keep the bench measuring speed, not that bug.
+ *
+ * Minus capabilities.ambient: `runc spec` lists ambient caps but no inheritable
+ * ones, so raising them fails with EPERM; runc and crun ignore that failure and
+ * run with an empty ambient set, berth (rightly strict) rejects the config.
+ * Dropping the list gives berth the very end state runc/crun reach, at a cost
+ * difference of three prctl() calls.
+ */
+export function berthConfig(spec, stateRoot, { cgroupPrefix, args } = {}) {
+  const n = ++seq;
+  const id = `bench-berth-${process.pid}-${n}`;
+  const linux = cgroupPrefix ? { ...spec.linux, cgroupsPath: `${cgroupPrefix}-${n}` } : spec.linux;
+  const { ambient, ...capabilities } = spec.process.capabilities ?? {};
+  const proc = { ...spec.process, capabilities, ...(args ? { args } : {}) };
+  return { ...spec, id, stateRoot, linux, process: proc };
+}
+
+/** One berth run() of the spec's process; resolves ms. Same work as `crun run`. */
+export async function timeBerthRun(berth, config) {
+  const t0 = process.hrtime.bigint();
+  const r = await berth.run(config);
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.exitCode !== 0) throw new Error(`berth run: exit ${r.exitCode ?? r.signal}: ${r.stderr.toString().trim()}`);
+  return ms;
+}

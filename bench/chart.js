@@ -1,0 +1,131 @@
+// results -> one SVG a person reads at a glance: per scenario, a horizontal bar
+// per runtime at p50 with a whisker out to p99 (tick at p90), the value and the
+// ratio that matters printed on the bar's row, then the targets as pass/fail.
+// Plain string building: no dependencies.
+
+const W = 960;
+const LABEL_W = 190;
+const VALUE_W = 260;
+const PLOT_W = W - LABEL_W - VALUE_W - 30;
+const ROW_H = 26;
+const COLORS = { berth: '#0f8b8d', floor: '#555', other: '#8aa1c1' };
+
+const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const fmt = (ms) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+const x = (s) => (s == null ? '—' : `${s}×`);
+
+function colorFor(label) {
+  if (label.startsWith('berth') || label.includes('running') || label.startsWith('heap')) return COLORS.berth;
+  if (label.startsWith('floor')) return COLORS.floor;
+  return COLORS.other;
+}
+
+/** A panel: title + rows of { label, stats: {p50,p90,p99}, note }. Returns [svg, height]. */
+function panel(y0, title, rows) {
+  rows = rows.filter((r) => r.stats && r.stats.n);
+  if (!rows.length) return ['', 0];
+  // Scale to the largest p99, unless one outlier would squash every other bar:
+  // then cap at 1.3 × the largest p90 and mark clipped whiskers with an arrow.
+  const maxP90 = Math.max(...rows.map((r) => r.stats.p90));
+  const maxP99 = Math.max(...rows.map((r) => r.stats.p99));
+  const scaleMax = maxP99 > 2 * maxP90 ? maxP90 * 1.3 : maxP99 * 1.05;
+  const sx = (ms) => LABEL_W + Math.min(ms / scaleMax, 1) * PLOT_W;
+  let out = `<text x="10" y="${y0 + 18}" class="h">${esc(title)}</text>`;
+  rows.forEach((r, i) => {
+    const y = y0 + 30 + i * ROW_H;
+    const mid = y + ROW_H / 2 - 2;
+    const { p50, p90, p99 } = r.stats;
+    out += `<text x="${LABEL_W - 8}" y="${mid + 4}" text-anchor="end">${esc(r.label)}</text>`;
+    out += `<rect x="${LABEL_W}" y="${y + 3}" width="${Math.max(1, sx(p50) - LABEL_W).toFixed(1)}" height="${ROW_H - 10}" fill="${colorFor(r.label)}"/>`;
+    out += `<line x1="${sx(p50).toFixed(1)}" x2="${sx(p99).toFixed(1)}" y1="${mid}" y2="${mid}" class="w"/>`;
+    out += `<line x1="${sx(p90).toFixed(1)}" x2="${sx(p90).toFixed(1)}" y1="${mid - 4}" y2="${mid + 4}" class="w"/>`;
+    if (p99 > scaleMax) out += `<path d="M${sx(p99) - 6},${mid - 5} L${sx(p99)},${mid} L${sx(p99) - 6},${mid + 5}" class="w" fill="none"/>`;
+    else out += `<line x1="${sx(p99).toFixed(1)}" x2="${sx(p99).toFixed(1)}" y1="${mid - 7}" y2="${mid + 7}" class="w"/>`;
+    const value = `${fmt(p50)} ms  (p99 ${fmt(p99)})`;
+    out += `<text x="${LABEL_W + PLOT_W + 12}" y="${mid + 4}">${esc(value)}</text>`;
+    if (r.note) out += `<text x="${W - 10}" y="${mid + 4}" text-anchor="end" class="${r.strong ? 'r' : 'n'}">${esc(r.note)}</text>`;
+  });
+  return [out, 40 + rows.length * ROW_H];
+}
+
+export function renderChart(res) {
+  const s = res.scenarios;
+  const panels = [];
+  if (s.startup?.stats) {
+    const st = s.startup.stats;
+    const r = s.startup.ratios;
+    panels.push([
+      'Startup — run /bin/true to exit (create + start + wait + delete)',
+      [
+        { label: 'berth run()', stats: st.berth, note: `${x(r['berth/crun'])} crun · ${x(r['berth/floor'])} floor`, strong: true },
+        { label: 'crun run', stats: st.crun, note: `incl. ${s.startup.wrapperMs} ms nsenter` },
+        { label: 'runc run', stats: st.runc, note: `incl. ${s.startup.wrapperMs} ms nsenter` },
+        { label: 'floor (C, chroot)', stats: st.floor },
+        { label: 'floor (C, pivot_root)', stats: st['floor-pivot'] },
+      ],
+    ]);
+  }
+  if (s.exec?.stats) {
+    const st = s.exec.stats;
+    panels.push([
+      'Exec — /bin/true into a running container',
+      [
+        { label: 'berth exec()', stats: st.berth, note: `${x(s.exec.ratios['berth/crun'])} crun exec`, strong: true },
+        { label: 'crun exec', stats: st.crun, note: `incl. ${s.exec.wrapperMs} ms nsenter` },
+        { label: 'runc exec', stats: st.runc, note: `incl. ${s.exec.wrapperMs} ms nsenter` },
+      ],
+    ]);
+  }
+  const rc = s.running;
+  const hp = s.heap;
+  if (rc?.baseline || hp?.small) {
+    const rows = [];
+    if (rc?.baseline) {
+      rows.push({ label: 'berth, 0 running', stats: rc.baseline });
+      rows.push({ label: `berth, ${rc.running} running`, stats: rc.loaded, note: `${x(rc.ratio)} baseline`, strong: true });
+    }
+    if (hp?.small) {
+      rows.push({ label: `heap ${hp.small.heapUsedMB} MB`, stats: hp.small.stats });
+      rows.push({ label: `heap ${hp.large.heapUsedMB} MB`, stats: hp.large.stats, note: `${x(hp.ratio)} small heap`, strong: true });
+    }
+    panels.push(['Scaling — berth startup with containers running / a large Node heap', rows]);
+  }
+
+  let body = '';
+  let y = 10;
+  for (const [title, rows] of panels) {
+    const [svg, h] = panel(y, title, rows);
+    body += svg;
+    y += h + 10;
+  }
+  // Text facts: concurrency, memory, then each target's verdict.
+  const lines = [];
+  const c = s.concurrency;
+  if (c?.wallMs) {
+    lines.push([`Concurrency — ${c.succeeded}/${c.containers} berth run() at once: ${fmt(c.wallMs)} ms wall, ${c.containersPerSec} containers/s, event-loop delay p99 ${fmt(c.eventLoopDelay.p99)} ms, max ${fmt(c.eventLoopDelay.max)} ms (idle p99 ${fmt(c.idleEventLoopDelay.p99)} ms)`, 'n']);
+  }
+  if (rc?.memory) {
+    const m = rc.memory;
+    lines.push([`Memory — per running container: ${m.rssPerContainerKB} KB Node RSS, ${m.fdsPerContainer} fds (${rc.running} containers: RSS ${m.rssBeforeMB} → ${m.rssDuringMB} MB, fds ${m.fdsBefore} → ${m.fdsDuring})`, 'n']);
+  }
+  for (const t of res.targets) {
+    const mark = t.pass == null ? '–' : t.pass ? '✓' : '✗';
+    const cls = t.pass == null ? 'n' : t.pass ? 'ok' : 'bad';
+    lines.push([`${mark} ${t.name}: ${t.value ?? 'not measured'} (target ${t.op ?? ''} ${t.limit})`, cls]);
+  }
+  y += 8;
+  for (const [text, cls] of lines) {
+    body += `<text x="10" y="${y + 14}" class="${cls}">${esc(text)}</text>`;
+    y += 20;
+  }
+  const env = res.environment;
+  const foot = `${res.name} · ${env.date} · kernel ${env.kernel} · ${env.cpus}× ${env.cpuModel} · node ${env.node} · ${env.crun} · ${env.runc} · bar = p50, whisker p50→p99, tick = p90 · ratios vs crun/runc exclude the nsenter wrapper`;
+  body += `<text x="10" y="${y + 16}" class="f">${esc(foot)}</text>`;
+  y += 28;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">
+<style>.h{font-weight:600;font-size:14px}.w{stroke:#222;stroke-width:1.2}.n{fill:#444}.r{fill:#0f8b8d;font-weight:600}.ok{fill:#1a7f37;font-weight:600}.bad{fill:#c62828;font-weight:600}.f{fill:#777;font-size:10px}</style>
+<rect width="100%" height="100%" fill="#fff"/>
+${body}
+</svg>
+`;
+}

@@ -1,0 +1,59 @@
+// The issue's targets as pass/fail lines, and a compact terminal table.
+import { target } from './stats.js';
+
+export function evaluateTargets(res) {
+  const s = res.scenarios;
+  return [
+    target('startup p50 / crun run p50', s.startup?.ratios?.['berth/crun'] ?? null, 0.5),
+    target('startup p50 / C floor p50', s.startup?.ratios?.['berth/floor'] ?? null, 2),
+    target('exec p50 / crun exec p50', s.exec?.ratios?.['berth/crun'] ?? null, 0.5),
+    target('event-loop delay p99 (ms) during 100 concurrent starts', s.concurrency?.eventLoopDelay?.p99 ?? null, 5, { lessThan: true }),
+    target('startup p50 with 200 running / with 0 running', s.running?.ratio ?? null, 1.3),
+    target('startup p50 with ~2 GB heap / with ~50 MB heap', s.heap?.ratio ?? null, 1.3),
+  ];
+}
+
+const pad = (v, n) => String(v ?? '—').padStart(n);
+
+function statsTable(title, stats, notes = {}) {
+  console.log(`\n${title}`);
+  console.log(`  ${'runner'.padEnd(22)}${pad('n', 5)}${pad('p50', 10)}${pad('p90', 10)}${pad('p99', 10)}   (ms)`);
+  for (const [k, v] of Object.entries(stats)) {
+    if (!v?.n) continue;
+    console.log(`  ${k.padEnd(22)}${pad(v.n, 5)}${pad(v.p50.toFixed(2), 10)}${pad(v.p90.toFixed(2), 10)}${pad(v.p99.toFixed(2), 10)}   ${notes[k] ?? ''}`);
+  }
+}
+
+export function printTable(res) {
+  const s = res.scenarios;
+  const fmtRatios = (r) => Object.entries(r ?? {}).map(([k, v]) => `${k} ${v ?? '—'}`).join(' · ');
+  if (s.startup?.stats) {
+    statsTable('startup (run /bin/true)', s.startup.stats);
+    console.log(`  wrapper ${s.startup.wrapperMs} ms subtracted from crun/runc · ${fmtRatios(s.startup.ratios)}`);
+  }
+  if (s.exec?.stats) {
+    statsTable('exec (/bin/true into running container)', s.exec.stats);
+    console.log(`  ${fmtRatios(s.exec.ratios)}`);
+  }
+  const c = s.concurrency;
+  if (c?.wallMs) {
+    console.log(`\nconcurrency: ${c.succeeded}/${c.containers} in ${c.wallMs.toFixed(0)} ms = ${c.containersPerSec}/s; event-loop delay p99 ${c.eventLoopDelay.p99} ms, max ${c.eventLoopDelay.max} ms (idle p99 ${c.idleEventLoopDelay.p99} ms)`);
+  }
+  if (s.running?.baseline) {
+    const r = s.running;
+    console.log(`\nscaling: p50 ${r.baseline.p50} ms with 0 running, ${r.loaded.p50} ms with ${r.running} running (×${r.ratio}); started ${r.running} in ${r.startAllMs} ms`);
+    const m = r.memory;
+    console.log(`memory: ${m.rssPerContainerKB} KB RSS and ${m.fdsPerContainer} fds per running container`);
+  }
+  if (s.heap?.small) {
+    const h = s.heap;
+    console.log(`heap: p50 ${h.small.stats.p50} ms at ${h.small.heapUsedMB} MB heap, ${h.large.stats.p50} ms at ${h.large.heapUsedMB} MB (×${h.ratio})`);
+  }
+  for (const [k, v] of Object.entries(s)) if (v?.error) console.log(`\n${k}: FAILED: ${v.error}`);
+  for (const [k, v] of Object.entries(res.skipped)) console.log(`${k}: skipped: ${v}`);
+  console.log('\ntargets:');
+  for (const t of res.targets) {
+    const verdict = t.pass == null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL';
+    console.log(`  ${verdict}  ${t.name}: ${t.value ?? '—'} (${t.op ?? ''} ${t.limit})`);
+  }
+}
