@@ -11,6 +11,7 @@
         "native/child_mounts.cc",
         "native/child_process.cc",
         "native/child_terminal.cc",
+        "native/child_cgroup.cc",
         "native/fd_watch.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

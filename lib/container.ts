@@ -40,6 +40,11 @@ interface Launch {
   terminal: Terminal | null;
 }
 
+/** µs on CLOCK_MONOTONIC, the clock the child's marks use. */
+function nowUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
 function spawnOrThrow(plan: NativePlan, step: string): { pid: number; pidfd: number; syncFd: number } {
   try {
     return native.spawn(plan);
@@ -84,12 +89,20 @@ export class Container extends EventEmitter<ContainerEvents> {
   private readonly launch: Launch;
   private readonly init: ContainerProcess;
   private readonly execs = new Set<PidHandle>();
+  /**
+   * Where create() spent its time, in ms since it was called: 'spawn' (clone3
+   * called), then each step inside the child ('start' = first instruction of
+   * the child, 'fds', 'cgroup', 'rootfs', 'network', 'identity', 'ready'), and
+   * 'ready-seen' when Node read the child's READY.
+   */
+  setupTimings: Record<string, number> = {};
   private readonly cgroup: CgroupManager;
   private readonly stopOomWatch: () => void;
   private readonly created = new Date().toISOString();
   private readonly startTime: number | undefined;
   private stateWrites: Promise<void> = Promise.resolve();
   private destroyed: Promise<void> | null = null;
+  private oomKillsReported = 0;
 
   private constructor(config: ResolvedConfig, stateDir: StateDir, launch: Launch, cgroup: CgroupManager) {
     super();
@@ -99,12 +112,15 @@ export class Container extends EventEmitter<ContainerEvents> {
     this.launch = launch;
     this.cgroup = cgroup;
     this.startTime = processStartTime(launch.proc.pid);
-    this.stopOomWatch = cgroup.watchOom(() => this.emit('oom'));
+    this.stopOomWatch = cgroup.watchOom(() => void this.reportOom());
     this.init = new ContainerProcess(
       launch.proc,
       launch.stdio.streams,
       async (s) => {
-        const kills = await cgroup.oomKillCount().catch(() => 0);
+        // Also catches up on an OOM kill the watcher has not seen yet (v1 polls every
+        // 100 ms; v2's inotify is asynchronous too): wait() saying oomKilled implies
+        // 'oom' was emitted, even when the caller destroys the container right after.
+        const kills = await this.reportOom();
         return kills > 0 ? { ...s, oomKilled: true } : s;
       },
       launch.terminal,
@@ -118,6 +134,7 @@ export class Container extends EventEmitter<ContainerEvents> {
 
   /** @internal use createContainer() */
   static async create(input: ContainerConfig): Promise<Container> {
+    const createdAt = nowUs();
     const config = await normalizeConfig(input);
     const stateDir = new StateDir(config.stateRoot, config.id);
     await stateDir.claim();
@@ -125,21 +142,16 @@ export class Container extends EventEmitter<ContainerEvents> {
     let launch: Launch | null = null;
     let cgroup: CgroupManager | null = null;
     let cgroupFd = -1;
-    let cgroupMade: Promise<unknown> | null = null;
     const joinFds: number[] = [];
     try {
       cgroup = createCgroupManager({ id: config.id, ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}) });
-      // cgroup v2: the init is born in its cgroup (CLONE_INTO_CGROUP), so the
-      // cgroup comes first. v1 cannot do that: the init is placed after it is
-      // ready and before "go" (until then only berth's setup code runs), so the
-      // cgroups are made while the child sets itself up.
-      if (cgroup.layout === 'v2') {
+      // cgroup v2: the init is born in its cgroup (CLONE_INTO_CGROUP). v1 has no
+      // such thing: the child joins (and limits) itself before anything else.
+      const placement = await cgroup.childPlacement(config.resources);
+      if (!placement) {
         await cgroup.create(config.resources);
         cgroupFd = cgroup.openIntoCgroupFd();
-      } else {
-        cgroupMade = cgroup.create(config.resources).then(() => null, (e: unknown) => e ?? new Error('cgroup create failed'));
       }
-      const bornInCgroup = cgroupFd >= 0;
       stdio = prepareStdio(config.process.stdio);
       const joins = config.namespaces
         .filter((n) => n.path !== undefined)
@@ -149,8 +161,9 @@ export class Container extends EventEmitter<ContainerEvents> {
           return { fd, nstype: CLONE_NS[n.type] };
         });
       let spawned;
+      const spawnAt = nowUs();
       try {
-        spawned = spawnOrThrow(containerPlan(config, { fds: stdio.childFds, joins, cgroupFd }), 'clone');
+        spawned = spawnOrThrow(containerPlan(config, { fds: stdio.childFds, joins, cgroupFd, placement }), 'clone');
       } finally {
         for (const fd of joinFds.splice(0)) native.close(fd);
         if (cgroupFd >= 0) native.close(cgroupFd);
@@ -159,12 +172,12 @@ export class Container extends EventEmitter<ContainerEvents> {
       }
       launch = { sync: new SyncChannel(spawned.syncFd), proc: new PidHandle(spawned.pid, spawned.pidfd), stdio, terminal: null };
       const report = await readSetup(launch.sync, false);
+      const readyAt = nowUs();
+      if (report.cgroupCreated !== undefined) cgroup.adoptChildCreated(report.cgroupCreated);
       if (report.failure) throw messageToError(report.failure, launch.proc);
       if (report.ptyFd !== undefined) launch.terminal = new Terminal(report.ptyFd);
-      const cgroupError = await cgroupMade;
-      if (cgroupError) throw cgroupError;
-      if (!bornInCgroup) await cgroup.addProcess(launch.proc.pid);
       const c = new Container(config, stateDir, launch, cgroup);
+      c.setupTimings = setupTimings(createdAt, spawnAt, report.marks ?? [], readyAt);
       c.status = 'created';
       await c.persist();
       return c;
@@ -177,7 +190,6 @@ export class Container extends EventEmitter<ContainerEvents> {
         await launch.proc.killAndReap();
       }
       stdio?.destroyAll();
-      await cgroupMade;
       if (cgroup) await cgroup.killAll().then(() => cgroup!.destroy()).catch(() => {});
       await stateDir.remove();
       throw err;
@@ -342,6 +354,16 @@ export class Container extends EventEmitter<ContainerEvents> {
     await this.destroy();
   }
 
+  /** Emits 'oom' once per observed increase of the cgroup's OOM kill count; returns the count. */
+  private async reportOom(): Promise<number> {
+    const kills = await this.cgroup.oomKillCount().catch(() => 0);
+    if (kills > this.oomKillsReported) {
+      this.oomKillsReported = kills;
+      this.emit('oom');
+    }
+    return kills;
+  }
+
   private persist(): Promise<void> {
     const status = this.status;
     this.stateWrites = this.stateWrites.then(async () => {
@@ -363,6 +385,14 @@ export class Container extends EventEmitter<ContainerEvents> {
     });
     return this.stateWrites;
   }
+}
+
+function setupTimings(createdAt: number, spawnAt: number, marks: Array<[string, number]>, readyAt: number): Record<string, number> {
+  const ms = (us: number) => Math.round((us - createdAt) / 10) / 100;
+  const out: Record<string, number> = { spawn: ms(spawnAt) };
+  for (const [name, us] of marks) out[name] = ms(us);
+  out['ready-seen'] = ms(readyAt);
+  return out;
 }
 
 export async function createContainer(config: ContainerConfig): Promise<Container> {

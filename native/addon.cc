@@ -7,7 +7,7 @@ Napi::Value Spawn(const Napi::CallbackInfo&);
 Napi::Value Pipe(const Napi::CallbackInfo&);
 Napi::Value Close(const Napi::CallbackInfo&);
 Napi::Value RecvMessage(const Napi::CallbackInfo&);
-Napi::Value SendGo(const Napi::CallbackInfo&);
+Napi::Value SendMessage(const Napi::CallbackInfo&);
 Napi::Value Reap(const Napi::CallbackInfo&);
 Napi::Value PidfdSignal(const Napi::CallbackInfo&);
 Napi::Value EventFd(const Napi::CallbackInfo&);
@@ -22,7 +22,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe", Napi::Function::New(env, berth::Pipe, "pipe"));
   exports.Set("close", Napi::Function::New(env, berth::Close, "close"));
   exports.Set("recvMessage", Napi::Function::New(env, berth::RecvMessage, "recvMessage"));
-  exports.Set("sendGo", Napi::Function::New(env, berth::SendGo, "sendGo"));
+  exports.Set("sendMessage", Napi::Function::New(env, berth::SendMessage, "sendMessage"));
   exports.Set("reap", Napi::Function::New(env, berth::Reap, "reap"));
   exports.Set("pidfdSignal", Napi::Function::New(env, berth::PidfdSignal, "pidfdSignal"));
   exports.Set("pidfdOpen", Napi::Function::New(env, berth::PidfdOpen, "pidfdOpen"));

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace berth {
@@ -223,6 +224,31 @@ static int apply_sysctls(const Plan* p, Failure* f) {
   return 0;
 }
 
+// Setup timings (CLOCK_MONOTONIC, µs), sent with READY as "name=µs,...": the
+// per-step breakdown benchmarks report. Static: this is the child's own memory.
+struct Mark {
+  const char* name;
+  unsigned long us;
+};
+static Mark g_marks[16];
+static int g_nmarks;
+
+static void mark(const char* name) {
+  if (g_nmarks >= 16) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  g_marks[g_nmarks++] = {name, (unsigned long)ts.tv_sec * 1000000UL + (unsigned long)ts.tv_nsec / 1000UL};
+}
+
+static void format_marks(char* out, char* end) {
+  for (int i = 0; i < g_nmarks; i++) {
+    if (i) out = cstrcpy(out, ",", end);
+    out = cstrcpy(out, g_marks[i].name, end);
+    out = cstrcpy(out, "=", end);
+    out = format_uint(out, g_marks[i].us, end);
+  }
+}
+
 // Tells the parent we are set up, then blocks until it says go (start()) or
 // goes away (EOF: the parent died or destroyed us before start).
 static void wait_for_go(int sync_fd) {
@@ -230,6 +256,8 @@ static void wait_for_go(int sync_fd) {
   char* d = reinterpret_cast<char*>(&m);
   for (unsigned i = 0; i < sizeof m; i++) d[i] = 0;
   m.kind = MSG_READY;
+  mark("ready");
+  format_marks(m.detail, m.detail + sizeof m.detail);
   if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) child_fail(sync_fd, STEP_SYNC, errno, SC_WRITE, nullptr);
   for (;;) {
     long n = recv(sync_fd, &m, sizeof m, 0);
@@ -272,6 +300,7 @@ static void join_container(const Plan* p, int sync_fd) {
 
 void child_main(const Plan* p, int sync_fd) {
   Failure f = {STEP_NONE, 0, SC_NONE, nullptr};
+  mark("start");
   if (reset_signals() < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_SIGACTION, nullptr);
   // Die with the Node process; the sync socket's EOF closes the race where it
   // died before this prctl (we read it before exec).
@@ -290,17 +319,26 @@ void child_main(const Plan* p, int sync_fd) {
     if (prctl(PR_SET_DUMPABLE, 0) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
   }
   if (arrange_fds(p, &sync_fd, &f) < 0) fail_with(sync_fd, f);
+  mark("fds");
+  // cgroup v1: join (and limit) before anything else runs, then a cgroup
+  // namespace rooted there. The host's cgroupfs is still visible: no pivot yet.
+  if (p->ncgroup_procs && place_in_cgroups(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
+  if (p->unshare_cgroupns && unshare(CLONE_NEWCGROUP) < 0) child_fail(sync_fd, STEP_CGROUPNS, errno, SC_UNSHARE, nullptr);
+  mark("cgroup");
   if (apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
   if (set_oom_score_adj(p, &f) < 0) fail_with(sync_fd, f);
   if (set_io_priority(p, &f) < 0) fail_with(sync_fd, f);
   if (p->setup_rootfs && setup_rootfs(p, &f) < 0) fail_with(sync_fd, f);
+  mark("rootfs");
   if (set_names(p, &f) < 0) fail_with(sync_fd, f);
   if (loopback_up(p, &f) < 0) fail_with(sync_fd, f);
   if (!p->setup_rootfs && apply_sysctls(p, &f) < 0) fail_with(sync_fd, f);
   if (p->setup_rootfs && finish_rootfs(p, &f) < 0) fail_with(sync_fd, f);
+  mark("network");
   if (p->cwd && chdir(p->cwd) < 0) child_fail(sync_fd, STEP_CWD, errno, SC_CHDIR, p->cwd);
   if (p->terminal && setup_terminal(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
   if (setup_process_identity(p, &f) < 0) fail_with(sync_fd, f);
+  mark("identity");
   // Changing credentials clears the parent-death signal: arm it again.
   if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)
     child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);

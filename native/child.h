@@ -25,6 +25,7 @@ int setup_rootfs(const Plan* p, Failure* f);
 int finish_rootfs(const Plan* p, Failure* f);  // after pivot: masked, readonly paths, ro root
 int setup_process_identity(const Plan* p, Failure* f);
 int setup_terminal(const Plan* p, int sync_fd, Failure* f);
+int place_in_cgroups(const Plan* p, int sync_fd, Failure* f);
 [[noreturn]] void exec_process(const Plan* p, int sync_fd);
 
 // small async-signal-safe helpers

@@ -90,11 +90,11 @@ Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ioctl(fd, TIOCSWINSZ, &ws) < 0 ? errno : 0);
 }
 
-// sendGo(fd) -> 0 | errno
-Napi::Value SendGo(const Napi::CallbackInfo& info) {
+// sendMessage(fd, kind) -> 0 | errno
+Napi::Value SendMessage(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
   Msg m{};
-  m.kind = MSG_GO;
+  m.kind = info[1].As<Napi::Number>().Uint32Value();
   long n;
   do n = send(fd, &m, sizeof m, MSG_DONTWAIT | MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);

@@ -94,6 +94,31 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
   p.join_pidfd = o.Get("joinPidfd").IsUndefined() ? -1 : (int)jp;
   p.join_ns_flags = (int)jf;
   p.join_root_fd = o.Get("joinRootFd").IsUndefined() ? -1 : (int)jr;
+  if (!GetArray(env, o, "cgroupDirs", &arr)) return nullptr;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Object d = arr.Get(i).As<Napi::Object>();
+    std::string path;
+    int64_t leaf, cpuset;
+    if (!GetString(env, d, "path", &path) || !GetInt(env, d, "leaf", &leaf) || !GetInt(env, d, "cpuset", &cpuset))
+      return nullptr;
+    h->cgroup_dirs_.push_back({h->keep(path), (int)leaf, (int)cpuset});
+  }
+  if (!GetArray(env, o, "cgroupWrites", &arr)) return nullptr;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Object w = arr.Get(i).As<Napi::Object>();
+    std::string path, value;
+    int64_t optional;
+    if (!GetString(env, w, "path", &path) || !GetString(env, w, "value", &value) || !GetInt(env, w, "optional", &optional))
+      return nullptr;
+    h->cgroup_writes_.push_back({h->keep(path), h->keep(value), (int)optional});
+  }
+  if (!GetArray(env, o, "cgroupProcs", &arr)) return nullptr;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    if (!arr.Get(i).IsString()) return Fail(env, "cgroupProcs"), nullptr;
+    h->cgroup_procs_.push_back(h->keep(arr.Get(i).As<Napi::String>().Utf8Value()));
+  }
+  if (!GetInt(env, o, "unshareCgroupns", &n)) return nullptr;
+  p.unshare_cgroupns = (int)n;
   if (!GetInt(env, o, "setupRootfs", &n)) return nullptr;
   p.setup_rootfs = (int)n;
   if (!GetString(env, o, "rootfs", &s)) return nullptr;
@@ -258,6 +283,12 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
   p.rlimits = h->rlimits_.data();
   p.nrlimits = (int)h->rlimits_.size();
   p.fds = h->fds_.data();
+  p.cgroup_dirs = h->cgroup_dirs_.data();
+  p.ncgroup_dirs = (int)h->cgroup_dirs_.size();
+  p.cgroup_writes = h->cgroup_writes_.data();
+  p.ncgroup_writes = (int)h->cgroup_writes_.size();
+  p.cgroup_procs = h->cgroup_procs_.data();
+  p.ncgroup_procs = (int)h->cgroup_procs_.size();
   p.nfds = (int)h->fds_.size();
   return h;
 }

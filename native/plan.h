@@ -40,6 +40,18 @@ struct NsJoin {
   int nstype; // CLONE_NEW*
 };
 
+struct CgroupDirSpec {
+  const char* path;
+  int leaf;    // the container's own cgroup: must not exist yet
+  int cpuset;  // a v1 cpuset directory: seed cpus/mems
+};
+
+struct CgroupWriteSpec {
+  const char* path;
+  const char* value;
+  int optional;  // a missing file is fine
+};
+
 struct RlimitSpec {
   int resource;
   uint64_t soft;
@@ -65,6 +77,16 @@ struct Plan {
   int join_pidfd;           // -1: not an exec
   int join_ns_flags;        // CLONE_NEW* to join with setns(pidfd)
   int join_root_fd;         // the init's /proc/<pid>/root, -1 for none
+
+  // cgroup v1/hybrid: the child places itself (no CLONE_INTO_CGROUP there), then
+  // makes its cgroup namespace, rooted at the container's cgroup.
+  const CgroupDirSpec* cgroup_dirs;
+  int ncgroup_dirs;
+  const CgroupWriteSpec* cgroup_writes;
+  int ncgroup_writes;
+  const char* const* cgroup_procs;
+  int ncgroup_procs;
+  int unshare_cgroupns;
 
   int setup_rootfs;         // 0 when joining an existing mount namespace
   const char* rootfs;

@@ -31,6 +31,9 @@ class PlanHolder {
   std::vector<gid_t> groups_;
   std::vector<RlimitSpec> rlimits_;
   std::vector<int> fds_;
+  std::vector<CgroupDirSpec> cgroup_dirs_;
+  std::vector<CgroupWriteSpec> cgroup_writes_;
+  std::vector<const char*> cgroup_procs_;
 };
 
 }  // namespace berth

@@ -12,6 +12,7 @@ enum MsgKind : uint32_t {
   MSG_GO = 3,     // parent: exec now
   MSG_PID = 4,    // exec's first child: the host pid of the process it forked into the container
   MSG_PTY = 5,    // child: the terminal's master, passed with SCM_RIGHTS
+  MSG_CGROUP_CREATED = 7,  // child (cgroup v1): which cgroup directories it made ('1'/'0' each)
 };
 
 // Step numbers travel on the wire; lib/native.ts maps them to names.
@@ -45,6 +46,8 @@ enum Step : int32_t {
   STEP_JOIN,
   STEP_TERMINAL,
   STEP_IO_PRIORITY,
+  STEP_CGROUPNS,
+  STEP_CGROUP,
 };
 
 struct Msg {
@@ -60,7 +63,7 @@ enum SyscallId : int32_t {
   SC_NONE = 0, SC_MOUNT, SC_OPEN_TREE, SC_MOUNT_SETATTR, SC_MOVE_MOUNT, SC_OPENAT2, SC_MKDIRAT,
   SC_MKNODAT, SC_SYMLINKAT, SC_PIVOT_ROOT, SC_CHROOT, SC_CHDIR, SC_UMOUNT2, SC_SETNS, SC_SETHOSTNAME,
   SC_SETDOMAINNAME, SC_SOCKET, SC_IOCTL, SC_WRITE, SC_READ, SC_SETGROUPS, SC_SETRESGID, SC_SETRESUID,
-  SC_CAPSET, SC_PRCTL, SC_PRLIMIT, SC_EXECVE, SC_DUP, SC_CLOSE_RANGE, SC_OPEN, SC_SIGACTION, SC_FCHOWNAT, SC_CLONE3, SC_FCHDIR, SC_SETSID, SC_SENDMSG, SC_IOPRIO_SET,
+  SC_CAPSET, SC_PRCTL, SC_PRLIMIT, SC_EXECVE, SC_DUP, SC_CLOSE_RANGE, SC_OPEN, SC_SIGACTION, SC_FCHOWNAT, SC_CLONE3, SC_FCHDIR, SC_SETSID, SC_SENDMSG, SC_IOPRIO_SET, SC_UNSHARE,
 };
 
 }  // namespace berth

@@ -12,6 +12,19 @@ export interface CgroupStats {
   io: { readBytes: number; writeBytes: number; readOps: number; writeOps: number };
 }
 
+/**
+ * cgroup v1/hybrid has no CLONE_INTO_CGROUP: the new process places itself
+ * (lib/launch -> native/child_cgroup.cc). Everything is decided here, as paths.
+ */
+export interface ChildPlacement {
+  /** mkdir in this order; `leaf` dirs must not exist yet; `cpuset` dirs get cpus/mems seeded. */
+  dirs: Array<{ path: string; leaf: boolean; cpuset: boolean }>;
+  /** Limits, written after the mkdirs (EINVAL/EBUSY retried once at the end). */
+  writes: Array<{ path: string; value: string; optional?: boolean }>;
+  /** Every cgroup.procs the process writes "0" to. */
+  procs: string[];
+}
+
 export interface CgroupManager {
   readonly layout: CgroupLayout;
   /** Absolute path of the container's cgroup in the unified (v2) tree, when there is one. */
@@ -20,6 +33,13 @@ export interface CgroupManager {
   create(resources: LinuxResources | undefined): Promise<void>;
   /** An O_PATH|O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 when not possible. Caller closes it. */
   openIntoCgroupFd(): number;
+  /**
+   * v1/hybrid: instead of create() + addProcess(), the plan for the child to
+   * place itself (validated now). null where the kernel places it (v2).
+   */
+  childPlacement(resources: LinuxResources | undefined): Promise<ChildPlacement | null>;
+  /** What the child reported it made ('1'/'0' per planned dir): those are ours to remove. */
+  adoptChildCreated(created: string): void;
   /** Place a process in every hierarchy (v1: each controller; hybrid: also the unified tree). */
   addProcess(pid: number): Promise<void>;
   update(resources: LinuxResources): Promise<void>;

@@ -6,7 +6,8 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CgroupError } from '../errors.js';
 import type { LinuxResources } from '../../types/oci.js';
-import type { CgroupManager, CgroupStats } from './manager.js';
+import type { CgroupManager, CgroupStats, ChildPlacement } from './manager.js';
+import { DEFAULT_PARENT } from './paths.js';
 import type { CgroupHierarchies } from './detect.js';
 import { applyWrites } from './apply.js';
 import { mergeResources, v1Writes, v2ControllersNeeded } from './convert.js';
@@ -38,6 +39,7 @@ export class CgroupV1Manager implements CgroupManager {
   private readonly byController = new Map<string, Hierarchy>();
   private applied: LinuxResources = {};
   private isCreated = false;
+  private planned: Array<{ h: Hierarchy; path: string; sharedParent: boolean }> = [];
 
   constructor(layout: CgroupHierarchies, private readonly segments: string[]) {
     this.layout = layout.layout === 'v1' ? 'v1' : 'hybrid';
@@ -98,6 +100,42 @@ export class CgroupV1Manager implements CgroupManager {
     }
   }
 
+  async childPlacement(resources: LinuxResources | undefined): Promise<ChildPlacement> {
+    await this.validate(resources, 'linux.resources');
+    if (this.isCreated) throw new CgroupError({ step: 'create', message: 'create() called twice' });
+    this.isCreated = true;
+    await this.enableUnifiedControllers(resources);
+    const writes: ChildPlacement['writes'] = [];
+    if (resources) {
+      for (const w of await this.writesFor(resources)) {
+        const dir = this.dir(w.controller);
+        if (dir === null) {
+          if (w.optional) continue;
+          throw new CgroupError({ step: 'apply', errno: 'ENOENT', message: `cannot set ${w.file}: the ${w.controller} cgroup controller is not available on this host` });
+        }
+        writes.push({ path: join(dir, w.file), value: w.value, ...(w.optional ? { optional: true } : {}) });
+      }
+      this.applied = mergeResources(this.applied, resources);
+    }
+    this.planned = [];
+    const dirs: ChildPlacement['dirs'] = [];
+    for (const h of this.all()) {
+      for (let i = 1; i <= this.segments.length; i++) {
+        const path = join(h.mount, ...this.segments.slice(0, i));
+        dirs.push({ path, leaf: i === this.segments.length, cpuset: h.controllers.includes('cpuset') });
+        this.planned.push({ h, path, sharedParent: i === 1 && this.segments.length === 2 && this.segments[0] === DEFAULT_PARENT });
+      }
+    }
+    return { dirs, writes, procs: this.all().map((h) => join(h.path, 'cgroup.procs')) };
+  }
+
+  adoptChildCreated(created: string): void {
+    this.planned.forEach((d, i) => {
+      // berth's shared parent is removed by whichever container leaves it empty.
+      if ((created[i] === '1' || d.sharedParent) && !d.h.created.includes(d.path)) d.h.created.push(d.path);
+    });
+  }
+
   /**
    * A new v1 cpuset cgroup starts with empty cpus/mems, and the kernel refuses to add tasks
    * to it (ENOSPC) until both are set: copy them from the parent (what runc does). Only
@@ -140,14 +178,18 @@ export class CgroupV1Manager implements CgroupManager {
     }
   }
 
-  private async apply(update: LinuxResources): Promise<void> {
+  private async writesFor(update: LinuxResources) {
     const blkio = this.dir('blkio');
+    // Kernels without CFQ only have the BFQ weight file.
     const bfqWeight = update.blockIO && blkio
       ? !(await access(join(blkio, 'blkio.weight')).then(() => true, () => false)) &&
         (await access(join(blkio, 'blkio.bfq.weight')).then(() => true, () => false))
       : false;
-    const writes = v1Writes(update, { bfqWeight, hugetlbV1: this.byController.has('hugetlb') });
-    await applyWrites(writes, (c) => this.dir(c), 'apply');
+    return v1Writes(update, { bfqWeight, hugetlbV1: this.byController.has('hugetlb') });
+  }
+
+  private async apply(update: LinuxResources): Promise<void> {
+    await applyWrites(await this.writesFor(update), (c) => this.dir(c), 'apply');
     this.applied = mergeResources(this.applied, update);
   }
 

@@ -103,6 +103,13 @@ export class CgroupV2Manager implements CgroupManager {
     this.applied = merged;
   }
 
+  /** v2 needs no child placement: the process is born in its cgroup. */
+  async childPlacement(): Promise<null> {
+    return null;
+  }
+
+  adoptChildCreated(): void {}
+
   openIntoCgroupFd(): number {
     if (this.created.length === 0) return -1;
     try {

@@ -4,8 +4,8 @@
 //  - SyncChannel: the SOCK_SEQPACKET sync socket, whose messages (ready, pid,
 //    error) and EOF (exec'd or died) drive create/start/exec.
 import os from 'node:os';
-import { BerthError, ExecutableNotFoundError, SetupError, errnoName } from '../errors.js';
-import { type ChildMessage, type FdWatch, MSG_ERROR, MSG_PID, MSG_PTY, MSG_READY, STEP_NAMES, SYSCALL_NAMES, native } from '../native.js';
+import { BerthError, CgroupError, ExecutableNotFoundError, SetupError, errnoName } from '../errors.js';
+import { type ChildMessage, type FdWatch, MSG_ERROR, MSG_CGROUP_CREATED, MSG_GO, MSG_PID, MSG_PTY, MSG_READY, STEP_NAMES, SYSCALL_NAMES, native } from '../native.js';
 
 export interface ExitInfo {
   exitCode: number | null;
@@ -98,8 +98,12 @@ export class SyncChannel {
 
   /** 0, or the errno of a failed send (EPIPE: the child is gone). */
   sendGo(): number {
+    return this.send(MSG_GO);
+  }
+
+  private send(kind: number): number {
     if (this.fd < 0) return os.constants.errno.EPIPE;
-    return native.sendGo(this.fd);
+    return native.sendMessage(this.fd, kind);
   }
 
   close(): void {
@@ -117,8 +121,12 @@ export interface SetupReport {
   pid?: number;
   /** terminal: the pty master (ours to close). */
   ptyFd?: number;
+  /** cgroup v1: which of the planned cgroup directories the child made ('1'/'0' each). */
+  cgroupCreated?: string;
   /** The ERROR (or EOF) that ended setup, if it failed. */
   failure?: ChildMessage;
+  /** CLOCK_MONOTONIC µs at each setup step in the child (from READY). */
+  marks?: Array<[string, number]>;
 }
 
 /**
@@ -136,10 +144,18 @@ export async function readSetup(sync: SyncChannel, needPid: boolean): Promise<Se
       break;
     }
     if (m.kind === MSG_PID) r.pid = m.value;
+    else if (m.kind === MSG_CGROUP_CREATED) r.cgroupCreated = m.detail;
     else if (m.kind === MSG_PTY && m.fd !== undefined) {
       if (r.ptyFd !== undefined) native.close(m.fd);
       else r.ptyFd = m.fd;
-    } else if (m.kind === MSG_READY) ready = true;
+    } else if (m.kind === MSG_READY) {
+      ready = true;
+      r.marks = m.detail
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => kv.split('='))
+        .map(([k, v]) => [k!, Number(v)] as [string, number]);
+    }
     else r.failure ??= m;
   }
   if (r.failure && r.ptyFd !== undefined) {
@@ -158,6 +174,9 @@ export function messageToError(m: ChildMessage, proc: PidHandle | null): BerthEr
   const errno = errnoName(m.errno);
   const syscall = SYSCALL_NAMES[m.syscall] || undefined;
   const where = m.detail ? ` ${m.detail}` : '';
+  if (step === 'cgroup') {
+    return new CgroupError({ step, message: `cgroup setup failed: ${syscall ?? 'syscall'}${where}: ${errno}`, errno, ...(syscall ? { syscall } : {}), ...(m.detail ? { path: m.detail } : {}) });
+  }
   if (step === 'exec' && (errno === 'ENOENT' || errno === 'ENOTDIR')) return new ExecutableNotFoundError(m.detail, errno);
   if (step === 'cwd' && errno === 'ENOENT') {
     return new SetupError(step, `working directory not found in container: ${m.detail}`, { errno, syscall: 'chdir', path: m.detail });

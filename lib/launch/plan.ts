@@ -5,6 +5,7 @@ import os from 'node:os';
 import type { ResolvedConfig, ResolvedProcess } from '../config/normalize.js';
 import { DEFAULT_DEVICES, DEFAULT_DEV_LINKS } from '../config/defaults.js';
 import type { NativeMount, NativePlan } from '../native.js';
+import type { ChildPlacement } from '../cgroups/manager.js';
 import { CAPABILITIES, CLONE_NS, DEFAULT_PATH, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from './constants.js';
 
 let capLastCache: number | undefined;
@@ -103,11 +104,15 @@ export interface PlanInputs {
   fds: number[];
   joins: Array<{ fd: number; nstype: number }>;
   cgroupFd?: number;
+  /** cgroup v1/hybrid: the child places itself, then makes its cgroup namespace. */
+  placement?: ChildPlacement | null;
 }
 
 export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePlan {
   let cloneFlags = 0;
   for (const ns of cfg.namespaces) if (ns.path === undefined) cloneFlags |= CLONE_NS[ns.type];
+  const lateCgroupNs = !!inputs.placement && (cloneFlags & CLONE_NS.cgroup) !== 0;
+  if (lateCgroupNs) cloneFlags &= ~CLONE_NS.cgroup;
   const newMountNs = (cloneFlags & CLONE_NS.mount) !== 0;
   const hasDevTmpfs = cfg.mounts.some((m) => m.destination === '/dev' && !m.bind);
   const devices = hasDevTmpfs ? DEFAULT_DEVICES.map((d) => ({ path: d.path, mode: S_IFCHR | 0o666, major: d.major, minor: d.minor, uid: 0, gid: 0 })) : [];
@@ -122,6 +127,14 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     cloneFlags,
     joins: inputs.joins,
     ...(inputs.cgroupFd !== undefined && inputs.cgroupFd >= 0 ? { cgroupFd: inputs.cgroupFd } : {}),
+    ...(inputs.placement
+      ? {
+          cgroupDirs: inputs.placement.dirs,
+          cgroupWrites: inputs.placement.writes.map((w) => ({ path: w.path, value: w.value, optional: w.optional === true })),
+          cgroupProcs: inputs.placement.procs,
+        }
+      : {}),
+    unshareCgroupns: lateCgroupNs,
     setupRootfs: newMountNs,
     rootfs: cfg.rootfs,
     rootfsPropagation: cfg.rootfsPropagation,
