@@ -5,7 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// BERTH_ROOT: bench a built copy of the package elsewhere (e.g. a snapshot taken
+// while the working tree is being rebuilt); default: this repo.
+const repo = path.resolve(process.env.BERTH_ROOT ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
 
 /** { berth, reason, hasExec }: berth is the module namespace or null. */
 export async function loadBerth() {

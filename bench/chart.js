@@ -3,16 +3,17 @@
 // ratio that matters printed on the bar's row, then the targets as pass/fail.
 // Plain string building: no dependencies.
 
-const W = 960;
-const LABEL_W = 190;
-const VALUE_W = 260;
-const PLOT_W = W - LABEL_W - VALUE_W - 30;
+const W = 1000;
+const LABEL_W = 170;
+const VALUE_W = 150; // "26.0 ms (p99 41.0)"
+const NOTE_W = 210; // the ratio that matters for the row
+const PLOT_W = W - LABEL_W - VALUE_W - NOTE_W - 20;
 const ROW_H = 26;
 const COLORS = { berth: '#0f8b8d', floor: '#555', other: '#8aa1c1' };
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = (ms) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
-const x = (s) => (s == null ? '—' : `${s}×`);
+const x = (s) => (s == null ? '—' : `${s.toFixed(2)}×`);
 
 function colorFor(label) {
   if (label.startsWith('berth') || label.includes('running') || label.startsWith('heap')) return COLORS.berth;
@@ -83,6 +84,10 @@ export function renderChart(res) {
     if (rc?.baseline) {
       rows.push({ label: 'berth, 0 running', stats: rc.baseline });
       rows.push({ label: `berth, ${rc.running} running`, stats: rc.loaded, note: `${x(rc.ratio)} baseline`, strong: true });
+      if (rc.floorPivot) {
+        rows.push({ label: 'floor-pivot, 0 running', stats: rc.floorPivot.baseline });
+        rows.push({ label: `floor-pivot, ${rc.running} running`, stats: rc.floorPivot.loaded, note: `${x(rc.floorPivot.ratio)} (kernel share)` });
+      }
     }
     if (hp?.small) {
       rows.push({ label: `heap ${hp.small.heapUsedMB} MB`, stats: hp.small.stats });
@@ -119,9 +124,15 @@ export function renderChart(res) {
     y += 20;
   }
   const env = res.environment;
-  const foot = `${res.name} · ${env.date} · kernel ${env.kernel} · ${env.cpus}× ${env.cpuModel} · node ${env.node} · ${env.crun} · ${env.runc} · bar = p50, whisker p50→p99, tick = p90 · ratios vs crun/runc exclude the nsenter wrapper`;
-  body += `<text x="10" y="${y + 16}" class="f">${esc(foot)}</text>`;
-  y += 28;
+  const foot = [
+    'bar = p50 · whisker p50→p99 · tick = p90 · ratios against crun/runc have the nsenter wrapper cost subtracted (in their favour) · all figures from one interleaved run',
+    `${res.name}${res.quick ? ' (--quick)' : ''} · ${env.date} · kernel ${env.kernel} · ${env.cgroupLayout} cgroups · ${env.cpus}× ${env.cpuModel} · node ${env.node} · ${env.crun} · ${env.runc} · berth ${env.berth}`,
+  ];
+  for (const f of foot) {
+    body += `<text x="10" y="${y + 14}" class="f">${esc(f)}</text>`;
+    y += 15;
+  }
+  y += 10;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">
 <style>.h{font-weight:600;font-size:14px}.w{stroke:#222;stroke-width:1.2}.n{fill:#444}.r{fill:#0f8b8d;font-weight:600}.ok{fill:#1a7f37;font-weight:600}.bad{fill:#c62828;font-weight:600}.f{fill:#777;font-size:10px}</style>
 <rect width="100%" height="100%" fill="#fff"/>

@@ -31,6 +31,11 @@ export function printTable(res) {
     statsTable('startup (run /bin/true)', s.startup.stats);
     console.log(`  wrapper ${s.startup.wrapperMs} ms subtracted from crun/runc · ${fmtRatios(s.startup.ratios)}`);
   }
+  if (s.breakdown?.steps) {
+    const b = s.breakdown;
+    const parts = Object.entries(b.steps).map(([k, v]) => `${k} ${v.p50}`).join(' + ');
+    console.log(`  berth p50 by step (ms): ${parts} (total ${b.total.p50}; floor-pivot ${b.floorPivot.p50})`);
+  }
   if (s.exec?.stats) {
     statsTable('exec (/bin/true into running container)', s.exec.stats);
     console.log(`  ${fmtRatios(s.exec.ratios)}`);
@@ -42,6 +47,7 @@ export function printTable(res) {
   if (s.running?.baseline) {
     const r = s.running;
     console.log(`\nscaling: p50 ${r.baseline.p50} ms with 0 running, ${r.loaded.p50} ms with ${r.running} running (×${r.ratio}); started ${r.running} in ${r.startAllMs} ms`);
+    console.log(`  floor-pivot alongside: ${r.floorPivot.baseline.p50} -> ${r.floorPivot.loaded.p50} ms (×${r.floorPivot.ratio})`);
     const m = r.memory;
     console.log(`memory: ${m.rssPerContainerKB} KB RSS and ${m.fdsPerContainer} fds per running container`);
   }

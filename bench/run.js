@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/run.js [--quick] [--name NAME] [--only startup,exec,concurrency,running,heap]
+// node bench/run.js [--quick] [--name NAME] [--only startup,breakdown,exec,concurrency,running,heap]
 // Runs every scenario in one process, so all figures come from the same run, and
 // writes bench/results/<name>.json (+ .svg). Must run as root (namespaces, cgroups).
 import { execFileSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import { renderChart } from './chart.js';
 import { buildFloor } from './floor/driver.js';
 import { CGROUP_PARENT, leaks, removeBenchCgroups, snapshot } from './hygiene.js';
 import { OciRuntime, startCrunNamespace } from './runtimes.js';
+import { breakdown } from './scenarios/breakdown.js';
 import { concurrency } from './scenarios/concurrency.js';
 import { exec } from './scenarios/exec.js';
 import { heapSize, runningContainers } from './scenarios/scaling.js';
@@ -29,8 +30,8 @@ const date = new Date().toISOString();
 const name = opt('--name') ?? `${date.slice(0, 10)}${quick ? '-quick' : ''}`;
 // Sized so the full run stays under ~10 min and --quick under ~2 min on 2 cores.
 const SIZES = quick
-  ? { startup: 30, exec: 30, concurrent: 100, scaleRounds: 20, running: 200, heapRounds: 20 }
-  : { startup: 200, exec: 200, concurrent: 100, scaleRounds: 100, running: 200, heapRounds: 100 };
+  ? { startup: 30, breakdown: 20, exec: 30, concurrent: 100, scaleRounds: 20, running: 200, heapRounds: 20 }
+  : { startup: 200, breakdown: 50, exec: 200, concurrent: 100, scaleRounds: 100, running: 200, heapRounds: 100 };
 
 function sh(cmd, args) {
   try {
@@ -54,7 +55,7 @@ function environment() {
     cgroupLayout: v2root ? 'v2' : unified ? 'hybrid' : 'v1',
     crun: sh('crun', ['--version'])?.split('\n')[0],
     runc: sh('runc', ['--version'])?.split('\n')[0],
-    berth: `${JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version} (${sh('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'])}${sh('git', ['-C', repo, 'status', '--porcelain', '--', 'lib', 'native']) ? '+dirty' : ''})`,
+    berth: `${JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version} (${sh('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'])}${sh('git', ['-C', repo, 'status', '--porcelain', '--', 'lib', 'native']) ? '+dirty' : ''})${process.env.BERTH_ROOT ? ` loaded from BERTH_ROOT=${process.env.BERTH_ROOT}` : ''}`,
     loadavgStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }
@@ -104,6 +105,7 @@ async function main() {
   try {
     await attempt('startup', false, () => startup(ctx, SIZES.startup));
     ctx.wrapperMs = scenarios.startup?.wrapperMs ?? 0;
+    if (!interrupted) await attempt('breakdown', true, () => breakdown(ctx, SIZES.breakdown));
     if (!interrupted) await attempt('exec', false, () => exec(ctx, SIZES.exec));
     if (!interrupted) await attempt('concurrency', true, () => concurrency(ctx, SIZES.concurrent));
     if (!interrupted) await attempt('running', true, () => runningContainers(ctx, { rounds: SIZES.scaleRounds, running: SIZES.running }));

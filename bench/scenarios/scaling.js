@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { berthConfig, timeBerthRun } from '../berth.js';
 import { makeSpec } from '../bundle.js';
+import { startFloor } from '../floor/driver.js';
 import { CGROUP_PARENT, fdCount } from '../hygiene.js';
 import { interleave, withTimeout } from '../interleave.js';
 import { ratio, summarize } from '../stats.js';
@@ -31,8 +32,12 @@ export async function runningContainers(ctx, { rounds, running }) {
   const spec = makeSpec({ rootfs, args: ['/bin/true'], cgroupsPath: `${CGROUP_PARENT}/scale` });
   const sleeper = makeSpec({ rootfs, args: ['/bin/sh', '-c', 'sleep 1000'], cgroupsPath: `${CGROUP_PARENT}/unused` });
   const runner = (name) => ({ name, run: () => timeBerthRun(berth, berthConfig(spec, ctx.stateRoot)) });
+  // The floor runs alongside: if it slows down as much as berth with N
+  // containers up, the cost is the kernel's (namespaces, mounts); if not, berth's.
+  const floor = startFloor(ctx.floorBin, rootfs, { pivot: true });
+  const floorRunner = { name: 'floor', run: () => floor.run() };
 
-  const base = await interleave([runner('0 running')], rounds, { label: 'scaling: 0 running' });
+  const base = await interleave([runner('0 running'), floorRunner], rounds, { label: 'scaling: 0 running' });
   const before = { rss: process.memoryUsage().rss, fds: fdCount() };
   const containers = [];
   let startMs = 0;
@@ -45,7 +50,9 @@ export async function runningContainers(ctx, { rounds, running }) {
     });
     startMs = Number(process.hrtime.bigint() - t0) / 1e6;
     const during = { rss: process.memoryUsage().rss, fds: fdCount() };
-    const loaded = await interleave([runner(`${running} running`)], rounds, { label: `scaling: ${running} running` });
+    const loaded = await interleave([runner(`${running} running`), floorRunner], rounds, { label: `scaling: ${running} running` });
+    const fb = summarize(base.samples.floor);
+    const fl = summarize(loaded.samples.floor);
     const b = summarize(base.samples['0 running']);
     const l = summarize(loaded.samples[`${running} running`]);
     return {
@@ -54,6 +61,7 @@ export async function runningContainers(ctx, { rounds, running }) {
       baseline: b,
       loaded: l,
       ratio: ratio(l.p50, b.p50),
+      floorPivot: { baseline: fb, loaded: fl, ratio: ratio(fl.p50, fb.p50) },
       memory: {
         rssBeforeMB: Math.round((before.rss / MB) * 10) / 10,
         rssDuringMB: Math.round((during.rss / MB) * 10) / 10,
@@ -64,6 +72,7 @@ export async function runningContainers(ctx, { rounds, running }) {
       },
     };
   } finally {
+    await floor.stop();
     await inBatches(containers, 20, (c) => withTimeout(c.destroy(), 30_000, 'berth destroy').catch((e) => console.error(`  scaling cleanup: ${e.message}`)));
   }
 }
