@@ -15,9 +15,12 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo&);
 Napi::Value SetWindowSize(const Napi::CallbackInfo&);
 Napi::Value ReadEventFd(const Napi::CallbackInfo&);
 Napi::Function InitFdWatch(Napi::Env);
+int InitProgramFd();
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // The berth-init memfd is made once, now: one fd for the life of the process.
+  exports.Set("execInit", Napi::Boolean::New(env, berth::InitProgramFd() >= 0));
   exports.Set("spawn", Napi::Function::New(env, berth::Spawn, "spawn"));
   exports.Set("pipe", Napi::Function::New(env, berth::Pipe, "pipe"));
   exports.Set("close", Napi::Function::New(env, berth::Close, "close"));

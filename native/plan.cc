@@ -63,14 +63,9 @@ bool GetArray(Napi::Env env, Napi::Object o, const char* key, Napi::Array* out) 
 
 }  // namespace
 
-const char* PlanHolder::keep(const std::string& s) {
-  strings_.push_back(s);
-  return strings_.back().c_str();
-}
-
-std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
-  auto h = std::unique_ptr<PlanHolder>(new PlanHolder());
-  Plan& p = h->plan_;
+std::unique_ptr<PlanStore> PlanFromJs(Napi::Env env, Napi::Object o) {
+  auto h = std::make_unique<PlanStore>();
+  Plan& p = h->plan;
   int64_t n = 0;
   std::string s;
   Napi::Array arr;
@@ -101,7 +96,7 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
     int64_t leaf, cpuset;
     if (!GetString(env, d, "path", &path) || !GetInt(env, d, "leaf", &leaf) || !GetInt(env, d, "cpuset", &cpuset))
       return nullptr;
-    h->cgroup_dirs_.push_back({h->keep(path), (int)leaf, (int)cpuset});
+    h->cgroup_dirs.push_back({h->keep(path), (int)leaf, (int)cpuset});
   }
   if (!GetArray(env, o, "cgroupWrites", &arr)) return nullptr;
   for (uint32_t i = 0; i < arr.Length(); i++) {
@@ -110,12 +105,12 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
     int64_t optional;
     if (!GetString(env, w, "path", &path) || !GetString(env, w, "value", &value) || !GetInt(env, w, "optional", &optional))
       return nullptr;
-    h->cgroup_writes_.push_back({h->keep(path), h->keep(value), (int)optional});
+    h->cgroup_writes.push_back({h->keep(path), h->keep(value), (int)optional});
   }
   if (!GetArray(env, o, "cgroupProcs", &arr)) return nullptr;
   for (uint32_t i = 0; i < arr.Length(); i++) {
     if (!arr.Get(i).IsString()) return Fail(env, "cgroupProcs"), nullptr;
-    h->cgroup_procs_.push_back(h->keep(arr.Get(i).As<Napi::String>().Utf8Value()));
+    h->cgroup_procs.push_back(h->keep(arr.Get(i).As<Napi::String>().Utf8Value()));
   }
   if (!GetInt(env, o, "unshareCgroupns", &n)) return nullptr;
   p.unshare_cgroupns = (int)n;
@@ -156,7 +151,7 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
     ms.dest_is_file = (int)file;
     ms.attr_set = attr;
     ms.propagation = prop;
-    h->mounts_.push_back(ms);
+    h->mounts.push_back(ms);
   }
 
   if (!GetArray(env, o, "devices", &arr)) return nullptr;
@@ -167,7 +162,7 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
     if (!GetString(env, d, "path", &path) || !GetInt(env, d, "mode", &mode) || !GetInt(env, d, "major", &major) ||
         !GetInt(env, d, "minor", &minor) || !GetInt(env, d, "uid", &uid) || !GetInt(env, d, "gid", &gid))
       return nullptr;
-    h->devices_.push_back({h->keep(path), (mode_t)mode, makedev((unsigned)major, (unsigned)minor), (uid_t)uid, (gid_t)gid});
+    h->devices.push_back({h->keep(path), (mode_t)mode, makedev((unsigned)major, (unsigned)minor), (uid_t)uid, (gid_t)gid});
   }
 
   if (!GetArray(env, o, "links", &arr)) return nullptr;
@@ -175,10 +170,10 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
     Napi::Object l = arr.Get(i).As<Napi::Object>();
     std::string target, path;
     if (!GetString(env, l, "target", &target) || !GetString(env, l, "path", &path)) return nullptr;
-    h->links_.push_back({h->keep(target), h->keep(path)});
+    h->links.push_back({h->keep(target), h->keep(path)});
   }
 
-  for (auto [key, vec] : {std::pair<const char*, std::vector<const char*>*>{"masked", &h->masked_}, {"readonly", &h->readonly_}}) {
+  for (auto [key, vec] : {std::pair<const char*, std::vector<const char*>*>{"masked", &h->masked}, {"readonly", &h->readonly}}) {
     if (!GetArray(env, o, key, &arr)) return nullptr;
     for (uint32_t i = 0; i < arr.Length(); i++) {
       if (!arr.Get(i).IsString()) return Fail(env, key), nullptr;
@@ -191,7 +186,7 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
     Napi::Object sc = arr.Get(i).As<Napi::Object>();
     std::string path, value;
     if (!GetString(env, sc, "path", &path) || !GetString(env, sc, "value", &value)) return nullptr;
-    h->sysctls_.push_back({h->keep(path), h->keep(value)});
+    h->sysctls.push_back({h->keep(path), h->keep(value)});
   }
 
   s.clear();
@@ -203,7 +198,7 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
   if (!GetInt(env, o, "loopbackUp", &n)) return nullptr;
   p.loopback_up = (int)n;
 
-  for (auto [key, vec] : {std::pair<const char*, std::vector<char*>*>{"args", &h->argv_}, {"env", &h->envp_}}) {
+  for (auto [key, vec] : {std::pair<const char*, std::vector<char*>*>{"args", &h->argv}, {"env", &h->envp}}) {
     if (!GetArray(env, o, key, &arr)) return nullptr;
     for (uint32_t i = 0; i < arr.Length(); i++) {
       if (!arr.Get(i).IsString()) return Fail(env, key), nullptr;
@@ -211,7 +206,7 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
     }
     vec->push_back(nullptr);
   }
-  if (h->argv_.size() < 2) return Fail(env, "args"), nullptr;
+  if (h->argv.size() < 2) return Fail(env, "args"), nullptr;
   if (!GetString(env, o, "pathEnv", &s)) return nullptr;
   p.path_env = h->keep(s);
   s.clear();
@@ -231,7 +226,7 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
   p.cap_last = (int)capLast;
   p.no_new_privs = (int)nnp;
   if (!GetArray(env, o, "groups", &arr)) return nullptr;
-  for (uint32_t i = 0; i < arr.Length(); i++) h->groups_.push_back((gid_t)arr.Get(i).As<Napi::Number>().Int64Value());
+  for (uint32_t i = 0; i < arr.Length(); i++) h->groups.push_back((gid_t)arr.Get(i).As<Napi::Number>().Int64Value());
   if (!GetArray(env, o, "caps", &arr)) return nullptr;
   if (p.set_caps && arr.Length() != CAP_SET_COUNT) return Fail(env, "caps"), nullptr;
   for (uint32_t i = 0; i < arr.Length() && i < CAP_SET_COUNT; i++)
@@ -246,7 +241,7 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
         !GetU64(env, r.Get("hard"), "hard", &rl.hard))
       return nullptr;
     rl.resource = (int)res;
-    h->rlimits_.push_back(rl);
+    h->rlimits.push_back(rl);
   }
   p.ioprio = o.Get("ioPriority").IsNumber() ? o.Get("ioPriority").As<Napi::Number>().Int32Value() : -1;
   p.has_oom_score_adj = o.Get("oomScoreAdj").IsNumber();
@@ -260,36 +255,11 @@ std::unique_ptr<PlanHolder> PlanHolder::FromJs(Napi::Env env, Napi::Object o) {
   p.console_height = (unsigned short)ch;
   if (!GetArray(env, o, "fds", &arr)) return nullptr;
   if (arr.Length() > 64) return Fail(env, "fds"), nullptr;
-  for (uint32_t i = 0; i < arr.Length(); i++) h->fds_.push_back(arr.Get(i).As<Napi::Number>().Int32Value());
+  for (uint32_t i = 0; i < arr.Length(); i++) h->fds.push_back(arr.Get(i).As<Napi::Number>().Int32Value());
   if (!GetInt(env, o, "parentDeathSignal", &n)) return nullptr;
   p.parent_death_signal = (int)n;
 
-  p.mounts = h->mounts_.data();
-  p.nmounts = (int)h->mounts_.size();
-  p.devices = h->devices_.data();
-  p.ndevices = (int)h->devices_.size();
-  p.links = h->links_.data();
-  p.nlinks = (int)h->links_.size();
-  p.masked = h->masked_.data();
-  p.nmasked = (int)h->masked_.size();
-  p.readonly = h->readonly_.data();
-  p.nreadonly = (int)h->readonly_.size();
-  p.sysctls = h->sysctls_.data();
-  p.nsysctls = (int)h->sysctls_.size();
-  p.argv = h->argv_.data();
-  p.envp = h->envp_.data();
-  p.groups = h->groups_.data();
-  p.ngroups = (int)h->groups_.size();
-  p.rlimits = h->rlimits_.data();
-  p.nrlimits = (int)h->rlimits_.size();
-  p.fds = h->fds_.data();
-  p.cgroup_dirs = h->cgroup_dirs_.data();
-  p.ncgroup_dirs = (int)h->cgroup_dirs_.size();
-  p.cgroup_writes = h->cgroup_writes_.data();
-  p.ncgroup_writes = (int)h->cgroup_writes_.size();
-  p.cgroup_procs = h->cgroup_procs_.data();
-  p.ncgroup_procs = (int)h->cgroup_procs_.size();
-  p.nfds = (int)h->fds_.size();
+  h->finalize();
   return h;
 }
 

@@ -10,6 +10,7 @@
 
 #include "child.h"
 #include "js_error.h"
+#include "init_exec.h"
 #include "plan_builder.h"
 
 namespace berth {
@@ -21,9 +22,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "spawn(plan): plan must be an object").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::unique_ptr<PlanHolder> holder = PlanHolder::FromJs(env, info[0].As<Napi::Object>());
+  std::unique_ptr<PlanStore> holder = PlanFromJs(env, info[0].As<Napi::Object>());
   if (!holder) return env.Undefined();
-  const Plan* plan = holder->plan();
+  const Plan* plan = &holder->plan;
 
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return ThrowErrno(env, errno, "socketpair");
@@ -39,17 +40,28 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     args.cgroup = (uint64_t)plan->cgroup_fd;
   }
 
+  // berth-init (exec'd from a CLONE_VM|CLONE_VFORK child) where this build
+  // has it; else a fork-style clone3 that runs the setup in a copy of Node.
+  bool exec_init = InitProgramFd() >= 0;
+  std::string encoded = exec_init ? EncodePlan(*plan) : std::string();
+
   // Block every signal so none of Node's handlers can run in the child before
-  // it resets them; restore our mask right after.
+  // it resets them (or execs); restore our mask right after.
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  long pid = syscall(SYS_clone3, &args, sizeof args);
-  if (pid == 0) {
-    close(sv[0]);
-    child_main(plan, sv[1]);  // never returns
+  long pid;
+  int clone_errno = 0;
+  if (exec_init) {
+    pid = CloneExecInit(&args, plan, encoded, sv[1], &clone_errno);
+  } else {
+    pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) {
+      close(sv[0]);
+      child_main(plan, sv[1]);  // never returns
+    }
+    clone_errno = errno;
   }
-  int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(sv[1]);
   if (pid < 0) {

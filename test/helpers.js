@@ -49,6 +49,17 @@ export function stateEntries(stateRoot) {
   }
 }
 
+/** Waits until the fd count has been steady for 100 ms (streams close asynchronously). */
+export async function quiesce() {
+  let last = openFds();
+  for (let steady = 0, i = 0; steady < 5 && i < 250; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    const now = openFds();
+    steady = now === last ? steady + 1 : 0;
+    last = now;
+  }
+}
+
 export function snapshot(stateRoot) {
   return { fds: openFds(), mounts: mountLines(), state: stateEntries(stateRoot), children: children().length };
 }
