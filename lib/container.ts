@@ -334,17 +334,20 @@ export class Container extends EventEmitter<ContainerEvents> {
     this.destroyed ??= (async () => {
       this.launch.sync.close();
       this.stopOomWatch();
-      // Everything in the cgroup dies (v2 cgroup.kill; v1 freeze-kill-thaw, so
-      // nothing forks away), then we reap our own children.
-      const killed = this.cgroup.killAll().catch((e: unknown) => e);
+      // In its own pid namespace the init's death takes every process of the
+      // container with it (exec'd ones joined that namespace): killing the init
+      // is enough, and the cgroup's last exits are awaited by its removal.
+      // Otherwise everything in the cgroup is killed (v2 cgroup.kill; v1
+      // freeze-kill-thaw, so nothing forks away).
+      const ownPidNs = this.config.namespaces.some((n) => n.type === 'pid' && n.path === undefined);
+      const killed = ownPidNs ? Promise.resolve(null) : this.cgroup.killAll().catch((e: unknown) => e);
       await Promise.all([this.launch.proc.killAndReap(), ...[...this.execs].map((p) => p.killAndReap())]);
       const killError = await killed;
       this.status = 'stopped';
       // Streams the caller took are theirs to drain; ends nobody took are closed.
       this.launch.stdio.streams.closeUnused();
       await this.stateWrites;
-      await this.cgroup.destroy();
-      await this.stateDir.remove();
+      await Promise.all([this.cgroup.destroy(), this.stateDir.remove()]);
       if (killError) throw killError;
     })();
     return this.destroyed;

@@ -64,6 +64,7 @@ export async function removeDirs(created: string[], busyTimeoutMs = 3000): Promi
   for (const dir of dirs) {
     const isLeaf = dir.length === leafLength;
     const deadline = Date.now() + busyTimeoutMs;
+    let busyRetries = 0;
     for (;;) {
       try {
         await rmdir(dir);
@@ -72,7 +73,8 @@ export async function removeDirs(created: string[], busyTimeoutMs = 3000): Promi
         if (isErrno(err, 'ENOENT')) break;
         if (!isLeaf && isErrno(err, 'EBUSY', 'ENOTEMPTY')) break;
         if (isLeaf && isErrno(err, 'EBUSY') && Date.now() < deadline) {
-          await sleep(20);
+          // The last processes are usually gone within a millisecond or two.
+          await sleep(Math.min(20, 2 ** busyRetries++));
           continue;
         }
         throw toCgroupError('destroy', err, dir, `cannot remove cgroup ${dir}`);
