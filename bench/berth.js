@@ -31,14 +31,27 @@ export function berthStateRoot() {
 
 let seq = 0;
 
+// What runc (libcontainer/specconv AllowedDevices) and crun append to the
+// spec's device rules on their own: `runc spec` says only "deny all", and the
+// runtimes add these so /dev/null & co. can be made and used. berth (as of
+// 61de0b7) applies the spec's rules literally, before making /dev nodes, and
+// fails with "mknodat /dev/null: EPERM". Handing berth the expanded list gives
+// it the very rules runc/crun end up enforcing (same work, same end state).
+const RUNC_DEFAULT_DEVICES = [
+  { allow: true, type: 'c', access: 'm' },
+  { allow: true, type: 'b', access: 'm' },
+  ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 2], [10, 200]].map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
+  { allow: true, type: 'c', major: 136, access: 'rwm' },
+];
+
 /**
  * berth's config for the bench: the same runc-spec-derived spec crun/runc get,
  * with a unique id and, with ownCgroup, a cgroup of its own for containers that
  * live at the same time. Those are top-level siblings (<cgroupPrefix>-<n>), not
- * children of one shared parent: berth (as of 8561cc0) races when concurrent
- * creates both make a missing v1 parent — a loser copies the parent's still
- * empty cpuset.cpus and its cgroup.procs write fails with ENOSPC. Reported in
- * bench/README.md; flat paths keep the bench measuring speed, not that bug.
+ * children of one shared parent: berth 8561cc0 raced when concurrent creates
+ * both made a missing v1 parent (a loser copied the parent's still-empty
+ * cpuset.cpus, then cgroup.procs failed with ENOSPC); 61de0b7 no longer does,
+ * and flat paths keep older builds measurable too.
  *
  * Minus capabilities.ambient: `runc spec` lists ambient caps but no inheritable
  * ones, so raising them fails with EPERM; runc and crun ignore that failure and
@@ -49,7 +62,9 @@ let seq = 0;
 export function berthConfig(spec, stateRoot, { cgroupPrefix, args } = {}) {
   const n = ++seq;
   const id = `bench-berth-${process.pid}-${n}`;
-  const linux = cgroupPrefix ? { ...spec.linux, cgroupsPath: `${cgroupPrefix}-${n}` } : spec.linux;
+  const linux = cgroupPrefix ? { ...spec.linux, cgroupsPath: `${cgroupPrefix}-${n}` } : { ...spec.linux };
+  const devices = spec.linux.resources?.devices;
+  if (devices) linux.resources = { ...spec.linux.resources, devices: [...devices, ...RUNC_DEFAULT_DEVICES] };
   const { ambient, ...capabilities } = spec.process.capabilities ?? {};
   const proc = { ...spec.process, capabilities, ...(args ? { args } : {}) };
   return { ...spec, id, stateRoot, linux, process: proc };

@@ -63,6 +63,7 @@ export function renderChart(res) {
         { label: 'runc run', stats: st.runc, note: `incl. ${s.startup.wrapperMs} ms nsenter` },
         { label: 'floor (C, chroot)', stats: st.floor },
         { label: 'floor (C, pivot_root)', stats: st['floor-pivot'] },
+        { label: 'floor + cgroups (C)', stats: st['floor-pivot-cgroup'], note: `berth ${x(r['berth/floor-pivot-cgroup'])} this` },
       ],
     ]);
   }
@@ -111,7 +112,7 @@ export function renderChart(res) {
   }
   if (rc?.memory) {
     const m = rc.memory;
-    lines.push([`Memory — per running container: ${m.rssPerContainerKB} KB Node RSS, ${m.fdsPerContainer} fds (${rc.running} containers: RSS ${m.rssBeforeMB} → ${m.rssDuringMB} MB, fds ${m.fdsBefore} → ${m.fdsDuring})`, 'n']);
+    lines.push([`Memory — per running container: ${m.rssPerContainerKB} KB Node RSS (${m.jsHeapPerContainerKB} KB JS heap), ${m.fdsPerContainer} fds (${rc.running} containers: RSS ${m.rssBeforeMB} → ${m.rssDuringMB} MB after GC; fds ${m.fdsBefore} → ${m.fdsDuring} → ${m.fdsAfter} after destroy)`, 'n']);
   }
   for (const t of res.targets) {
     const mark = t.pass == null ? '–' : t.pass ? '✓' : '✗';

@@ -41,6 +41,18 @@ function sh(cmd, args) {
   }
 }
 
+/** Version + commit of the berth being measured (a BERTH_ROOT snapshot names its own commit). */
+function berthVersion() {
+  const root = process.env.BERTH_ROOT;
+  const version = JSON.parse(fs.readFileSync(path.join(root ?? repo, 'package.json'), 'utf8')).version;
+  if (root) {
+    const commit = fs.existsSync(path.join(root, '.berth-commit')) ? fs.readFileSync(path.join(root, '.berth-commit'), 'utf8').trim() : '?';
+    return `${version} (${commit}, snapshot)`;
+  }
+  const dirty = sh('git', ['-C', repo, 'status', '--porcelain', '--', 'lib', 'native', 'types']) ? '+dirty' : '';
+  return `${version} (${sh('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'])}${dirty})`;
+}
+
 function environment() {
   const unified = fs.existsSync('/sys/fs/cgroup/unified/cgroup.controllers');
   const v2root = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -55,7 +67,7 @@ function environment() {
     cgroupLayout: v2root ? 'v2' : unified ? 'hybrid' : 'v1',
     crun: sh('crun', ['--version'])?.split('\n')[0],
     runc: sh('runc', ['--version'])?.split('\n')[0],
-    berth: `${JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version} (${sh('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'])}${sh('git', ['-C', repo, 'status', '--porcelain', '--', 'lib', 'native']) ? '+dirty' : ''})${process.env.BERTH_ROOT ? ` loaded from BERTH_ROOT=${process.env.BERTH_ROOT}` : ''}`,
+    berth: berthVersion(),
     loadavgStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
 }
@@ -132,7 +144,7 @@ async function main() {
       interleaving: 'each round runs every runner once in a random order; 3 warm-up rounds discarded',
       wrapper: 'crun runs via `nsenter --mount=<ns of one long-lived unshare -m helper with a tmpfs over /sys/fs/cgroup/unified>`; runc via the same nsenter into our own mount ns. wrapperMs = p50(nsenter true) - p50(spawn true) is subtracted from crun/runc p50 before ratios (in their favour)',
       spec: '`runc spec` + absolute rootfs, readonly false, terminal false, cgroup namespace added, cgroupsPath under ' + CGROUP_PARENT,
-      floor: 'bench/floor/floor.c: clone(NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET|NEWCGROUP) + MS_PRIVATE / + chroot (floor) or bind+pivot_root (floor-pivot) + execve /bin/true + waitpid; no cgroup, no /proc,/dev mounts',
+      floor: 'bench/floor/floor.c: clone(NEWPID|NEWNS|NEWUTS|NEWIPC|NEWNET|NEWCGROUP) + MS_PRIVATE / + chroot (floor) or bind+pivot_root (floor-pivot) + execve /bin/true + waitpid; no /proc,/dev mounts, no caps/seccomp. floor-pivot-cgroup also mkdirs a cgroup in every hierarchy (cpuset seeded), the child moves itself in before exec, the parent rmdirs after waitpid. Targets use the plain (chroot) floor, as the issue asks',
     },
     skipped,
     scenarios,

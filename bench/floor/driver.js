@@ -14,13 +14,15 @@ const buildDir = path.join(here, '..', '.build');
 export function buildFloor() {
   fs.mkdirSync(buildDir, { recursive: true });
   const out = path.join(buildDir, 'floor');
-  execFileSync('cc', ['-O2', '-Wall', '-o', out, path.join(here, 'floor.c')], { stdio: 'inherit' });
+  // -Wno-format-truncation: the paths are short and bounded; gcc cannot know it.
+  execFileSync('cc', ['-O2', '-Wall', '-Wno-format-truncation', '-o', out, path.join(here, 'floor.c')], { stdio: 'inherit' });
   return out;
 }
 
 /** A floor server; run() resolves one run's latency in ms. */
-export function startFloor(bin, rootfs, { pivot = false } = {}) {
-  const child = spawn(bin, [rootfs, ...(pivot ? ['--pivot'] : []), '--serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+export function startFloor(bin, rootfs, { pivot = false, cgroup = null } = {}) {
+  const args = [rootfs, ...(pivot ? ['--pivot'] : []), ...(cgroup ? ['--cgroup', cgroup] : []), '--serve'];
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout });
   const waiting = [];
   lines.on('line', (line) => waiting.shift()?.(JSON.parse(line)));

@@ -7,6 +7,8 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { berthConfig, timeBerthRun } from '../berth.js';
 import { makeSpec } from '../bundle.js';
 import { startFloor } from '../floor/driver.js';
@@ -16,6 +18,15 @@ import { ratio, summarize } from '../stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MB = 2 ** 20;
+
+// A full GC before each memory reading, or RSS deltas are mostly GC timing.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+function memory() {
+  gc();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed + m.external, fds: fdCount() };
+}
 
 // allSettled, then throw: a failure must not return before the rest of its
 // batch has finished (those containers would escape the cleanup list).
@@ -27,6 +38,8 @@ async function inBatches(items, size, fn) {
   }
 }
 
+const destroy = (c) => withTimeout(c.destroy(), 30_000, 'berth destroy').catch((e) => console.error(`  scaling cleanup: ${e.message}`));
+
 export async function runningContainers(ctx, { rounds, running }) {
   const { berth, rootfs } = ctx;
   const spec = makeSpec({ rootfs, args: ['/bin/true'], cgroupsPath: `${CGROUP_PARENT}/scale` });
@@ -37,8 +50,11 @@ export async function runningContainers(ctx, { rounds, running }) {
   const floor = startFloor(ctx.floorBin, rootfs, { pivot: true });
   const floorRunner = { name: 'floor', run: () => floor.run() };
 
-  const base = await interleave([runner('0 running'), floorRunner], rounds, { label: 'scaling: 0 running' });
-  const before = { rss: process.memoryUsage().rss, fds: fdCount() };
+  // A-B-A: half the baseline before the containers start and half after they
+  // are gone, so slow drift on the shared host does not read as scaling.
+  const half = Math.ceil(rounds / 2);
+  const base = await interleave([runner('0 running'), floorRunner], half, { label: 'scaling: 0 running (before)' });
+  const before = memory();
   const containers = [];
   let startMs = 0;
   try {
@@ -49,12 +65,15 @@ export async function runningContainers(ctx, { rounds, running }) {
       await c.start();
     });
     startMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    const during = { rss: process.memoryUsage().rss, fds: fdCount() };
+    const during = memory();
     const loaded = await interleave([runner(`${running} running`), floorRunner], rounds, { label: `scaling: ${running} running` });
-    const fb = summarize(base.samples.floor);
+    await inBatches(containers.splice(0), 20, destroy);
+    const after = await interleave([runner('0 running'), floorRunner], half, { label: 'scaling: 0 running (after)' });
+    const fb = summarize([...base.samples.floor, ...after.samples.floor]);
     const fl = summarize(loaded.samples.floor);
-    const b = summarize(base.samples['0 running']);
+    const b = summarize([...base.samples['0 running'], ...after.samples['0 running']]);
     const l = summarize(loaded.samples[`${running} running`]);
+    const end = memory();
     return {
       running,
       startAllMs: Math.round(startMs),
@@ -65,15 +84,18 @@ export async function runningContainers(ctx, { rounds, running }) {
       memory: {
         rssBeforeMB: Math.round((before.rss / MB) * 10) / 10,
         rssDuringMB: Math.round((during.rss / MB) * 10) / 10,
+        rssAfterMB: Math.round((end.rss / MB) * 10) / 10,
         rssPerContainerKB: Math.round((during.rss - before.rss) / 1024 / running),
+        jsHeapPerContainerKB: Math.round((during.heap - before.heap) / 1024 / running),
         fdsBefore: before.fds,
         fdsDuring: during.fds,
+        fdsAfter: end.fds,
         fdsPerContainer: Math.round(((during.fds - before.fds) / running) * 100) / 100,
       },
     };
   } finally {
     await floor.stop();
-    await inBatches(containers, 20, (c) => withTimeout(c.destroy(), 30_000, 'berth destroy').catch((e) => console.error(`  scaling cleanup: ${e.message}`)));
+    await inBatches(containers, 20, destroy);
   }
 }
 

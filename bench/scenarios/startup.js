@@ -19,11 +19,15 @@ export async function startup(ctx, rounds) {
   );
   const floor = startFloor(floorBin, rootfs);
   const floorPivot = startFloor(floorBin, rootfs, { pivot: true });
+  // pivot_root + the same cgroup placement the runtimes do (every hierarchy):
+  // what the kernel alone charges for the work berth is asked to do here.
+  const floorCgroup = startFloor(floorBin, rootfs, { pivot: true, cgroup: `${CGROUP_PARENT.slice(1)}-floor` });
   const runners = [
     { name: 'crun', run: () => crun.run(bundles.crun.dir) },
     { name: 'runc', run: () => runc.run(bundles.runc.dir) },
     { name: 'floor', run: () => floor.run() },
     { name: 'floor-pivot', run: () => floorPivot.run() },
+    { name: 'floor-pivot-cgroup', run: () => floorCgroup.run() },
     { name: 'spawn true', run: () => timeSpawn('/bin/true', []) },
     { name: 'nsenter true', run: () => timeSpawn('nsenter', [`--mount=${crun.nsPath}`, '/bin/true']) },
   ];
@@ -49,12 +53,14 @@ export async function startup(ctx, rounds) {
         'berth/runc': ratio(p50('berth'), p50('runc') != null ? p50('runc') - wrapperMs : null),
         'berth/floor': ratio(p50('berth'), p50('floor')),
         'berth/floor-pivot': ratio(p50('berth'), p50('floor-pivot')),
+        'berth/floor-pivot-cgroup': ratio(p50('berth'), p50('floor-pivot-cgroup')),
         'crun/floor': ratio(crunAdj, p50('floor')),
       },
     };
   } finally {
     await floor.stop();
     await floorPivot.stop();
+    await floorCgroup.stop();
     for (const b of Object.values(bundles)) b.cleanup();
   }
 }
