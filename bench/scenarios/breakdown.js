@@ -16,11 +16,15 @@ export async function breakdown(ctx, rounds) {
   const { berth, rootfs, floorBin } = ctx;
   const spec = makeSpec({ rootfs, args: ['/bin/true'], cgroupsPath: `${CGROUP_PARENT}/breakdown` });
   const steps = { create: [], start: [], wait: [], destroy: [] };
+  // berth ≥ 61de0b7 reports when each setup step ended (ms since create began),
+  // the child's own marks included: the finest split there is.
+  const marks = {};
   const floor = startFloor(floorBin, rootfs, { pivot: true });
   const berthSteps = async () => {
     const t0 = now();
     const c = await berth.createContainer(berthConfig(spec, ctx.stateRoot));
     const t1 = now();
+    for (const [k, v] of Object.entries(c.setupTimings ?? {})) (marks[k] ??= []).push(v);
     try {
       const p = await c.start();
       const t2 = now();
@@ -49,7 +53,8 @@ export async function breakdown(ctx, rounds) {
     );
     // Warm-up rounds pushed steps too: keep only the last `rounds` of each.
     const out = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, summarize(v.slice(-rounds))]));
-    return { steps: out, total: summarize(samples['berth total']), floorPivot: summarize(samples['floor-pivot']) };
+    const setupMarks = Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, summarize(v.slice(-rounds)).p50]));
+    return { steps: out, setupMarksP50: setupMarks, total: summarize(samples['berth total']), floorPivot: summarize(samples['floor-pivot']) };
   } finally {
     await floor.stop();
   }
