@@ -11,7 +11,8 @@ import { DEFAULT_PARENT } from './paths.js';
  * shallowest first. The leaf must not exist: an existing leaf is someone else's cgroup
  * (or a container with the same id), and we must not adopt it.
  * `onCreated` runs right after each mkdir (v1 cpuset needs its values copied down before
- * the next level can be used).
+ * the next level can be used), and also on each parent that already existed: another
+ * create (this process or another) may have just made it and not yet seeded it.
  */
 export async function createDirs(
   mount: string,
@@ -35,6 +36,22 @@ export async function createDirs(
           // berth's own shared parent is removed by whichever container leaves it
           // empty (removeDirs only removes parents that are empty), so none lingers.
           if (i === 1 && segments[0] === DEFAULT_PARENT && segments.length === 2) created.push(dir);
+          // A parent a concurrent create made a moment ago may still have an empty v1
+          // cpuset; a child seeded from it stays empty and refuses tasks (ENOSPC).
+          // Seeding is idempotent and only fills empty values.
+          if (onCreated) {
+            try {
+              await onCreated(dir);
+            } catch (e) {
+              // Removed meanwhile by a concurrent destroy(): start over, as for mkdir.
+              if ((e as { errno?: string }).errno === 'ENOENT' && attempt < 3) {
+                raced = true;
+                break;
+              }
+              await removeDirs(created).catch(() => undefined);
+              throw e;
+            }
+          }
           continue;
         }
         if (isErrno(err, 'ENOENT') && attempt < 3) {

@@ -138,8 +138,9 @@ export class CgroupV1Manager implements CgroupManager {
 
   /**
    * A new v1 cpuset cgroup starts with empty cpus/mems, and the kernel refuses to add tasks
-   * to it (ENOSPC) until both are set: copy them from the parent (what runc does). Only
-   * ever called on directories we just created.
+   * to it (ENOSPC) until both are set: copy them from the parent (what runc does). Called
+   * on directories we just created and on existing parents, where it only fills values
+   * that are still empty (a parent another create has not seeded yet).
    */
   private async initCpuset(dir: string): Promise<void> {
     const parent = join(dir, '..');
