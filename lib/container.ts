@@ -383,6 +383,7 @@ export class Container extends EventEmitter<ContainerEvents> {
           created: this.created,
           ownerPid: process.pid,
           annotations: this.config.annotations,
+          cgroupPaths: this.cgroup.paths,
         })
         .catch(() => {});
     });

@@ -2,6 +2,9 @@
 export { Container, createContainer } from './container.js';
 export { ContainerProcess } from './process.js';
 export { run } from './run.js';
+export { ContainerRef, listContainers, loadContainer } from './registry.js';
+export type { RegistryOptions } from './registry.js';
+export { Terminal } from './terminal.js';
 export {
   AbortError,
   BerthError,

@@ -63,4 +63,6 @@ export interface ContainerState {
   created: string;
   ownerPid: number;
   annotations?: Record<string, string>;
+  /** The container's cgroup directories (one per hierarchy). */
+  cgroupPaths?: string[];
 }

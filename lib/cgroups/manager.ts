@@ -29,6 +29,8 @@ export interface CgroupManager {
   readonly layout: CgroupLayout;
   /** Absolute path of the container's cgroup in the unified (v2) tree, when there is one. */
   readonly unifiedPath: string | null;
+  /** The container's own directory in every hierarchy it uses (what state.json records). */
+  readonly paths: string[];
   /** Create every cgroup directory (remembering which ones it created) and apply resources. */
   create(resources: LinuxResources | undefined): Promise<void>;
   /** An O_PATH|O_DIRECTORY fd of the v2 cgroup for clone3(CLONE_INTO_CGROUP), or -1 when not possible. Caller closes it. */

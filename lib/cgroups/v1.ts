@@ -64,6 +64,10 @@ export class CgroupV1Manager implements CgroupManager {
     }
   }
 
+  get paths(): string[] {
+    return this.all().map((h) => h.path);
+  }
+
   private all(): Hierarchy[] {
     return this.unified ? [...this.hierarchies, this.unified] : [...this.hierarchies];
   }

@@ -34,6 +34,10 @@ export class CgroupV2Manager implements CgroupManager {
     this.unifiedPath = join(mount, ...segments);
   }
 
+  get paths(): string[] {
+    return [this.unifiedPath];
+  }
+
   private file(name: string): string {
     return join(this.unifiedPath, name);
   }
