@@ -4,7 +4,7 @@
 // Plain string building: no dependencies.
 
 const W = 1000;
-const LABEL_W = 170;
+const LABEL_W = 200;
 const VALUE_W = 150; // "26.0 ms (p99 41.0)"
 const NOTE_W = 210; // the ratio that matters for the row
 const PLOT_W = W - LABEL_W - VALUE_W - NOTE_W - 20;
@@ -63,7 +63,7 @@ export function renderChart(res) {
         { label: 'runc run', stats: st.runc, note: `incl. ${s.startup.wrapperMs} ms nsenter` },
         { label: 'floor (C, chroot)', stats: st.floor },
         { label: 'floor (C, pivot_root)', stats: st['floor-pivot'] },
-        { label: 'floor + cgroups (C)', stats: st['floor-pivot-cgroup'], note: `berth ${x(r['berth/floor-pivot-cgroup'])} this` },
+        { label: 'floor + cgroups (C)', stats: st['floor-pivot-cgroup'], note: `berth = ${x(r["berth/floor-pivot-cgroup"])} this` },
       ],
     ]);
   }
@@ -85,9 +85,9 @@ export function renderChart(res) {
     if (rc?.baseline) {
       rows.push({ label: 'berth, 0 running', stats: rc.baseline });
       rows.push({ label: `berth, ${rc.running} running`, stats: rc.loaded, note: `${x(rc.ratio)} baseline`, strong: true });
-      if (rc.floorPivot) {
-        rows.push({ label: 'floor-pivot, 0 running', stats: rc.floorPivot.baseline });
-        rows.push({ label: `floor-pivot, ${rc.running} running`, stats: rc.floorPivot.loaded, note: `${x(rc.floorPivot.ratio)} (kernel share)` });
+      if (rc.floorCgroup) {
+        rows.push({ label: 'floor+cgroups, 0 running', stats: rc.floorCgroup.baseline });
+        rows.push({ label: `floor+cgroups, ${rc.running} running`, stats: rc.floorCgroup.loaded, note: `${x(rc.floorCgroup.ratio)} (kernel share)` });
       }
     }
     if (hp?.small) {

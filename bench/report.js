@@ -55,7 +55,7 @@ export function printTable(res) {
   if (s.running?.baseline) {
     const r = s.running;
     console.log(`\nscaling: p50 ${r.baseline.p50} ms with 0 running, ${r.loaded.p50} ms with ${r.running} running (×${r.ratio}); started ${r.running} in ${r.startAllMs} ms`);
-    console.log(`  floor-pivot alongside: ${r.floorPivot.baseline.p50} -> ${r.floorPivot.loaded.p50} ms (×${r.floorPivot.ratio})`);
+    console.log(`  floor-pivot-cgroup alongside: ${r.floorCgroup.baseline.p50} -> ${r.floorCgroup.loaded.p50} ms (×${r.floorCgroup.ratio})`);
     const m = r.memory;
     console.log(`memory: ${m.rssPerContainerKB} KB RSS (${m.jsHeapPerContainerKB} KB JS heap+external) and ${m.fdsPerContainer} fds per running container; fds ${m.fdsBefore} -> ${m.fdsDuring} -> ${m.fdsAfter} after destroy`);
   }

@@ -45,9 +45,10 @@ export async function runningContainers(ctx, { rounds, running }) {
   const spec = makeSpec({ rootfs, args: ['/bin/true'], cgroupsPath: `${CGROUP_PARENT}/scale` });
   const sleeper = makeSpec({ rootfs, args: ['/bin/sh', '-c', 'sleep 1000'], cgroupsPath: `${CGROUP_PARENT}/unused` });
   const runner = (name) => ({ name, run: () => timeBerthRun(berth, berthConfig(spec, ctx.stateRoot)) });
-  // The floor runs alongside: if it slows down as much as berth with N
-  // containers up, the cost is the kernel's (namespaces, mounts); if not, berth's.
-  const floor = startFloor(ctx.floorBin, rootfs, { pivot: true });
+  // The floor (pivot_root + cgroup placement, as berth does) runs alongside: if
+  // it slows down as much as berth with N containers up, the cost is the
+  // kernel's (namespaces, mounts, cgroups with many siblings); if not, berth's.
+  const floor = startFloor(ctx.floorBin, rootfs, { pivot: true, cgroup: `${CGROUP_PARENT.slice(1)}-scalefloor` });
   const floorRunner = { name: 'floor', run: () => floor.run() };
 
   // A-B-A: half the baseline before the containers start and half after they
@@ -80,7 +81,7 @@ export async function runningContainers(ctx, { rounds, running }) {
       baseline: b,
       loaded: l,
       ratio: ratio(l.p50, b.p50),
-      floorPivot: { baseline: fb, loaded: fl, ratio: ratio(fl.p50, fb.p50) },
+      floorCgroup: { baseline: fb, loaded: fl, ratio: ratio(fl.p50, fb.p50) },
       memory: {
         rssBeforeMB: Math.round((before.rss / MB) * 10) / 10,
         rssDuringMB: Math.round((during.rss / MB) * 10) / 10,
