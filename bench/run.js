@@ -88,7 +88,11 @@ async function main() {
   const state = berthStateRoot();
   // berth keeps one fd for its lifetime after its first run (lazy init): take
   // the leak baseline after a warm-up run so only real leaks show.
-  if (berth) await berth.run({ rootfs, process: { args: ['/bin/true'] }, stateRoot: state.dir }).catch(() => {});
+  // Its cgroup goes under the bench's own parent like every other container here.
+  if (berth) {
+    const warm = { rootfs, process: { args: ['/bin/true'] }, stateRoot: state.dir, linux: { cgroupsPath: `${CGROUP_PARENT}-warmup` } };
+    await berth.run(warm).catch((e) => console.error(`berth warm-up run failed: ${e.message}`));
+  }
   const before = snapshot(rootfs);
   const ctx = { berth, berthReason, hasExec, rootfs, crun, runc, floorBin, stateRoot: state.dir, wrapperMs: 0 };
   const scenarios = {};
