@@ -18,9 +18,7 @@ const MiB = 2 ** 20;
 const SLOW = process.env.BERTH_VM ? 4 : 1;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// libuv opens one inotify fd per loop at the first fs.watch (v2 OOM/freeze watches) and
-// keeps it for the loop's lifetime: open it before any fd snapshot, so it is not a "leak".
-fs.watch(path.dirname(ROOTFS)).close();
+// (helpers.js opens libuv's per-loop inotify fd before any fd snapshot.)
 
 const isRoot = process.getuid?.() === 0;
 const layout = isRoot ? await detectLayout().catch(() => null) : null;

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createContainer, run } from '../dist/lib/index.js';
+import { createContainer, loadContainer, run } from '../dist/lib/index.js';
 import { ROOTFS, assertNoLeaks, isAlive, snapshot, stateRootFor } from './helpers.js';
 
 const stateRoot = stateRootFor('lifecycle');
@@ -215,7 +215,9 @@ test('the container dies with the Node process that made it', async (t) => {
   t.true(Number(pid) > 0, out);
   for (let i = 0; i < 100 && isAlive(Number(pid)); i++) await new Promise((r) => setTimeout(r, 20));
   t.false(isAlive(Number(pid)), 'the container init is gone');
-  fs.rmSync(path.join(stateRoot, id), { recursive: true, force: true }); // its owner could not clean up: it died
+  // Its owner died without destroy(): what it left (state dir, cgroups) is cleaned up from here.
+  await (await loadContainer(id, { stateRoot })).destroy();
+  t.false(fs.existsSync(path.join(stateRoot, id)));
 });
 
 test('Symbol.asyncDispose (await using) destroys the container', async (t) => {

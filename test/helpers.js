@@ -8,6 +8,11 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOTFS = process.env.BERTH_TEST_ROOTFS ?? path.join(here, 'fixtures', 'rootfs');
 
+// libuv opens one inotify fd per loop at the first fs.watch (berth watches
+// memory.events on cgroup v2) and keeps it for the loop's lifetime: open it
+// before any fd snapshot, so the first container of a file is not a "leak".
+fs.watch(here).close();
+
 export function stateRootFor(name) {
   return `/run/berth-test/${name}-${process.pid}`;
 }
