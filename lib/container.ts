@@ -45,9 +45,9 @@ function nowUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-function spawnOrThrow(plan: NativePlan, step: string): { pid: number; pidfd: number; syncFd: number } {
+async function spawnOrThrow(plan: NativePlan, step: string): Promise<{ pid: number; pidfd: number; syncFd: number }> {
   try {
-    return native.spawn(plan);
+    return await native.spawn(plan);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new SetupError(step, `cannot create the container process: ${e.message}`, {
@@ -163,7 +163,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       let spawned;
       const spawnAt = nowUs();
       try {
-        spawned = spawnOrThrow(containerPlan(config, { fds: stdio.childFds, joins, cgroupFd, placement }), 'clone');
+        spawned = await spawnOrThrow(containerPlan(config, { fds: stdio.childFds, joins, cgroupFd, placement }), 'clone');
       } finally {
         for (const fd of joinFds.splice(0)) native.close(fd);
         if (cgroupFd >= 0) native.close(cgroupFd);
@@ -246,7 +246,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       cgroupFd = this.cgroup.openIntoCgroupFd();
       let spawned;
       try {
-        spawned = spawnOrThrow(execPlan(this.config, proc, { fds: stdio.childFds, joinPidfd, joinRootFd: rootFd, cgroupFd }), 'join');
+        spawned = await spawnOrThrow(execPlan(this.config, proc, { fds: stdio.childFds, joinPidfd, joinRootFd: rootFd, cgroupFd }), 'join');
       } finally {
         native.close(rootFd);
         if (cgroupFd >= 0) native.close(cgroupFd);

@@ -78,7 +78,8 @@ export interface FdWatch {
 }
 
 export interface Native {
-  spawn(plan: NativePlan): { pid: number; pidfd: number; syncFd: number };
+  /** clone3 on a libuv worker thread (the event loop never waits for the kernel). */
+  spawn(plan: NativePlan): Promise<{ pid: number; pidfd: number; syncFd: number }>;
   pipe(): [number, number];
   close(fd: number): void;
   recvMessage(fd: number): ChildMessage | null;

@@ -11,6 +11,7 @@ import { CAPABILITIES, CLONE_NS, DEFAULT_PATH, RLIMITS } from '../launch/constan
 import { UINT32_ID_MAX, absPath, int, isObject, optArray, optBool, optInt, optObject, optStr, str, strArray } from './check.js';
 import {
   DEFAULT_CAPABILITIES,
+  DEFAULT_DEVICES,
   DEFAULT_MASKED_PATHS,
   DEFAULT_NAMESPACES,
   DEFAULT_READONLY_PATHS,
@@ -187,6 +188,10 @@ export function normalizeProcess(raw: unknown, field: string, defaults: { termin
     inheritable: capList(caps?.inheritable, `${field}.capabilities.inheritable`, []),
     ambient: capList(caps?.ambient, `${field}.capabilities.ambient`, []),
   };
+  // The kernel only raises an ambient capability that is also permitted and
+  // inheritable; runc and crun skip the others (`runc spec` lists ambient caps
+  // with no inheritable set), and so does berth.
+  capabilities.ambient = capabilities.ambient.filter((c) => capabilities.permitted.includes(c) && capabilities.inheritable.includes(c));
   const rlimitsRaw = optArray(p.rlimits, `${field}.rlimits`);
   const rlimits = (rlimitsRaw ?? DEFAULT_RLIMITS).map((r, i) => {
     const f = `${field}.rlimits[${i}]`;
@@ -282,6 +287,30 @@ function normalizeSysctl(v: unknown, field: string, namespaces: ResolvedNamespac
   return out;
 }
 
+/**
+ * The device cgroup rules (v1): the config's own (default: deny everything, as
+ * `runc spec` writes), then what every container needs — the default device
+ * nodes, the pty devices, mknod of any node — and the config's linux.devices.
+ * runc and crun append the same allow list.
+ */
+function withDeviceRules(resources: LinuxResources | undefined, devices: ResolvedDevice[]): LinuxResources {
+  const own = resources?.devices ?? [{ allow: false, access: 'rwm' }];
+  const allow = (type: string, major: number | null, minor: number | null, access = 'rwm') => ({ allow: true, type, major, minor, access });
+  return {
+    ...resources,
+    devices: [
+      ...own,
+      allow('c', null, null, 'm'),
+      allow('b', null, null, 'm'),
+      ...DEFAULT_DEVICES.map((d) => allow('c', d.major, d.minor)),
+      allow('c', 5, 1), // /dev/console
+      allow('c', 5, 2), // /dev/ptmx
+      allow('c', 136, null), // /dev/pts/*
+      ...devices.filter((d) => d.type !== 'p').map((d) => allow(d.type, d.major, d.minor)),
+    ],
+  };
+}
+
 /** Reads a bundle if one is given and validates everything; no side effects. */
 export async function normalizeConfig(input: ContainerConfig): Promise<ResolvedConfig> {
   if (!isObject(input)) throw new ConfigError('$', 'config must be an object');
@@ -333,10 +362,12 @@ export async function normalizeConfig(input: ContainerConfig): Promise<ResolvedC
   }
   const processCfg = normalizeProcess(cfg.process, 'process');
   const stateRoot = cfg.stateRoot === undefined ? defaultStateRoot() : absPath(cfg.stateRoot, 'stateRoot');
-  const resources = optObject(linux.resources, 'linux.resources') as LinuxResources | undefined;
+  const resourcesGiven = optObject(linux.resources, 'linux.resources') as LinuxResources | undefined;
+  const devices = normalizeDevices(linux.devices, 'linux.devices');
+  const resources = withDeviceRules(resourcesGiven, devices);
   const cgroupsPath = optStr(linux.cgroupsPath, 'linux.cgroupsPath');
   cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now
-  if (resources !== undefined) await checkResources(resources, 'linux.resources');
+  if (resourcesGiven !== undefined) await checkResources(resources, 'linux.resources');
   const annotations = optObject(cfg.annotations, 'annotations') ?? {};
   for (const [k, v] of Object.entries(annotations)) str(v, `annotations.${k}`);
   return {
@@ -353,7 +384,7 @@ export async function normalizeConfig(input: ContainerConfig): Promise<ResolvedC
     maskedPaths: linux.maskedPaths === undefined ? [...DEFAULT_MASKED_PATHS] : strArray(linux.maskedPaths, 'linux.maskedPaths').map((p, i) => absPath(p, `linux.maskedPaths[${i}]`)),
     readonlyPaths: linux.readonlyPaths === undefined ? [...DEFAULT_READONLY_PATHS] : strArray(linux.readonlyPaths, 'linux.readonlyPaths').map((p, i) => absPath(p, `linux.readonlyPaths[${i}]`)),
     sysctl: normalizeSysctl(linux.sysctl, 'linux.sysctl', namespaces),
-    devices: normalizeDevices(linux.devices, 'linux.devices'),
+    devices,
     rootfsPropagation: linux.rootfsPropagation === undefined ? 0 : propagationFlag(str(linux.rootfsPropagation, 'linux.rootfsPropagation'), 'linux.rootfsPropagation'),
     ...(resources !== undefined ? { resources } : {}),
     ...(cgroupsPath !== undefined ? { cgroupsPath } : {}),
