@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <string.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "child.h"
 #include "js_error.h"
@@ -15,24 +17,32 @@
 
 namespace berth {
 
-// spawn(plan) -> { pid, pidfd, syncFd }
-Napi::Value Spawn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsObject()) {
-    Napi::TypeError::New(env, "spawn(plan): plan must be an object").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  std::unique_ptr<PlanStore> holder = PlanFromJs(env, info[0].As<Napi::Object>());
-  if (!holder) return env.Undefined();
-  const Plan* plan = &holder->plan;
+namespace {
 
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return ThrowErrno(env, errno, "socketpair");
-
+struct SpawnResult {
+  long pid = -1;
   int pidfd = -1;
+  int sync_fd = -1;
+  int err = 0;
+  const char* syscall = nullptr;
+};
+
+// The clone itself. Runs on a libuv worker thread: with CLONE_VFORK the
+// calling thread waits until berth-init is exec'd, and creating namespaces
+// takes the kernel a few milliseconds; none of that may stall the event loop.
+// (The worker threads live as long as the process, so PDEATHSIG, which follows
+// the creating thread, still means "dies with Node".)
+SpawnResult DoSpawn(const Plan* plan) {
+  SpawnResult r;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    r.err = errno;
+    r.syscall = "socketpair";
+    return r;
+  }
   struct clone_args args = {};
   args.flags = plan->clone_flags | CLONE_PIDFD;
-  args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+  args.pidfd = (uint64_t)(uintptr_t)&r.pidfd;
   args.exit_signal = SIGCHLD;
   // An exec's first process only joins and forks; the fork is born in the cgroup.
   if (plan->cgroup_fd >= 0 && plan->join_pidfd < 0) {
@@ -46,33 +56,81 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   std::string encoded = exec_init ? EncodePlan(*plan) : std::string();
 
   // Block every signal so none of Node's handlers can run in the child before
-  // it resets them (or execs); restore our mask right after.
+  // it resets them (or execs); restore this thread's mask right after.
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  long pid;
-  int clone_errno = 0;
   if (exec_init) {
-    pid = CloneExecInit(&args, plan, encoded, sv[1], &clone_errno);
+    r.pid = CloneExecInit(&args, plan, encoded, sv[1], &r.err);
   } else {
-    pid = syscall(SYS_clone3, &args, sizeof args);
-    if (pid == 0) {
+    r.pid = syscall(SYS_clone3, &args, sizeof args);
+    if (r.pid == 0) {
       close(sv[0]);
       child_main(plan, sv[1]);  // never returns
     }
-    clone_errno = errno;
+    r.err = errno;
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(sv[1]);
-  if (pid < 0) {
+  if (r.pid < 0) {
     close(sv[0]);
-    return ThrowErrno(env, clone_errno, "clone3");
+    r.syscall = "clone3";
+    return r;
   }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("pid", Napi::Number::New(env, (double)pid));
-  out.Set("pidfd", Napi::Number::New(env, pidfd));
-  out.Set("syncFd", Napi::Number::New(env, sv[0]));
-  return out;
+  r.err = 0;
+  r.sync_fd = sv[0];
+  return r;
+}
+
+class SpawnWorker : public Napi::AsyncWorker {
+ public:
+  SpawnWorker(Napi::Env env, std::unique_ptr<PlanStore> store)
+      : Napi::AsyncWorker(env, "berth.spawn"), deferred_(Napi::Promise::Deferred::New(env)), store_(std::move(store)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { result_ = DoSpawn(&store_->plan); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (result_.err) {
+      std::string msg = std::string(result_.syscall) + " failed: " + strerror(result_.err);
+      Napi::Error e = Napi::Error::New(env, msg);
+      e.Set("code", Napi::String::New(env, uv_err_name(-result_.err)));
+      e.Set("errno", Napi::Number::New(env, result_.err));
+      e.Set("syscall", Napi::String::New(env, result_.syscall));
+      deferred_.Reject(e.Value());
+      return;
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("pid", Napi::Number::New(env, (double)result_.pid));
+    out.Set("pidfd", Napi::Number::New(env, result_.pidfd));
+    out.Set("syncFd", Napi::Number::New(env, result_.sync_fd));
+    deferred_.Resolve(out);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::unique_ptr<PlanStore> store_;
+  SpawnResult result_;
+};
+
+}  // namespace
+
+// spawn(plan) -> Promise<{ pid, pidfd, syncFd }>
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) {
+    Napi::TypeError::New(env, "spawn(plan): plan must be an object").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::unique_ptr<PlanStore> store = PlanFromJs(env, info[0].As<Napi::Object>());
+  if (!store) return env.Undefined();
+  auto* worker = new SpawnWorker(env, std::move(store));  // deletes itself after OnOK
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 }  // namespace berth
