@@ -39,7 +39,14 @@ export async function waitForKeyValue(path: string, key: string, value: string, 
  * The baseline is read asynchronously when watching starts: increments before that
  * are history (see oomKillCount()), not events.
  */
-export function watchCounter(path: string, key: string, cb: () => void, pollMs?: number): () => void {
+export function watchCounter(
+  path: string,
+  key: string,
+  cb: () => void,
+  pollMs?: number,
+  /** Another way to be woken (an eventfd, say); returns how to stop it. */
+  wakeSource?: (wake: () => void) => () => void,
+): () => void {
   let seen: number | undefined;
   let stopped = false;
   let checking = false;
@@ -70,7 +77,11 @@ export function watchCounter(path: string, key: string, cb: () => void, pollMs?:
   };
   let watcher: FSWatcher | undefined;
   let timer: NodeJS.Timeout | undefined;
-  if (pollMs === undefined) {
+  let stopSource: (() => void) | undefined;
+  if (wakeSource) {
+    stopSource = wakeSource(() => void check());
+    pollMs = undefined;
+  } else if (pollMs === undefined) {
     try {
       watcher = watch(path, { persistent: false }, () => void check());
       watcher.on('error', () => undefined);
@@ -86,6 +97,7 @@ export function watchCounter(path: string, key: string, cb: () => void, pollMs?:
   void check();
   return () => {
     stopped = true;
+    stopSource?.();
     watcher?.close();
     if (timer) clearInterval(timer);
   };

@@ -2,7 +2,9 @@
 // memory, pids, ...) plus, on hybrid hosts, one in the unified cgroup2 tree — the
 // container joins all of them, as runc does, so controllers bound only to the unified
 // tree (hugetlb on these machines) and cgroup2-only features (cgroup.kill) apply too.
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
+import { native } from '../native.js';
 import { join } from 'node:path';
 import { CgroupError } from '../errors.js';
 import type { LinuxResources } from '../../types/oci.js';
@@ -29,6 +31,38 @@ interface Hierarchy {
   /** The container's directory in this hierarchy. */
   path: string;
   created: string[];
+}
+
+/**
+ * v1's OOM notification: an eventfd registered in cgroup.event_control for
+ * memory.oom_control fires on every OOM in the cgroup (and when the cgroup is
+ * removed). Returns a wake source for watchCounter, or null if it cannot be set up.
+ */
+function oomEventFd(memoryDir: string): ((wake: () => void) => () => void) | null {
+  let efd = -1;
+  let ofd = -1;
+  try {
+    efd = native.eventfd();
+    ofd = openSync(join(memoryDir, 'memory.oom_control'), 'r');
+    writeFileSync(join(memoryDir, 'cgroup.event_control'), `${efd} ${ofd}`);
+  } catch {
+    if (efd >= 0) native.close(efd);
+    return null;
+  } finally {
+    // The registration holds its own reference to the control file.
+    if (ofd >= 0) closeSync(ofd);
+  }
+  return (wake) => {
+    const w = new native.FdWatch(efd, () => {
+      native.readEventFd(efd);
+      wake();
+    });
+    w.unref(); // never keeps the process alive by itself
+    return () => {
+      w.stop();
+      native.close(efd);
+    };
+  };
 }
 
 export class CgroupV1Manager implements CgroupManager {
@@ -351,7 +385,11 @@ export class CgroupV1Manager implements CgroupManager {
   watchOom(cb: () => void): () => void {
     const memory = this.dir('memory');
     if (!memory) return () => undefined;
-    return watchCounter(join(memory, 'memory.oom_control'), 'oom_kill', cb, OOM_POLL_MS);
+    const control = join(memory, 'memory.oom_control');
+    const notifier = oomEventFd(memory);
+    // Polling is the fallback only: with many running containers, a timer each
+    // would keep the thread pool busy (it showed in startup latency).
+    return notifier ? watchCounter(control, 'oom_kill', cb, undefined, notifier) : watchCounter(control, 'oom_kill', cb, OOM_POLL_MS);
   }
 
   async destroy(): Promise<void> {
