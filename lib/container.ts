@@ -30,6 +30,7 @@ export interface ContainerEvents {
   exit: [status: ExitStatus];
   /** The kernel's OOM killer took a process of the container. */
   oom: [];
+  newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
 }
 
 /** What a spawn made, for the failure path to take apart. */
@@ -97,7 +98,7 @@ export class Container extends EventEmitter<ContainerEvents> {
    */
   setupTimings: Record<string, number> = {};
   private readonly cgroup: CgroupManager;
-  private readonly stopOomWatch: () => void;
+  private stopOomWatch: () => void = () => {};
   private readonly created = new Date().toISOString();
   private readonly startTime: number | undefined;
   private stateWrites: Promise<void> = Promise.resolve();
@@ -112,7 +113,14 @@ export class Container extends EventEmitter<ContainerEvents> {
     this.launch = launch;
     this.cgroup = cgroup;
     this.startTime = processStartTime(launch.proc.pid);
-    this.stopOomWatch = cgroup.watchOom(() => void this.reportOom());
+    // The live 'oom' watch costs an eventfd (v1) or an inotify watch (v2): made
+    // only once someone listens. wait()'s oomKilled reads the counter at exit.
+    const onListener = (event: string | symbol) => {
+      if (event !== 'oom' || this.destroyed) return;
+      this.off('newListener', onListener);
+      this.stopOomWatch = cgroup.watchOom(() => void this.reportOom());
+    };
+    this.on('newListener', onListener);
     this.init = new ContainerProcess(
       launch.proc,
       launch.stdio.streams,

@@ -2,10 +2,14 @@
 // rename) so another process never reads half a file. mkdir of <root>/<id> is
 // the lock that refuses a duplicate id.
 import fs from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rename, writeFile } from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import type { ContainerState } from '../types/api.js';
 import { ContainerExistsError, ContainerNotFoundError, fromSystemError } from './errors.js';
+
+const writeFileCb = promisify(writeFile);
+const renameCb = promisify(rename);
 
 export class StateDir {
   readonly dir: string;
@@ -30,8 +34,9 @@ export class StateDir {
   async write(state: ContainerState): Promise<void> {
     const tmp = `${this.file}.${process.pid}.tmp`;
     try {
-      await fs.writeFile(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
-      await fs.rename(tmp, this.file);
+      // The callback API: no FileHandle object per write (this is on every create/start).
+      await writeFileCb(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
+      await renameCb(tmp, this.file);
     } catch (err) {
       await fs.rm(tmp, { force: true });
       throw fromSystemError(err, 'state', this.file);

@@ -121,7 +121,7 @@ test('the device cgroup denies host devices even to a process that may mknod (v1
     return;
   }
   const caps = ['CAP_MKNOD'];
-  const r = await sh('mknod /tmp/disk b 8 0 && echo made; head -c 1 /tmp/disk 2>&1; echo x > /dev/null && echo null-ok; rm -f /tmp/disk', {
+  const r = await sh('mknod /dev/disk b 8 0 && echo made; head -c 1 /dev/disk 2>&1; echo x > /dev/null && echo null-ok', {
     process: { capabilities: { bounding: caps, effective: caps, permitted: caps } },
   });
   const out = r.stdout.toString();

@@ -185,8 +185,13 @@ function validateUnified(u: unknown, at: string): void {
 }
 
 /** Throws a ConfigError naming the JSON path of the first invalid field. Pure: no I/O. */
+const validated = new WeakSet<object>();
+
 export function validateResources(resources: unknown, host: HostCgroupInfo, at = 'linux.resources'): asserts resources is LinuxResources | undefined {
   if (resources === undefined) return;
+  // The launch path validates once in lib/config and again in the manager:
+  // an object that passed against this host needs no second walk.
+  if (typeof resources === 'object' && resources !== null && validated.has(resources)) return;
   const r = obj(resources, at);
   // network and rdma are OCI fields berth accepts but does not apply (no net_cls/net_prio/rdma support yet).
   onlyKeys(r, at, ['devices', 'memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'unified', 'network', 'rdma']);
@@ -205,6 +210,7 @@ export function validateResources(resources: unknown, host: HostCgroupInfo, at =
     if (host.layout === 'v1') throw new ConfigError(`${at}.unified`, 'needs a cgroup v2 hierarchy, and this host has none');
     validateUnified(r.unified, `${at}.unified`);
   }
+  if (typeof resources === 'object' && resources !== null) validated.add(resources);
 }
 
 /** validateResources() against this host's facts (read once per process). */

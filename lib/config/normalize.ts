@@ -367,7 +367,7 @@ export async function normalizeConfig(input: ContainerConfig): Promise<ResolvedC
   const resources = withDeviceRules(resourcesGiven, devices);
   const cgroupsPath = optStr(linux.cgroupsPath, 'linux.cgroupsPath');
   cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now
-  if (resourcesGiven !== undefined) await checkResources(resources, 'linux.resources');
+  await checkResources(resources, 'linux.resources');
   const annotations = optObject(cfg.annotations, 'annotations') ?? {};
   for (const [k, v] of Object.entries(annotations)) str(v, `annotations.${k}`);
   return {

@@ -66,12 +66,16 @@ export function processPlan(p: ResolvedProcess): Pick<
   };
 }
 
+let cgroup2Host: boolean | undefined;
 function hostIsCgroup2(): boolean {
-  try {
-    return fs.statfsSync('/sys/fs/cgroup').type === 0x63677270;
-  } catch {
-    return false;
+  if (cgroup2Host === undefined) {
+    try {
+      cgroup2Host = fs.statfsSync('/sys/fs/cgroup').type === 0x63677270;
+    } catch {
+      cgroup2Host = false;
+    }
   }
+  return cgroup2Host;
 }
 
 function mountPlan(cfg: ResolvedConfig): NativeMount[] {
