@@ -104,7 +104,25 @@ int place_in_cgroups(const Plan* p, int sync_fd, Failure* f) {
   created[n] = '\0';
   for (int i = 0; i < n && rc == 0; i++) {
     const CgroupDirSpec* d = &p->cgroup_dirs[i];
-    if (mkdir(d->path, 0755) == 0) {
+    int made = mkdir(d->path, 0755) == 0;
+    // Another container's destroy() may have removed the shared parent (empty
+    // for an instant) since we found it: make the parents again and retry.
+    for (int attempt = 0; !made && errno == ENOENT && attempt < 3; attempt++) {
+      for (int j = 0; j < i; j++) {
+        const CgroupDirSpec* up = &p->cgroup_dirs[j];
+        unsigned len = cstrlen(up->path);
+        if (up->leaf || len >= cstrlen(d->path) || d->path[len] != '/') continue;
+        int k = 0;
+        while (k < (int)len && up->path[k] == d->path[k]) k++;
+        if (k != (int)len) continue;
+        if (mkdir(up->path, 0755) == 0) {
+          created[j] = '1';
+          if (up->cpuset && seed_cpuset(up->path, 0, f) < 0) return report_created(sync_fd, created), -1;
+        }
+      }
+      made = mkdir(d->path, 0755) == 0;
+    }
+    if (made) {
       created[i] = '1';
       if (d->cpuset) rc = seed_cpuset(d->path, 0, f);
     } else if (errno != EEXIST || d->leaf) {
