@@ -139,29 +139,38 @@ void fd_path(char* buf, unsigned size, int fd) {
   format_uint(e, (unsigned long)fd, buf + size);
 }
 
-int attach_bind(int destfd, const MountSpec* m, Failure* f) {
-  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0);
-  int tree = sys_open_tree(AT_FDCWD, m->source, flags);
-  if (tree < 0) {
-    *f = {STEP_MOUNT, errno, SC_OPEN_TREE, m->source};
-    return -1;
-  }
-  if (m->attr_set || m->propagation) {
+// The new mount API's bind: clone the mount at (dirfd, path) (recursively if
+// asked), set its attributes while it is still detached, attach it onto
+// destfd. Returns 0, or -1 with errno and *sc naming the syscall that failed.
+int clone_onto(int dirfd, const char* path, int recursive, uint64_t attr_set, uint64_t propagation, int destfd,
+               SyscallId* sc) {
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) | (path[0] ? 0 : AT_EMPTY_PATH);
+  int tree = sys_open_tree(dirfd, path, flags);
+  if (tree < 0) return *sc = SC_OPEN_TREE, -1;
+  int rc = 0;
+  if (attr_set || propagation) {
     struct mount_attr attr = {};
-    attr.attr_set = m->attr_set;
-    attr.propagation = m->propagation;
-    if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | (m->recursive ? AT_RECURSIVE : 0), &attr) < 0) {
-      *f = {STEP_MOUNT, errno, SC_MOUNT_SETATTR, m->destination};
-      close(tree);
-      return -1;
-    }
+    attr.attr_set = attr_set;
+    attr.propagation = propagation;
+    rc = sys_mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr);
+    if (rc < 0) *sc = SC_MOUNT_SETATTR;
   }
-  if (sys_move_mount(tree, "", destfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-    *f = {STEP_MOUNT, errno, SC_MOVE_MOUNT, m->destination};
-    close(tree);
+  if (rc == 0) {
+    rc = sys_move_mount(tree, "", destfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    if (rc < 0) *sc = SC_MOVE_MOUNT;
+  }
+  int saved = errno;
+  close(tree);
+  errno = saved;
+  return rc;
+}
+
+int attach_bind(int destfd, const MountSpec* m, Failure* f) {
+  SyscallId sc = SC_NONE;
+  if (clone_onto(AT_FDCWD, m->source, m->recursive, m->attr_set, m->propagation, destfd, &sc) < 0) {
+    *f = {STEP_MOUNT, errno, sc, sc == SC_OPEN_TREE ? m->source : m->destination};
     return -1;
   }
-  close(tree);
   return 0;
 }
 
@@ -311,23 +320,14 @@ int mask_paths(const Plan* p, int rootfd, Failure* f) {
       return -1;
     }
     int rc;
-    SyscallId sc;
+    SyscallId sc = SC_NONE;
     if (S_ISDIR(st.st_mode)) {
       char target[64];
       fd_path(target, sizeof target, fd);
       rc = mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0k");
       sc = SC_MOUNT;
     } else {
-      int tree = sys_open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-      rc = tree;
-      sc = SC_OPEN_TREE;
-      if (tree >= 0) {
-        rc = sys_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-        sc = SC_MOVE_MOUNT;
-        int saved = errno;
-        close(tree);
-        errno = saved;
-      }
+      rc = clone_onto(AT_FDCWD, "/dev/null", 0, 0, 0, fd, &sc);
     }
     int saved = errno;
     close(fd);
@@ -347,22 +347,8 @@ int lock_paths(const Plan* p, int rootfd, Failure* f) {
       if (f->err == ENOENT) continue;
       return -1;
     }
-    int tree = sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
-    int rc = tree;
-    SyscallId sc = SC_OPEN_TREE;
-    if (tree >= 0) {
-      struct mount_attr attr = {};
-      attr.attr_set = MOUNT_ATTR_RDONLY;
-      rc = sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr);
-      sc = SC_MOUNT_SETATTR;
-      if (rc == 0) {
-        rc = sys_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-        sc = SC_MOVE_MOUNT;
-      }
-      int saved = errno;
-      close(tree);
-      errno = saved;
-    }
+    SyscallId sc = SC_NONE;
+    int rc = clone_onto(fd, "", 1, MOUNT_ATTR_RDONLY, 0, fd, &sc);
     int saved = errno;
     close(fd);
     if (rc < 0) {
