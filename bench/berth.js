@@ -37,13 +37,6 @@ let seq = 0;
 // 61de0b7) applies the spec's rules literally, before making /dev nodes, and
 // fails with "mknodat /dev/null: EPERM". Handing berth the expanded list gives
 // it the very rules runc/crun end up enforcing (same work, same end state).
-const RUNC_DEFAULT_DEVICES = [
-  { allow: true, type: 'c', access: 'm' },
-  { allow: true, type: 'b', access: 'm' },
-  ...[[1, 3], [1, 5], [1, 7], [1, 8], [1, 9], [5, 0], [5, 2], [10, 200]].map(([major, minor]) => ({ allow: true, type: 'c', major, minor, access: 'rwm' })),
-  { allow: true, type: 'c', major: 136, access: 'rwm' },
-];
-
 /**
  * berth's config for the bench: the same runc-spec-derived spec crun/runc get,
  * with a unique id and, with ownCgroup, a cgroup of its own for containers that
@@ -53,20 +46,15 @@ const RUNC_DEFAULT_DEVICES = [
  * cpuset.cpus, then cgroup.procs failed with ENOSPC); 61de0b7 no longer does,
  * and flat paths keep older builds measurable too.
  *
- * Minus capabilities.ambient: `runc spec` lists ambient caps but no inheritable
- * ones, so raising them fails with EPERM; runc and crun ignore that failure and
- * run with an empty ambient set, berth (rightly strict) rejects the config.
- * Dropping the list gives berth the very end state runc/crun reach, at a cost
- * difference of three prctl() calls.
+ * Otherwise the spec is given as is: berth skips the ambient caps `runc spec`
+ * lists without inheritable ones and appends the default device allow list,
+ * as runc and crun do.
  */
 export function berthConfig(spec, stateRoot, { cgroupPrefix, args } = {}) {
   const n = ++seq;
   const id = `bench-berth-${process.pid}-${n}`;
   const linux = cgroupPrefix ? { ...spec.linux, cgroupsPath: `${cgroupPrefix}-${n}` } : { ...spec.linux };
-  const devices = spec.linux.resources?.devices;
-  if (devices) linux.resources = { ...spec.linux.resources, devices: [...devices, ...RUNC_DEFAULT_DEVICES] };
-  const { ambient, ...capabilities } = spec.process.capabilities ?? {};
-  const proc = { ...spec.process, capabilities, ...(args ? { args } : {}) };
+  const proc = { ...spec.process, ...(args ? { args } : {}) };
   return { ...spec, id, stateRoot, linux, process: proc };
 }
 
