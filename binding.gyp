@@ -43,6 +43,7 @@
         "native/child_terminal.cc",
         "native/child_cgroup.cc",
         "native/fd_watch.cc",
+        "native/remove.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

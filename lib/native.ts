@@ -88,6 +88,8 @@ export interface Native {
   pidfdSignal(pidfd: number, signal: number): number;
   pidfdOpen(pid: number): number;
   setWindowSize(fd: number, cols: number, rows: number): number;
+  /** unlink/rmdir in order, in one thread-pool job; 0 or errno each. */
+  removePaths(items: Array<{ path: string; dir: boolean; busyMs?: number }>): Promise<number[]>;
   eventfd(): number;
   readEventFd(fd: number): number;
   FdWatch: new (fd: number, cb: (status: number, events: number) => void) => FdWatch;

@@ -4,6 +4,10 @@
 import fs from 'node:fs/promises';
 import { readFileSync, rename, writeFile } from 'node:fs';
 import { promisify } from 'node:util';
+import { constants } from 'node:os';
+import { native } from './native.js';
+
+const { ENOENT } = constants.errno;
 import path from 'node:path';
 import type { ContainerState } from '../types/api.js';
 import { ContainerExistsError, ContainerNotFoundError, fromSystemError } from './errors.js';
@@ -53,7 +57,13 @@ export class StateDir {
   }
 
   async remove(): Promise<void> {
-    await fs.rm(this.dir, { recursive: true, force: true });
+    // The common case (just state.json) in one thread-pool job; anything else
+    // in the directory (a stray temp file) falls back to a recursive rm.
+    const [, dirErr] = await native.removePaths([
+      { path: this.file, dir: false },
+      { path: this.dir, dir: true },
+    ]);
+    if (dirErr !== 0 && dirErr !== ENOENT) await fs.rm(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -16,6 +16,7 @@ Napi::Value SetWindowSize(const Napi::CallbackInfo&);
 Napi::Value ReadEventFd(const Napi::CallbackInfo&);
 Napi::Function InitFdWatch(Napi::Env);
 int InitProgramFd();
+Napi::Value RemovePaths(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -32,6 +33,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setWindowSize", Napi::Function::New(env, berth::SetWindowSize, "setWindowSize"));
   exports.Set("eventfd", Napi::Function::New(env, berth::EventFd, "eventfd"));
   exports.Set("readEventFd", Napi::Function::New(env, berth::ReadEventFd, "readEventFd"));
+  exports.Set("removePaths", Napi::Function::New(env, berth::RemovePaths, "removePaths"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   return exports;
 }

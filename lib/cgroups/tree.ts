@@ -1,9 +1,13 @@
 // Creating and removing a container's cgroup directories in one hierarchy, remembering
 // exactly which ones we made: berth never removes a cgroup it did not create.
-import { mkdir, rmdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { join } from 'node:path';
-import { CgroupError } from '../errors.js';
-import { isErrno, sleep, toCgroupError } from './fsio.js';
+import { CgroupError, errnoName } from '../errors.js';
+import { native } from '../native.js';
+import { isErrno, toCgroupError } from './fsio.js';
+
+const { ENOENT, EBUSY, ENOTEMPTY } = constants.errno;
 import { DEFAULT_PARENT } from './paths.js';
 
 /**
@@ -71,31 +75,21 @@ export async function createDirs(
 }
 
 /**
- * rmdir the given directories deepest first. The deepest (the container's own cgroup)
- * is retried on EBUSY while its last processes finish exiting; shallower ones are shared
- * parents and are removed only if empty (ENOTEMPTY/EBUSY there means another container).
+ * rmdir the given directories deepest first, in one thread-pool job (native
+ * removePaths). The deepest (the container's own cgroup) is retried on EBUSY
+ * while its last processes finish exiting; shallower ones are shared parents
+ * and are removed only if empty (ENOTEMPTY/EBUSY there means another container).
  */
 export async function removeDirs(created: string[], busyTimeoutMs = 3000): Promise<void> {
   const dirs = [...created].sort((a, b) => b.length - a.length);
-  const leafLength = dirs[0]?.length ?? 0;
-  for (const dir of dirs) {
-    const isLeaf = dir.length === leafLength;
-    const deadline = Date.now() + busyTimeoutMs;
-    let busyRetries = 0;
-    for (;;) {
-      try {
-        await rmdir(dir);
-        break;
-      } catch (err) {
-        if (isErrno(err, 'ENOENT')) break;
-        if (!isLeaf && isErrno(err, 'EBUSY', 'ENOTEMPTY')) break;
-        if (isLeaf && isErrno(err, 'EBUSY') && Date.now() < deadline) {
-          // The last processes are usually gone within a millisecond or two.
-          await sleep(Math.min(20, 2 ** busyRetries++));
-          continue;
-        }
-        throw toCgroupError('destroy', err, dir, `cannot remove cgroup ${dir}`);
-      }
-    }
-  }
+  if (dirs.length === 0) return;
+  const leafLength = dirs[0]!.length;
+  const results = await native.removePaths(dirs.map((path) => ({ path, dir: true, busyMs: path.length === leafLength ? busyTimeoutMs : 0 })));
+  dirs.forEach((dir, i) => {
+    const errno = results[i]!;
+    if (errno === 0 || errno === ENOENT) return;
+    if (dir.length !== leafLength && (errno === EBUSY || errno === ENOTEMPTY)) return;
+    const code = errnoName(errno);
+    throw new CgroupError({ step: 'destroy', path: dir, errno: code, syscall: 'rmdir', message: `cannot remove cgroup ${dir}: ${code}` });
+  });
 }
