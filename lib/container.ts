@@ -11,6 +11,7 @@ import { type ResolvedConfig, normalizeConfig } from './config/normalize.js';
 import { BerthError, InvalidStateError, SetupError, errnoName } from './errors.js';
 import { CLONE_NS } from './launch/constants.js';
 import { PidHandle, SyncChannel, messageToError, readSetup } from './launch/child.js';
+import { setupSlot } from './launch/admission.js';
 import { containerPlan, execPlan } from './launch/plan.js';
 import { type PreparedStdio, prepareStdio } from './launch/stdio.js';
 import { type NativePlan, native } from './native.js';
@@ -150,6 +151,7 @@ export class Container extends EventEmitter<ContainerEvents> {
     let launch: Launch | null = null;
     let cgroup: CgroupManager | null = null;
     let cgroupFd = -1;
+    let release = () => {};
     const joinFds: number[] = [];
     try {
       cgroup = createCgroupManager({ id: config.id, ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}) });
@@ -169,6 +171,7 @@ export class Container extends EventEmitter<ContainerEvents> {
           return { fd, nstype: CLONE_NS[n.type] };
         });
       let spawned;
+      release = await setupSlot();
       const spawnAt = nowUs();
       try {
         spawned = await spawnOrThrow(containerPlan(config, { fds: stdio.childFds, joins, cgroupFd, placement }), 'clone');
@@ -180,6 +183,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       }
       launch = { sync: new SyncChannel(spawned.syncFd), proc: new PidHandle(spawned.pid, spawned.pidfd), stdio, terminal: null };
       const report = await readSetup(launch.sync, false);
+      release();
       const readyAt = nowUs();
       if (report.cgroupCreated !== undefined) cgroup.adoptChildCreated(report.cgroupCreated);
       if (report.failure) throw messageToError(report.failure, launch.proc);
@@ -190,6 +194,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       await c.persist();
       return c;
     } catch (err) {
+      release();
       for (const fd of joinFds) native.close(fd);
       if (cgroupFd >= 0) native.close(cgroupFd);
       if (launch) {
@@ -244,6 +249,7 @@ export class Container extends EventEmitter<ContainerEvents> {
     const stdio = prepareStdio(proc.stdio);
     let rootFd = -1;
     let cgroupFd = -1;
+    let release = () => {};
     let first: PidHandle | null = null;
     let launch: Launch | null = null;
     const sync = { channel: null as SyncChannel | null };
@@ -252,6 +258,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       const joinPidfd = this.launch.proc.fd;
       if (joinPidfd < 0) throw new InvalidStateError('exec', 'stopped', this.id);
       cgroupFd = this.cgroup.openIntoCgroupFd();
+      release = await setupSlot();
       let spawned;
       try {
         spawned = await spawnOrThrow(execPlan(this.config, proc, { fds: stdio.childFds, joinPidfd, joinRootFd: rootFd, cgroupFd }), 'join');
@@ -265,6 +272,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       first = new PidHandle(spawned.pid, spawned.pidfd);
       sync.channel = new SyncChannel(spawned.syncFd);
       const report = await readSetup(sync.channel, true);
+      release();
       if (report.pid !== undefined) {
         // The fork is our child (CLONE_PARENT): its pid cannot be reused before we reap it.
         const proc = new PidHandle(report.pid, native.pidfdOpen(report.pid));
@@ -283,6 +291,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       stdio.streams.materialize();
       return execd;
     } catch (err) {
+      release();
       sync.channel?.close();
       launch?.terminal?.destroy();
       if (launch) await launch.proc.killAndReap();
