@@ -17,7 +17,9 @@ function collect(stream: Readable | null): Promise<Buffer> {
 export async function run(config: ContainerConfig, options: RunOptions = {}): Promise<RunResult> {
   const { signal } = options;
   if (signal?.aborted) throw new AbortError('run', signal.reason);
-  const container = await Container.create(config);
+  // Without input and without the caller's own stdio, stdin is /dev/null: no pipe to make and close.
+  const stdio = config.process?.stdio ?? [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
+  const container = await Container.create({ ...config, process: { ...config.process, stdio } });
   const onAbort = () => void container.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -26,7 +28,9 @@ export async function run(config: ContainerConfig, options: RunOptions = {}): Pr
     if (options.input !== undefined) init.stdin?.end(options.input);
     else init.closeStdin();
     const status = await init.wait();
-    const [stdout, stderr] = await output;
+    // The last output drains while the container is taken apart (destroy()
+    // leaves streams someone holds alone).
+    const [[stdout, stderr]] = await Promise.all([output, container.destroy()]);
     if (signal?.aborted) throw new AbortError('run', signal.reason);
     return { ...status, stdout, stderr };
   } finally {

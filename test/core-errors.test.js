@@ -3,12 +3,13 @@
 import test from 'ava';
 import fs from 'node:fs';
 import { BerthError, ConfigError, createContainer, run } from '../dist/lib/index.js';
-import { ROOTFS, assertNoLeaks, snapshot, stateRootFor } from './helpers.js';
+import { ROOTFS, assertNoLeaks, quiesce, snapshot, stateRootFor } from './helpers.js';
 
 const stateRoot = stateRootFor('errors');
 const base = (extra = {}) => ({ rootfs: ROOTFS, stateRoot, process: { args: ['/bin/true'] }, ...extra });
 
 async function rejectsCleanly(t, make, expected) {
+  await quiesce(); // the previous test's streams may still be closing
   const before = snapshot(stateRoot);
   const err = await t.throwsAsync(make());
   t.true(err instanceof BerthError, `${err}`);
@@ -100,6 +101,8 @@ test.serial('bad fields are named by their JSON path', async (t) => {
     [{ linux: { namespaces: [{ type: 'network', path: '/nonexistent/ns' }] } }, 'linux.namespaces[0].path'],
     [{ linux: { sysctl: { 'kernel.panic': '1' } } }, 'linux.sysctl.kernel.panic'],
     [{ hostname: 'bad host' }, 'hostname'],
+    [{ process: { args: ['/bin/true'], stdio: ['pipe', 'pipe', 'pipe', 'pipe'] } }, 'process.stdio[3]'],
+    [{ process: { args: ['/bin/true'], terminal: 'yes' } }, 'process.terminal'],
     [{ root: { path: ROOTFS }, rootfs: undefined, linux: { rootfsPropagation: 'sideways' } }, 'linux.rootfsPropagation'],
   ];
   for (const [extra, field] of cases) {

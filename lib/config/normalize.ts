@@ -155,7 +155,11 @@ function normalizeStdio(v: unknown, field: string): StdioOption[] {
     return [s, s, s];
   }
   if (v.length > 64) throw new ConfigError(field, 'at most 64 entries');
-  const out = v.map((x, i) => one(x, `${field}[${i}]`));
+  const out = v.map((x, i) => {
+    const s = one(x, `${field}[${i}]`);
+    if (s === 'pipe' && i > 2) throw new ConfigError(`${field}[${i}]`, "'pipe' is only available for 0, 1 and 2 (pass an fd)");
+    return s;
+  });
   while (out.length < 3) out.push('pipe');
   return out;
 }

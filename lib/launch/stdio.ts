@@ -22,14 +22,12 @@ export function prepareStdio(options: StdioOption[]): PreparedStdio {
   const parentEnds: Array<number | null> = [];
   try {
     options.forEach((opt, i) => {
-      if (opt === 'pipe' && i <= 2) {
+      if (opt === 'pipe') {
         const [r, w] = native.pipe();
         const childEnd = i === 0 ? r : w;
         childFds.push(childEnd);
         childOnly.push(childEnd);
         parentEnds.push(i === 0 ? w : r);
-      } else if (opt === 'pipe') {
-        throw new Error(`stdio[${i}]: 'pipe' is only supported for 0-2`);
       } else if (opt === 'ignore') {
         const fd = fs.openSync('/dev/null', 'r+');
         childFds.push(fd);
