@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createContainer } from '../dist/lib/index.js';
 // Internal, for skip reasons and leak checks only (which hierarchies exist here).
 import { detectLayout } from '../dist/lib/cgroups/index.js';
-import { ROOTFS, assertNoLeaks, isAlive, snapshot, stateRootFor } from './helpers.js';
+import { assertNoLeaks, isAlive, ROOTFS, settledSnapshot, snapshot, stateRootFor } from './helpers.js';
 
 const stateRoot = stateRootFor('cgroups-container');
 const MiB = 2 ** 20;
@@ -146,7 +146,7 @@ function swapSupported() {
 
 cgtest('a 64 MiB memory limit OOM-kills a 200 MB allocation: wait() says oomKilled and the oom event fired', ['memory'], async (t) => {
   t.timeout(120_000);
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   const memory = { limit: 64 * MiB };
   if (swapSupported()) memory.swap = 64 * MiB; // memory+swap = memory: no swap at all
   else t.log('kernel does not account swap (no memsw / memory.swap.max): memory limit only');
@@ -169,7 +169,7 @@ cgtest('a 64 MiB memory limit OOM-kills a 200 MB allocation: wait() says oomKill
 });
 
 cgtest('a process that stays under the memory limit is not reported as OOM-killed', ['memory'], async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   let oomEvents = 0;
   const { c, init, out } = await started(t, { memory: { limit: 64 * MiB } }, 'x=$(head -c 8000000 /dev/zero | tr "\\0" a); echo survived ${#x}', {
     beforeStart: (c) => c.on('oom', () => oomEvents++),
@@ -183,7 +183,7 @@ cgtest('a process that stays under the memory limit is not reported as OOM-kille
 // ---- pids ----------------------------------------------------------------------
 
 cgtest('pids limit 32: the 33rd process cannot be forked inside the container', ['pids'], async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   // busybox ash exits when a fork fails, so every "ok" is one sleep that started.
   // The init shell is process 1 of 32; `$(seq ...)` runs (and exits) before the loop.
   const { c, init, out } = await started(t, { pids: { limit: 32 } }, 'for i in $(seq 1 60); do sleep 1000 & echo ok; done; echo all-started');
@@ -197,7 +197,7 @@ cgtest('pids limit 32: the 33rd process cannot be forked inside the container', 
 });
 
 cgtest('update() raises the pids limit of a running container', ['pids'], async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   // The init (never forking itself, so a failed fork cannot end it) runs one subshell
   // per line on stdin; each subshell starts N sleeps and dies at the first failed fork.
   // Sleeps of a round stay, reparented to the init.
@@ -226,7 +226,7 @@ cgtest('update() raises the pids limit of a running container', ['pids'], async 
 
 cgtest('destroy() of a fork bomb held by its pids limit leaves no process and no cgroup', ['pids', 'freezer'], async (t) => {
   t.timeout(120_000);
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   // Every b forks two more b's and then blocks reading the init's stdin (saved as fd 3;
   // nobody writes to it). busybox ash exits when a fork fails, but the ones whose forks
   // succeeded stay, and the dead ones stay zombies of a blocked parent: the bomb sits
@@ -273,7 +273,7 @@ async function cpuShare(c, ms) {
 
 cgtest('a 50% cpu quota keeps a busy loop near half of one cpu', ['cpu', ...(layout?.layout === 'v2' ? [] : ['cpuacct'])], async (t) => {
   t.timeout(120_000);
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   const { c } = await started(t, { cpu: { quota: 50000, period: 100000 } }, 'while :; do :; done');
   await sleep(300 * SLOW); // past the start-up
   let m = await cpuShare(c, 1500 * SLOW);
@@ -293,7 +293,7 @@ cgtest('a 50% cpu quota keeps a busy loop near half of one cpu', ['cpu', ...(lay
 
 cgtest('pause() stops a counter inside the container, resume() restarts it; state paused between', ['freezer'], async (t) => {
   t.timeout(120_000);
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   // Written to a temp file and renamed, so a reader never sees a half-written value.
   const script = 'i=0; while :; do i=$((i+1)); echo $i > /dev/shm/n.tmp; mv /dev/shm/n.tmp /dev/shm/n; done';
   const { c, id } = await started(t, undefined, script);
@@ -338,7 +338,7 @@ cgtest('pause() stops a counter inside the container, resume() restarts it; stat
 // ---- stats ---------------------------------------------------------------------
 
 cgtest('stats() moves: cpu usage grows, memory follows an allocation, pids counts the processes', ['memory', 'pids', ...(layout?.layout === 'v2' ? ['cpu'] : ['cpuacct'])], async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   // Idle until told, then hold 20 MB, report, and spin.
   const script = 'read go; x=$(head -c 20000000 /dev/zero | tr "\\0" a); echo ready; sleep 1000 & while :; do :; done';
   const { c, init, until } = await started(t, { pids: { limit: 100 } }, script);
@@ -364,7 +364,7 @@ cgtest('stats() moves: cpu usage grows, memory follows an allocation, pids count
 // ---- invalid values --------------------------------------------------------------
 
 cgtest('invalid resources are refused by createContainer naming the field, leaving nothing behind', [], async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   const cases = [
     [{ memory: { limit: -5 } }, 'linux.resources.memory.limit'],
     [{ cpu: { cpus: '0-999' } }, 'linux.resources.cpu.cpus'],
@@ -385,7 +385,7 @@ cgtest('invalid resources are refused by createContainer naming the field, leavi
 });
 
 cgtest('a value the kernel refuses rejects with the file and errno, leaving nothing behind', ['cpu'], async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   // Valid by itself, but the kernel refuses a burst larger than the quota (EINVAL).
   const burstFile = layout.layout === 'v2' ? 'cpu.max.burst' : 'cpu.cfs_burst_us';
   const id = newId();
@@ -404,7 +404,7 @@ cgtest('a value the kernel refuses rejects with the file and errno, leaving noth
 // ---- concurrency ---------------------------------------------------------------
 
 cgtest('concurrent creates under a new parent cgroup all start (v1: the parent cpuset is seeded before use)', ['cpuset'], async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   const parent = `cgc-race-${process.pid}`;
   const parentDirs = hierarchyMounts().map((m) => path.join(m, parent));
   // The parent is shared, and only its creator removes it (when it is the last one out):

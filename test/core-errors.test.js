@@ -3,14 +3,14 @@
 import test from 'ava';
 import fs from 'node:fs';
 import { BerthError, ConfigError, createContainer, run } from '../dist/lib/index.js';
-import { ROOTFS, assertNoLeaks, quiesce, snapshot, stateRootFor } from './helpers.js';
+import { assertNoLeaks, quiesce, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
 
 const stateRoot = stateRootFor('errors');
 const base = (extra = {}) => ({ rootfs: ROOTFS, stateRoot, process: { args: ['/bin/true'] }, ...extra });
 
 async function rejectsCleanly(t, make, expected) {
   await quiesce(); // the previous test's streams may still be closing
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   const err = await t.throwsAsync(make());
   t.true(err instanceof BerthError, `${err}`);
   for (const [k, v] of Object.entries(expected)) {
@@ -29,7 +29,7 @@ test.serial('a rootfs that does not exist is a ConfigError naming the field', as
 });
 
 test.serial('a missing executable rejects start() with EXECUTABLE_NOT_FOUND and destroys the container', async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   const c = await createContainer(base({ process: { args: ['/bin/nope'] } }));
   const err = await t.throwsAsync(c.start());
   t.is(err.code, 'EXECUTABLE_NOT_FOUND');

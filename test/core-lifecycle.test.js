@@ -6,13 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createContainer, loadContainer, run } from '../dist/lib/index.js';
-import { ROOTFS, assertNoLeaks, isAlive, snapshot, stateRootFor } from './helpers.js';
+import { assertNoLeaks, isAlive, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
 
 const stateRoot = stateRootFor('lifecycle');
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 test.serial('create leaves the init blocked before execve (created), start runs it (running), exit stops it', async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   const marker = `/tmp/started-${process.pid}`;
   const c = await createContainer({ rootfs: ROOTFS, stateRoot, process: { args: ['/bin/sh', '-c', `touch ${marker}; read x; echo got:$x`] } });
   t.is(c.state, 'created');

@@ -3,7 +3,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import { createContainer } from '../dist/lib/index.js';
-import { ROOTFS, assertNoLeaks, quiesce, snapshot, stateRootFor } from './helpers.js';
+import { assertNoLeaks, quiesce, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
 
 const stateRoot = stateRootFor('exec');
 
@@ -91,7 +91,7 @@ test.serial('exit codes and signals of exec\'d processes propagate', async (t) =
 });
 
 test.serial('exec of a missing binary rejects like start; exec into a stopped or created container rejects', async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   const c = await running();
   const err = await t.throwsAsync(c.exec({ args: ['/bin/nope'] }));
   t.is(err.code, 'EXECUTABLE_NOT_FOUND');
@@ -127,7 +127,7 @@ test.serial('100 concurrent execs leave no fd growth, zombie or intermediate pro
   try {
     await (await c.exec({ args: ['true'] })).wait(); // warm up
     await quiesce();
-    const before = snapshot(stateRoot);
+    const before = await settledSnapshot(stateRoot);
     const results = await Promise.all(Array.from({ length: 100 }, async () => output(await c.exec({ args: ['echo', 'ok'] }))));
     t.true(results.every((r) => r.exitCode === 0 && r.out === 'ok\n'));
     await assertNoLeaks(t, before, stateRoot);
@@ -137,7 +137,7 @@ test.serial('100 concurrent execs leave no fd growth, zombie or intermediate pro
 });
 
 test.serial('destroy() ends processes exec\'d into the container', async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   const c = await running();
   const p = await c.exec({ args: ['sleep', '1000'] });
   await c.destroy();

@@ -69,6 +69,12 @@ export function snapshot(stateRoot) {
   return { fds: openFds(), mounts: mountLines(), state: stateEntries(stateRoot), children: children().length };
 }
 
+/** snapshot() once the previous test's streams have finished closing. */
+export async function settledSnapshot(stateRoot) {
+  await quiesce();
+  return snapshot(stateRoot);
+}
+
 /** Waits briefly for asynchronous teardown (stream closes) before comparing. */
 export async function assertNoLeaks(t, before, stateRoot) {
   let now;

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createContainer, listContainers, loadContainer } from '../dist/lib/index.js';
-import { ROOTFS, isAlive, stateRootFor } from './helpers.js';
+import { isAlive, ROOTFS, stateRootFor } from './helpers.js';
 
 const stateRoot = stateRootFor('registry');
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -3,7 +3,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import { createContainer } from '../dist/lib/index.js';
-import { ROOTFS, assertNoLeaks, snapshot, stateRootFor } from './helpers.js';
+import { assertNoLeaks, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
 
 const stateRoot = stateRootFor('terminal');
 
@@ -25,7 +25,7 @@ function collect(terminal) {
 }
 
 test.serial('exec with a terminal: tty is a /dev/pts path that exists inside, stty size follows resize()', async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   const c = await createContainer({ rootfs: ROOTFS, stateRoot, process: { args: ['sleep', '1000'] } });
   try {
     await c.start();
@@ -52,7 +52,7 @@ test.serial('exec with a terminal: tty is a /dev/pts path that exists inside, st
 });
 
 test.serial('the init can have a terminal too; TERM defaults to xterm; the tty belongs to the user', async (t) => {
-  const before = snapshot(stateRoot);
+  const before = await settledSnapshot(stateRoot);
   const c = await createContainer({ rootfs: ROOTFS, stateRoot, process: { args: ['/bin/sh', '-c', 'tty; echo TERM=$TERM; stat -c %u $(tty)'], terminal: true, user: { uid: 1000, gid: 1000 } } });
   const init = await c.start();
   const out = collect(init.terminal);
