@@ -272,7 +272,11 @@ static void wait_for_go(int sync_fd) {
 // child of the Node process (CLONE_PARENT) so Node can wait for it; this first
 // process reports its pid and exits. Returns only in the forked process.
 static void join_container(const Plan* p, int sync_fd) {
-  if (setns(p->join_pidfd, p->join_ns_flags) < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_SETNS, nullptr);
+  // The cgroup namespace is joined by the fork, after it was born in the
+  // container's cgroup: CLONE_INTO_CGROUP checks that the caller's own cgroup
+  // is inside the caller's cgroup namespace, which the container's is not.
+  int late = p->cgroup_fd >= 0 ? (p->join_ns_flags & CLONE_NEWCGROUP) : 0;
+  if (setns(p->join_pidfd, p->join_ns_flags & ~late) < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_SETNS, nullptr);
   if (p->join_root_fd >= 0) {
     if (fchdir(p->join_root_fd) < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_FCHDIR, "/");
     if (chroot(".") < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_CHROOT, "/");
@@ -288,7 +292,10 @@ static void join_container(const Plan* p, int sync_fd) {
   }
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_CLONE3, nullptr);
-  if (pid == 0) return;
+  if (pid == 0) {
+    if (late && setns(p->join_pidfd, late) < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_SETNS, "cgroup namespace");
+    return;
+  }
   Msg m;
   d = reinterpret_cast<char*>(&m);
   for (unsigned i = 0; i < sizeof m; i++) d[i] = 0;

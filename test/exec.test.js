@@ -9,13 +9,18 @@ const stateRoot = stateRootFor('exec');
 
 async function running(extra = {}) {
   const c = await createContainer({ rootfs: ROOTFS, stateRoot, hostname: 'exec-box', ...extra, process: { args: ['/bin/sh', '-c', 'echo from-init > /dev/shm/marker; exec sleep 1000'], ...(extra.process ?? {}) } });
-  await c.start();
-  // wait until the init has written its marker
-  for (let i = 0; i < 100; i++) {
-    const p = await c.exec({ args: ['cat', '/dev/shm/marker'], stdio: ['ignore', 'ignore', 'ignore'] });
-    if ((await p.wait()).exitCode === 0) break;
+  try {
+    await c.start();
+    // wait until the init has written its marker
+    for (let i = 0; i < 100; i++) {
+      const p = await c.exec({ args: ['cat', '/dev/shm/marker'], stdio: ['ignore', 'ignore', 'ignore'] });
+      if ((await p.wait()).exitCode === 0) break;
+    }
+    return c;
+  } catch (err) {
+    await c.destroy(); // a failed setup must not leave a running container behind
+    throw err;
   }
-  return c;
 }
 
 async function output(p) {
