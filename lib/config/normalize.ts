@@ -344,6 +344,17 @@ export async function normalizeConfig(input: ContainerConfig): Promise<ResolvedC
     throw new ConfigError(rootField, `root filesystem ${rootPath}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
   const linux = optObject(cfg.linux, 'linux') ?? {};
+  // Fields berth cannot honour yet are refused, not ignored: a caller who asks
+  // for a seccomp filter or a user namespace must not get a container without one.
+  const unsupported: Array<[unknown, string, string]> = [
+    [linux.seccomp, 'linux.seccomp', 'seccomp filters are not supported yet'],
+    [linux.uidMappings, 'linux.uidMappings', 'user namespaces are not supported yet'],
+    [linux.gidMappings, 'linux.gidMappings', 'user namespaces are not supported yet'],
+    [cfg.hooks && Object.values(cfg.hooks).some((h) => Array.isArray(h) && h.length > 0) ? cfg.hooks : undefined, 'hooks', 'OCI hooks are not supported yet'],
+  ];
+  for (const [value, field, why] of unsupported) {
+    if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0)) throw new ConfigError(field, why);
+  }
   const namespaces = normalizeNamespaces(linux.namespaces, 'linux.namespaces');
   const ownNs = (t: LinuxNamespaceType) => namespaces.some((n) => n.type === t && n.path === undefined);
   const hostname = optStr(cfg.hostname, 'hostname') ?? (ownNs('uts') ? id.slice(0, 63) : undefined);
