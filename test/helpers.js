@@ -13,8 +13,28 @@ export const ROOTFS = process.env.BERTH_TEST_ROOTFS ?? path.join(here, 'fixtures
 // before any fd snapshot, so the first container of a file is not a "leak".
 fs.watch(here).close();
 
+const stateRoots = new Set();
+// The per-file state roots are the tests' own: empty once every container is
+// destroyed, and removed (with /run/berth-test when it empties) at exit.
+process.on('exit', () => {
+  for (const root of stateRoots) {
+    try {
+      fs.rmdirSync(root);
+    } catch {
+      // not empty: a leak the leak checks have reported already
+    }
+  }
+  try {
+    fs.rmdirSync('/run/berth-test');
+  } catch {
+    // another test file's root is still there
+  }
+});
+
 export function stateRootFor(name) {
-  return `/run/berth-test/${name}-${process.pid}`;
+  const root = `/run/berth-test/${name}-${process.pid}`;
+  stateRoots.add(root);
+  return root;
 }
 
 /** The Node process's own open fds. */
