@@ -2,7 +2,7 @@
 // inotify/fanotify modify events on these files when they change, so fs.watch wakes us
 // promptly; a short poll backs it up because an event can fire between our read and the
 // watch being armed, and because not every fs.watch backend sees kernfs notifications.
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { parseFlatKeyed, readOptional } from './fsio.js';
 
 export async function waitForKeyValue(path: string, key: string, value: string, timeoutMs: number, pollMs = 50): Promise<boolean> {
@@ -36,8 +36,10 @@ export async function waitForKeyValue(path: string, key: string, value: string, 
 
 /**
  * Calls `cb` whenever the counter `key` in `path` grows. Returns a stop function.
- * The baseline is read asynchronously when watching starts: increments before that
- * are history (see oomKillCount()), not events.
+ * The baseline is read synchronously when watching starts (one small cgroupfs
+ * read): increments before that are history (see oomKillCount()), not events,
+ * and one that happens while a slow thread pool would still be reading an
+ * asynchronous baseline cannot be mistaken for history.
  */
 export function watchCounter(
   path: string,
@@ -48,6 +50,11 @@ export function watchCounter(
   wakeSource?: (wake: () => void) => () => void,
 ): () => void {
   let seen: number | undefined;
+  try {
+    seen = Number(parseFlatKeyed(readFileSync(path, 'utf8')).get(key) ?? 0);
+  } catch {
+    // not there (yet): the first check sets the baseline
+  }
   let stopped = false;
   let checking = false;
   let again = false;
