@@ -3,7 +3,7 @@
 // everything else it owns. Every failure path removes what was made before it.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
-import type { ContainerConfig, ContainerStatus, ExitStatus, ProcessConfig } from '../types/api.js';
+import type { ContainerConfig, ContainerState, ContainerStatus, ExitStatus, ProcessConfig } from '../types/api.js';
 import type { LinuxResources } from '../types/oci.js';
 import { type CgroupManager, type CgroupStats, createCgroupManager } from './cgroups/index.js';
 import { resolveExecProcess } from './config/exec.js';
@@ -100,20 +100,21 @@ export class Container extends EventEmitter<ContainerEvents> {
   setupTimings: Record<string, number> = {};
   private readonly cgroup: CgroupManager;
   private stopOomWatch: () => void = () => {};
-  private readonly created = new Date().toISOString();
+  private readonly created: string;
   private readonly startTime: number | undefined;
   private stateWrites: Promise<void> = Promise.resolve();
   private destroyed: Promise<void> | null = null;
   private oomKillsReported = 0;
 
-  private constructor(config: ResolvedConfig, stateDir: StateDir, launch: Launch, cgroup: CgroupManager) {
+  private constructor(config: ResolvedConfig, stateDir: StateDir, launch: Launch, cgroup: CgroupManager, record: InitRecord) {
     super();
     this.id = config.id;
     this.config = config;
     this.stateDir = stateDir;
     this.launch = launch;
     this.cgroup = cgroup;
-    this.startTime = processStartTime(launch.proc.pid);
+    this.startTime = record.startTime;
+    this.created = record.created;
     // The live 'oom' watch costs an eventfd (v1) or an inotify watch (v2): made
     // only once someone listens. wait()'s oomKilled reads the counter at exit.
     const onListener = (event: string | symbol) => {
@@ -152,6 +153,7 @@ export class Container extends EventEmitter<ContainerEvents> {
     let cgroup: CgroupManager | null = null;
     let cgroupFd = -1;
     let release = () => {};
+    let firstWrite: Promise<unknown> = Promise.resolve(null);
     const joinFds: number[] = [];
     try {
       cgroup = createCgroupManager({ id: config.id, ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}) });
@@ -182,16 +184,23 @@ export class Container extends EventEmitter<ContainerEvents> {
         stdio.closeChildEnds();
       }
       launch = { sync: new SyncChannel(spawned.syncFd), proc: new PidHandle(spawned.pid, spawned.pidfd), stdio, terminal: null };
+      // state.json ('created') is written while the child sets itself up; a
+      // failed setup waits for this write before removing the directory.
+      const record: InitRecord = { created: new Date().toISOString(), startTime: processStartTime(spawned.pid) };
+      firstWrite = stateDir
+        .write(stateRecord(config, 'created', spawned.pid, record, cgroup.paths))
+        .then(() => null, (e: unknown) => e);
       const report = await readSetup(launch.sync, false);
       release();
       const readyAt = nowUs();
       if (report.cgroupCreated !== undefined) cgroup.adoptChildCreated(report.cgroupCreated);
       if (report.failure) throw messageToError(report.failure, launch.proc);
       if (report.ptyFd !== undefined) launch.terminal = new Terminal(report.ptyFd);
-      const c = new Container(config, stateDir, launch, cgroup);
+      const c = new Container(config, stateDir, launch, cgroup, record);
       c.setupTimings = setupTimings(createdAt, spawnAt, report.marks ?? [], readyAt);
       c.status = 'created';
-      await c.persist();
+      c.stateWrites = firstWrite.then(() => {});
+      await c.stateWrites;
       return c;
     } catch (err) {
       release();
@@ -204,6 +213,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       }
       stdio?.destroyAll();
       if (cgroup) await cgroup.killAll().then(() => cgroup!.destroy()).catch(() => {});
+      await firstWrite;
       await stateDir.remove();
       throw err;
     }
@@ -388,24 +398,33 @@ export class Container extends EventEmitter<ContainerEvents> {
     const status = this.status;
     this.stateWrites = this.stateWrites.then(async () => {
       if (this.destroyed) return;
-      await this.stateDir
-        .write({
-          ociVersion: OCI_VERSION,
-          id: this.id,
-          status,
-          pid: this.launch.proc.pid,
-          ...(this.startTime !== undefined ? { pidStartTime: this.startTime } : {}),
-          ...(this.config.bundle ? { bundle: this.config.bundle } : {}),
-          rootfs: this.config.rootfs,
-          created: this.created,
-          ownerPid: process.pid,
-          annotations: this.config.annotations,
-          cgroupPaths: this.cgroup.paths,
-        })
-        .catch(() => {});
+      const record = { created: this.created, startTime: this.startTime };
+      await this.stateDir.write(stateRecord(this.config, status, this.launch.proc.pid, record, this.cgroup.paths)).catch(() => {});
     });
     return this.stateWrites;
   }
+}
+
+interface InitRecord {
+  created: string;
+  startTime: number | undefined;
+}
+
+/** What state.json holds: OCI state plus what berth needs to find the process again. */
+function stateRecord(config: ResolvedConfig, status: ContainerStatus, pid: number, init: InitRecord, cgroupPaths: string[]): ContainerState {
+  return {
+    ociVersion: OCI_VERSION,
+    id: config.id,
+    status,
+    pid,
+    ...(init.startTime !== undefined ? { pidStartTime: init.startTime } : {}),
+    ...(config.bundle ? { bundle: config.bundle } : {}),
+    rootfs: config.rootfs,
+    created: init.created,
+    ownerPid: process.pid,
+    annotations: config.annotations,
+    cgroupPaths,
+  };
 }
 
 function setupTimings(createdAt: number, spawnAt: number, marks: Array<[string, number]>, readyAt: number): Record<string, number> {

@@ -53,12 +53,24 @@ function oomEventFd(memoryDir: string): ((wake: () => void) => () => void) | nul
     if (ofd >= 0) closeSync(ofd);
   }
   return (wake) => {
+    const timers = new Set<NodeJS.Timeout>();
     const w = new native.FdWatch(efd, () => {
       native.readEventFd(efd);
+      // The notification comes when the cgroup enters OOM, before the killer
+      // has counted its kill: look again shortly after, too.
       wake();
+      for (const ms of [20, 100, 500, 2000]) {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          wake();
+        }, ms);
+        t.unref();
+        timers.add(t);
+      }
     });
     w.unref(); // never keeps the process alive by itself
     return () => {
+      for (const t of timers) clearTimeout(t);
       w.stop();
       native.close(efd);
     };
