@@ -8,7 +8,7 @@ import type { LinuxResources } from '../types/oci.js';
 import { type CgroupManager, type CgroupStats, createCgroupManager } from './cgroups/index.js';
 import { resolveExecProcess } from './config/exec.js';
 import { type ResolvedConfig, normalizeConfig } from './config/normalize.js';
-import { BerthError, InvalidStateError, SetupError, errnoName } from './errors.js';
+import { InvalidStateError, SetupError, errnoName } from './errors.js';
 import { CLONE_NS } from './launch/constants.js';
 import { PidHandle, SyncChannel, messageToError, readSetup } from './launch/child.js';
 import { setupSlot } from './launch/admission.js';
@@ -65,8 +65,7 @@ function openOrThrow(path: string, step: string, what: string): number {
     return fs.openSync(path, 'r');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new BerthError('SETUP_FAILED', `cannot open ${what} ${path}: ${e.code}`, {
-      step,
+    throw new SetupError(step, `cannot open ${what} ${path}: ${e.code}`, {
       ...(e.code ? { errno: e.code } : {}),
       syscall: 'open',
       path,
@@ -257,16 +256,15 @@ export class Container extends EventEmitter<ContainerEvents> {
     if (this.status !== 'running' || this.destroyed) throw new InvalidStateError('exec', this.status, this.id);
     const proc = resolveExecProcess(this.config.process, process);
     const stdio = prepareStdio(proc.stdio);
-    let rootFd = -1;
     let cgroupFd = -1;
     let release = () => {};
     let first: PidHandle | null = null;
     let launch: Launch | null = null;
-    const sync = { channel: null as SyncChannel | null };
+    let channel: SyncChannel | null = null;
     try {
-      rootFd = openOrThrow(`/proc/${this.pid}/root`, 'join', 'the container root');
       const joinPidfd = this.launch.proc.fd;
       if (joinPidfd < 0) throw new InvalidStateError('exec', 'stopped', this.id);
+      const rootFd = openOrThrow(`/proc/${this.pid}/root`, 'join', 'the container root');
       cgroupFd = this.cgroup.openIntoCgroupFd();
       release = await setupSlot();
       let spawned;
@@ -280,13 +278,13 @@ export class Container extends EventEmitter<ContainerEvents> {
       // The first process only joins and forks; it reports the fork's pid and
       // exits. The fork's own messages can overtake that pid.
       first = new PidHandle(spawned.pid, spawned.pidfd);
-      sync.channel = new SyncChannel(spawned.syncFd);
-      const report = await readSetup(sync.channel, true);
+      channel = new SyncChannel(spawned.syncFd);
+      const report = await readSetup(channel, true);
       release();
       if (report.pid !== undefined) {
         // The fork is our child (CLONE_PARENT): its pid cannot be reused before we reap it.
         const proc = new PidHandle(report.pid, native.pidfdOpen(report.pid));
-        launch = { sync: sync.channel, proc, stdio, terminal: report.ptyFd === undefined ? null : new Terminal(report.ptyFd) };
+        launch = { sync: channel, proc, stdio, terminal: report.ptyFd === undefined ? null : new Terminal(report.ptyFd) };
         this.execs.add(proc);
         void proc.exited.then(() => this.execs.delete(proc));
       }
@@ -302,7 +300,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       return execd;
     } catch (err) {
       release();
-      sync.channel?.close();
+      channel?.close();
       launch?.terminal?.destroy();
       if (launch) await launch.proc.killAndReap();
       if (first) await first.killAndReap();

@@ -5,7 +5,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerState } from '../types/api.js';
-import { validateId, defaultStateRoot } from './config/normalize.js';
+import { DEFAULT_PARENT } from './cgroups/paths.js';
+import { defaultStateRoot, validateId } from './config/normalize.js';
 import { ContainerNotFoundError, InvalidStateError } from './errors.js';
 import { type FdWatch, native } from './native.js';
 import { signalNumber } from './process.js';
@@ -155,7 +156,7 @@ async function removeCgroup(dir: string): Promise<void> {
     }
   }
   const parent = path.dirname(dir);
-  if (path.basename(parent) === 'berth') await fs.rmdir(parent).catch(() => {});
+  if (path.basename(parent) === DEFAULT_PARENT) await fs.rmdir(parent).catch(() => {});
 }
 
 export function loadContainer(id: string, options: RegistryOptions = {}): Promise<ContainerRef> {

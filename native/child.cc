@@ -2,9 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <net/if.h>
-#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -140,17 +140,22 @@ static int apply_rlimits(const Plan* p, Failure* f) {
   return 0;
 }
 
+int write_and_close(int fd, const char* value) {
+  long n = write(fd, value, cstrlen(value));
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return n < 0 ? -1 : 0;
+}
+
 static int write_file(const char* path, const char* value, Step step, Failure* f) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     *f = {step, errno, SC_OPEN, path};
     return -1;
   }
-  long n = write(fd, value, cstrlen(value));
-  int saved = errno;
-  close(fd);
-  if (n < 0) {
-    *f = {step, saved, SC_WRITE, path};
+  if (write_and_close(fd, value) < 0) {
+    *f = {step, errno, SC_WRITE, path};
     return -1;
   }
   return 0;
@@ -218,9 +223,29 @@ static int loopback_up(const Plan* p, Failure* f) {
   return 0;
 }
 
-static int apply_sysctls(const Plan* p, Failure* f) {
-  for (int i = 0; i < p->nsysctls; i++)
-    if (write_file(p->sysctls[i].path, p->sysctls[i].value, STEP_SYSCTL, f) < 0) return -1;
+// sysctls are written through the container's own /proc (its namespaces).
+int write_sysctls(const Plan* p, int rootfd, Failure* f) {
+  for (int i = 0; i < p->nsysctls; i++) {
+    const char* path = p->sysctls[i].path;
+    if (rootfd < 0) {
+      if (write_file(path, p->sysctls[i].value, STEP_SYSCTL, f) < 0) return -1;
+      continue;
+    }
+    const char* rel = path;
+    while (*rel == '/') rel++;
+    struct open_how how = {};
+    how.flags = O_WRONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    int fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
+    if (fd < 0) {
+      *f = {STEP_SYSCTL, errno, SC_OPENAT2, path};
+      return -1;
+    }
+    if (write_and_close(fd, p->sysctls[i].value) < 0) {
+      *f = {STEP_SYSCTL, errno, SC_WRITE, path};
+      return -1;
+    }
+  }
   return 0;
 }
 
@@ -339,7 +364,7 @@ void child_main(const Plan* p, int sync_fd) {
   mark("rootfs");
   if (set_names(p, &f) < 0) fail_with(sync_fd, f);
   if (loopback_up(p, &f) < 0) fail_with(sync_fd, f);
-  if (!p->setup_rootfs && apply_sysctls(p, &f) < 0) fail_with(sync_fd, f);
+  if (!p->setup_rootfs && write_sysctls(p, -1, &f) < 0) fail_with(sync_fd, f);
   if (p->setup_rootfs && finish_rootfs(p, &f) < 0) fail_with(sync_fd, f);
   mark("network");
   if (p->cwd && chdir(p->cwd) < 0) child_fail(sync_fd, STEP_CWD, errno, SC_CHDIR, p->cwd);

@@ -28,7 +28,13 @@ int setup_terminal(const Plan* p, int sync_fd, Failure* f);
 int place_in_cgroups(const Plan* p, int sync_fd, Failure* f);
 [[noreturn]] void exec_process(const Plan* p, int sync_fd);
 
+// Writes every sysctl, opened inside the rootfs (rootfd) or, without a new
+// rootfs (rootfd < 0), by its path.
+int write_sysctls(const Plan* p, int rootfd, Failure* f);
+
 // small async-signal-safe helpers
+// Writes `value` to an open fd and closes it: 0, or -1 with errno kept.
+int write_and_close(int fd, const char* value);
 unsigned cstrlen(const char* s);
 char* cstrcpy(char* dst, const char* src, char* end);  // returns the new end, always NUL-terminates
 char* format_uint(char* dst, unsigned long v, char* end);

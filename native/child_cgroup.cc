@@ -40,12 +40,7 @@ long read_small(const char* path, char* buf, unsigned size) {
 
 int write_str(const char* path, const char* value) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  long n = write(fd, value, cstrlen(value));
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return n < 0 ? -1 : 0;
+  return fd < 0 ? -1 : write_and_close(fd, value);
 }
 
 // A new v1 cpuset starts with empty cpus/mems and refuses tasks (ENOSPC) until

@@ -359,28 +359,6 @@ int lock_paths(const Plan* p, int rootfd, Failure* f) {
   return 0;
 }
 
-// sysctls are written through the container's own /proc (its namespaces).
-int write_sysctls(const Plan* p, int rootfd, Failure* f) {
-  for (int i = 0; i < p->nsysctls; i++) {
-    const char* path = p->sysctls[i].path;
-    const char* rel = path;
-    while (*rel == '/') rel++;
-    int fd = sys_openat2(rootfd, rel, O_WRONLY | O_CLOEXEC, kResolveInRoot);
-    if (fd < 0) {
-      *f = {STEP_SYSCTL, errno, SC_OPENAT2, path};
-      return -1;
-    }
-    long n = write(fd, p->sysctls[i].value, cstrlen(p->sysctls[i].value));
-    int saved = errno;
-    close(fd);
-    if (n < 0) {
-      *f = {STEP_SYSCTL, saved, SC_WRITE, path};
-      return -1;
-    }
-  }
-  return 0;
-}
-
 }  // namespace
 
 int setup_rootfs(const Plan* p, Failure* f) {

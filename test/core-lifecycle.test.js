@@ -228,3 +228,15 @@ test('Symbol.asyncDispose (await using) destroys the container', async (t) => {
   t.false(isAlive(c.pid));
   t.false(fs.existsSync(path.join(stateRoot, c.id)));
 });
+
+test('namespaced sysctls apply inside the container and not on the host', async (t) => {
+  const hostForward = fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8');
+  const r = await run({
+    rootfs: ROOTFS,
+    stateRoot,
+    linux: { sysctl: { 'net.ipv4.ip_forward': hostForward.trim() === '1' ? '0' : '1', 'kernel.shmmni': '1234' } },
+    process: { args: ['sh', '-c', 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni'] },
+  });
+  t.deepEqual(r.stdout.toString().split('\n').slice(0, 2), [hostForward.trim() === '1' ? '0' : '1', '1234']);
+  t.is(fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8'), hostForward);
+});

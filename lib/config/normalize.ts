@@ -164,14 +164,14 @@ function normalizeStdio(v: unknown, field: string): StdioOption[] {
   return out;
 }
 
-export function normalizeProcess(raw: unknown, field: string, defaults: { terminal?: boolean } = {}): ResolvedProcess {
+export function normalizeProcess(raw: unknown, field: string): ResolvedProcess {
   const p = optObject(raw, field) ?? {};
   const args = strArray(p.args, `${field}.args`);
   if (args.length === 0) throw new ConfigError(`${field}.args`, 'must name the program to run');
   if (args[0] === '') throw new ConfigError(`${field}.args[0]`, 'must not be empty');
   const env = normalizeEnv(p.env, `${field}.env`);
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
-  const terminal = optBool(p.terminal, `${field}.terminal`) ?? defaults.terminal ?? false;
+  const terminal = optBool(p.terminal, `${field}.terminal`) ?? false;
   const size = optObject(p.consoleSize, `${field}.consoleSize`);
   const consoleSize = size && {
     width: int(size.width, `${field}.consoleSize.width`, 1, 0xffff),

@@ -155,8 +155,7 @@ export async function readSetup(sync: SyncChannel, needPid: boolean): Promise<Se
         .filter(Boolean)
         .map((kv) => kv.split('='))
         .map(([k, v]) => [k!, Number(v)] as [string, number]);
-    }
-    else r.failure ??= m;
+    } else r.failure ??= m;
   }
   if (r.failure && r.ptyFd !== undefined) {
     native.close(r.ptyFd);
@@ -174,16 +173,12 @@ export function messageToError(m: ChildMessage, proc: PidHandle | null): BerthEr
   const errno = errnoName(m.errno);
   const syscall = SYSCALL_NAMES[m.syscall] || undefined;
   const where = m.detail ? ` ${m.detail}` : '';
-  if (step === 'cgroup') {
-    return new CgroupError({ step, message: `cgroup setup failed: ${syscall ?? 'syscall'}${where}: ${errno}`, errno, ...(syscall ? { syscall } : {}), ...(m.detail ? { path: m.detail } : {}) });
-  }
+  const what = `${syscall ?? 'syscall'}${where}: ${errno}`;
+  const detail = { errno, ...(syscall ? { syscall } : {}), ...(m.detail ? { path: m.detail } : {}) };
+  if (step === 'cgroup') return new CgroupError({ step, message: `cgroup setup failed: ${what}`, ...detail });
   if (step === 'exec' && (errno === 'ENOENT' || errno === 'ENOTDIR')) return new ExecutableNotFoundError(m.detail, errno);
   if (step === 'cwd' && errno === 'ENOENT') {
     return new SetupError(step, `working directory not found in container: ${m.detail}`, { errno, syscall: 'chdir', path: m.detail });
   }
-  return new SetupError(step, `${step} failed: ${syscall ?? 'syscall'}${where}: ${errno}`, {
-    errno,
-    ...(syscall ? { syscall } : {}),
-    ...(m.detail ? { path: m.detail } : {}),
-  });
+  return new SetupError(step, `${step} failed: ${what}`, detail);
 }

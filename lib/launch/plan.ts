@@ -6,6 +6,7 @@ import type { ResolvedConfig, ResolvedProcess } from '../config/normalize.js';
 import { DEFAULT_DEVICES, DEFAULT_DEV_LINKS } from '../config/defaults.js';
 import type { NativeMount, NativePlan } from '../native.js';
 import type { ChildPlacement } from '../cgroups/manager.js';
+import { detectLayoutSync } from '../cgroups/detect.js';
 import { CAPABILITIES, CLONE_NS, DEFAULT_PATH, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from './constants.js';
 
 let capLastCache: number | undefined;
@@ -66,18 +67,6 @@ export function processPlan(p: ResolvedProcess): Pick<
   };
 }
 
-let cgroup2Host: boolean | undefined;
-function hostIsCgroup2(): boolean {
-  if (cgroup2Host === undefined) {
-    try {
-      cgroup2Host = fs.statfsSync('/sys/fs/cgroup').type === 0x63677270;
-    } catch {
-      cgroup2Host = false;
-    }
-  }
-  return cgroup2Host;
-}
-
 function mountPlan(cfg: ResolvedConfig): NativeMount[] {
   const out: NativeMount[] = [];
   for (const m of cfg.mounts) {
@@ -85,7 +74,7 @@ function mountPlan(cfg: ResolvedConfig): NativeMount[] {
     if (type === 'cgroup' || type === 'cgroup2') {
       // A v1/hybrid host would need one mount per controller; only a pure v2
       // host gets /sys/fs/cgroup inside for now.
-      if (!hostIsCgroup2()) continue;
+      if (detectLayoutSync().layout !== 'v2') continue;
       type = 'cgroup2';
     }
     out.push({
