@@ -43,6 +43,7 @@
         "native/child_terminal.cc",
         "native/child_cgroup.cc",
         "native/fd_watch.cc",
+        "native/pipe_collect.cc",
         "native/remove.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],

@@ -26,6 +26,8 @@ const OCI_VERSION = '1.2.0';
  * container, set up but not yet exec'd — the window CVE-2019-5736 lived in.
  */
 const kBeforeExecStart = Symbol.for('berth.test.beforeExecStart');
+/** @internal run() takes the init's raw output pipes instead of streams (lib/run.ts). */
+export const kTakeOutputFd = Symbol('berth.takeOutputFd');
 
 export interface ContainerEvents {
   exit: [status: ExitStatus];
@@ -376,6 +378,11 @@ export class Container extends EventEmitter<ContainerEvents> {
       if (killError) throw killError;
     })();
     return this.destroyed;
+  }
+
+  /** @internal The parent end of the init's stdio pipe i, as a raw fd the caller owns; null if none. */
+  [kTakeOutputFd](i: number): number | null {
+    return this.launch.stdio.streams.takeFd(i);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

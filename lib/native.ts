@@ -93,6 +93,8 @@ export interface Native {
   eventfd(): number;
   readEventFd(fd: number): number;
   FdWatch: new (fd: number, cb: (status: number, events: number) => void) => FdWatch;
+  /** Reads a pipe to EOF on the event loop; calls back once (errno or 0, all the bytes). Owns and closes the fd. */
+  PipeCollector: new (fd: number, cb: (errno: number, data: Buffer) => void) => { stop(): void };
 }
 
 export const native: Native = require('node-gyp-build')(packageRoot);

@@ -1,17 +1,26 @@
 // run(): create + start + wait + destroy, with the output buffered.
-import type { Readable } from 'node:stream';
 import type { ContainerConfig, RunOptions, RunResult } from '../types/api.js';
-import { Container } from './container.js';
-import { AbortError } from './errors.js';
+import { Container, kTakeOutputFd } from './container.js';
+import { AbortError, SetupError, errnoName } from './errors.js';
+import { native } from './native.js';
 
-function collect(stream: Readable | null): Promise<Buffer> {
-  if (!stream) return Promise.resolve(Buffer.alloc(0));
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('error', () => {});
-    stream.on('close', () => resolve(Buffer.concat(chunks)));
+/**
+ * Everything written to the init's pipe at `i`, read natively to EOF (the output
+ * is buffered whole anyway; a stream per pipe would cost more than the reads).
+ */
+function collect(container: Container, i: number): { done: Promise<Buffer>; stop: () => void } {
+  const fd = container[kTakeOutputFd](i);
+  if (fd === null) return { done: Promise.resolve(Buffer.alloc(0)), stop: () => {} };
+  let collector: { stop(): void } | null = null;
+  const done = new Promise<Buffer>((resolve, reject) => {
+    collector = new native.PipeCollector(fd, (errno, data) => {
+      collector = null;
+      if (errno === 0) resolve(data);
+      else reject(new SetupError('output', `reading the container's stdio[${i}] failed: ${errnoName(errno)}`, { errno: errnoName(errno), syscall: 'read' }));
+    });
   });
+  done.catch(() => {}); // awaited later; a failure before then is not unhandled
+  return { done, stop: () => collector?.stop() };
 }
 
 export async function run(config: ContainerConfig, options: RunOptions = {}): Promise<RunResult> {
@@ -20,21 +29,22 @@ export async function run(config: ContainerConfig, options: RunOptions = {}): Pr
   // Without input and without the caller's own stdio, stdin is /dev/null: no pipe to make and close.
   const stdio = config.process?.stdio ?? [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
   const container = await Container.create({ ...config, process: { ...config.process, stdio } });
+  const outputs = [collect(container, 1), collect(container, 2)];
   const onAbort = () => void container.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const init = await container.start();
-    const output = Promise.all([collect(init.stdout), collect(init.stderr)]);
     if (options.input !== undefined) init.stdin?.end(options.input);
     else init.closeStdin();
     const status = await init.wait();
-    // The last output drains while the container is taken apart (destroy()
-    // leaves streams someone holds alone).
-    const [[stdout, stderr]] = await Promise.all([output, container.destroy()]);
+    // The last output drains while the container is taken apart (its death
+    // closes every write end the container's processes held).
+    const [stdout, stderr] = await Promise.all([outputs[0]!.done, outputs[1]!.done, container.destroy()]);
     if (signal?.aborted) throw new AbortError('run', signal.reason);
-    return { ...status, stdout, stderr };
+    return { ...status, stdout: stdout!, stderr: stderr! };
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    for (const o of outputs) o.stop();
     await container.destroy();
   }
 }

@@ -15,6 +15,7 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo&);
 Napi::Value SetWindowSize(const Napi::CallbackInfo&);
 Napi::Value ReadEventFd(const Napi::CallbackInfo&);
 Napi::Function InitFdWatch(Napi::Env);
+Napi::Function InitPipeCollector(Napi::Env);
 int InitProgramFd();
 Napi::Value RemovePaths(const Napi::CallbackInfo&);
 }  // namespace berth
@@ -35,6 +36,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readEventFd", Napi::Function::New(env, berth::ReadEventFd, "readEventFd"));
   exports.Set("removePaths", Napi::Function::New(env, berth::RemovePaths, "removePaths"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
+  exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;
 }
 

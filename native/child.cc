@@ -258,7 +258,7 @@ struct Mark {
 static Mark g_marks[16];
 static int g_nmarks;
 
-static void mark(const char* name) {
+void mark(const char* name) {
   if (g_nmarks >= 16) return;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

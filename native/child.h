@@ -9,6 +9,8 @@
 namespace berth {
 
 [[noreturn]] void child_main(const Plan* plan, int sync_fd);
+// Records a setup timing mark (CLOCK_MONOTONIC), reported with READY.
+void mark(const char* name);
 
 // Reports {step, errno, detail} to the parent and exits. Never returns.
 [[noreturn]] void child_fail(int sync_fd, Step step, int err, SyscallId sc, const char* detail);

@@ -16,6 +16,7 @@
 #include "plan_store.h"
 
 int main(int argc, char** argv) {
+  berth::mark("exec");  // clone3 + execveat done: the kernel's share of the launch
   if (argc < 3) return 127;
   int plan_fd = atoi(argv[1]);
   int sync_fd = atoi(argv[2]);

@@ -14,7 +14,7 @@ import type { CgroupHierarchies } from './detect.js';
 import { applyWrites } from './apply.js';
 import { mergeResources, v1Writes, v2ControllersNeeded } from './convert.js';
 import { watchCounter } from './events.js';
-import { parseCount, parseFlatKeyed, parsePids, pollUntil, readOptional, readText, writeText } from './fsio.js';
+import { parseCount, parseFlatKeyed, parsePids, pollUntil, readOptional, readOptionalSync, readText, writeText } from './fsio.js';
 import { readHostCgroupInfo } from './host.js';
 import { createDirs, removeDirs } from './tree.js';
 import { validateResources } from './validate.js';
@@ -386,7 +386,7 @@ export class CgroupV1Manager implements CgroupManager {
   async oomKillCount(): Promise<number> {
     const memory = this.dir('memory');
     if (!memory) return 0;
-    return Number(parseFlatKeyed(await readOptional(join(memory, 'memory.oom_control'))).get('oom_kill') ?? 0);
+    return Number(parseFlatKeyed(readOptionalSync(join(memory, 'memory.oom_control'))).get('oom_kill') ?? 0);
   }
 
   /**

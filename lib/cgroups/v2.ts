@@ -8,7 +8,7 @@ import type { CgroupManager, CgroupStats } from './manager.js';
 import { applyWrites } from './apply.js';
 import { mergeResources, v2ControllersNeeded, v2Writes } from './convert.js';
 import { waitForKeyValue, watchCounter } from './events.js';
-import { parseCount, parseFlatKeyed, parsePids, readOptional, readText, toCgroupError, writeText } from './fsio.js';
+import { parseCount, parseFlatKeyed, parsePids, readOptional, readOptionalSync, readText, toCgroupError, writeText } from './fsio.js';
 import { readHostCgroupInfo } from './host.js';
 import { createDirs, removeDirs } from './tree.js';
 import { validateResources } from './validate.js';
@@ -223,7 +223,7 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   async oomKillCount(): Promise<number> {
-    return Number(parseFlatKeyed(await readOptional(this.file('memory.events'))).get('oom_kill') ?? 0);
+    return Number(parseFlatKeyed(readOptionalSync(this.file('memory.events'))).get('oom_kill') ?? 0);
   }
 
   watchOom(cb: () => void): () => void {

@@ -1,6 +1,6 @@
 // OCI mount entries -> what the child attaches. Options are parsed here, before
 // anything exists, so an unknown option or a missing bind source is a ConfigError.
-import fs from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import type { Mount } from '../../types/oci.js';
 import { ConfigError } from '../errors.js';
 import { MOUNT_ATTR, MS } from '../launch/constants.js';
@@ -62,7 +62,7 @@ export function propagationFlag(name: string, field: string): number {
   return p;
 }
 
-export async function resolveMount(m: unknown, field: string, bundleDir: string | undefined): Promise<ResolvedMount> {
+export function resolveMount(m: unknown, field: string, bundleDir: string | undefined): ResolvedMount {
   if (typeof m !== 'object' || m === null) throw new ConfigError(field, 'must be an object');
   const raw = m as Mount;
   const destination = absPath(raw.destination, `${field}.destination`);
@@ -104,7 +104,7 @@ export async function resolveMount(m: unknown, field: string, bundleDir: string 
       source = `${bundleDir}/${source}`;
     }
     try {
-      destIsFile = !(await fs.stat(source)).isDirectory();
+      destIsFile = !statSync(source).isDirectory();
     } catch (err) {
       throw new ConfigError(`${field}.source`, `bind source ${source}: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }

@@ -100,6 +100,18 @@ export class LazyStreams {
     return this.get(2);
   }
 
+  /**
+   * Hands the raw parent end at i to the caller (who must close it) instead of
+   * making a stream for it; null if there is none or a stream was made.
+   */
+  takeFd(i: number): number | null {
+    const fd = this.fds[i];
+    if (fd === null || fd === undefined || this.made[i] !== undefined) return null;
+    this.fds[i] = null;
+    this.made[i] = null;
+    return fd;
+  }
+
   /** Closes stdin (the container sees EOF) without making a stream for nothing. */
   endStdin(): void {
     const fd = this.fds[0];
