@@ -28,6 +28,8 @@ const OCI_VERSION = '1.2.0';
 const kBeforeExecStart = Symbol.for('berth.test.beforeExecStart');
 /** @internal run() takes the init's raw output pipes instead of streams (lib/run.ts). */
 export const kTakeOutputFd = Symbol('berth.takeOutputFd');
+/** @internal run()'s start(): see Container[kStartDeferringState]. */
+export const kStartDeferringState = Symbol('berth.startDeferringState');
 
 export interface ContainerEvents {
   exit: [status: ExitStatus];
@@ -138,7 +140,9 @@ export class Container extends EventEmitter<ContainerEvents> {
     );
     this.init.on('exit', (s) => {
       this.status = 'stopped';
-      void this.persist();
+      // Deferred: whoever waited for the exit usually destroys the container
+      // right away, and then this write would only precede the removal.
+      void this.persist({ deferred: true });
       this.emit('exit', s);
     });
   }
@@ -234,8 +238,26 @@ export class Container extends EventEmitter<ContainerEvents> {
     return this.init;
   }
 
-  /** Lets the init exec. Resolves once execve succeeded; on failure the container is destroyed. */
+  /** Lets the init exec. Resolves once execve succeeded (and state.json says 'running'); on failure the container is destroyed. */
   async start(): Promise<ContainerProcess> {
+    await this.letExec();
+    await this.persist();
+    this.launch.stdio.streams.materialize();
+    return this.init;
+  }
+
+  /**
+   * @internal start() for run(): state.json says 'running' a tick later, unless
+   * the container is destroyed first (a short run() never pays that write).
+   */
+  async [kStartDeferringState](): Promise<ContainerProcess> {
+    await this.letExec();
+    void this.persist({ deferred: true });
+    this.launch.stdio.streams.materialize();
+    return this.init;
+  }
+
+  private async letExec(): Promise<void> {
     if (this.status !== 'created' || this.destroyed) throw new InvalidStateError('start', this.status, this.id);
     try {
       await goAndConfirmExec(this.launch);
@@ -244,9 +266,6 @@ export class Container extends EventEmitter<ContainerEvents> {
       throw err;
     }
     if (this.status === 'created') this.status = 'running';
-    await this.persist();
-    this.launch.stdio.streams.materialize();
-    return this.init;
   }
 
   /**
@@ -399,10 +418,11 @@ export class Container extends EventEmitter<ContainerEvents> {
     return kills;
   }
 
-  private persist(): Promise<void> {
-    const status = this.status;
+  private persist({ deferred = false } = {}): Promise<void> {
     this.stateWrites = this.stateWrites.then(async () => {
+      if (deferred) await new Promise((resolve) => setImmediate(resolve));
       if (this.destroyed) return;
+      const status = this.status;
       const record = { created: this.created, startTime: this.startTime };
       await this.stateDir.write(stateRecord(this.config, status, this.launch.proc.pid, record, this.cgroup.paths)).catch(() => {});
     });

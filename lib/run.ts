@@ -1,6 +1,6 @@
 // run(): create + start + wait + destroy, with the output buffered.
 import type { ContainerConfig, RunOptions, RunResult } from '../types/api.js';
-import { Container, kTakeOutputFd } from './container.js';
+import { Container, kStartDeferringState, kTakeOutputFd } from './container.js';
 import { AbortError, SetupError, errnoName } from './errors.js';
 import { native } from './native.js';
 
@@ -33,7 +33,7 @@ export async function run(config: ContainerConfig, options: RunOptions = {}): Pr
   const onAbort = () => void container.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const init = await container.start();
+    const init = await container[kStartDeferringState]();
     if (options.input !== undefined) init.stdin?.end(options.input);
     else init.closeStdin();
     const status = await init.wait();
