@@ -51,7 +51,7 @@ function nowUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-async function spawnOrThrow(plan: NativePlan, step: string): Promise<{ pid: number; pidfd: number; syncFd: number }> {
+async function spawnOrThrow(plan: NativePlan, step: string): ReturnType<typeof native.spawn> {
   try {
     return await native.spawn(plan);
   } catch (err) {
@@ -95,10 +95,12 @@ export class Container extends EventEmitter<ContainerEvents> {
   private readonly init: ContainerProcess;
   private readonly execs = new Set<PidHandle>();
   /**
-   * Where create() spent its time, in ms since it was called: 'spawn' (clone3
-   * called), then each step inside the child ('start' = first instruction of
-   * the child, 'fds', 'cgroup', 'rootfs', 'network', 'identity', 'ready'), and
-   * 'ready-seen' when Node read the child's READY.
+   * Where create() spent its time, in ms since it was called: 'spawn' (config
+   * checked, state dir claimed: native spawn called), 'worker' (a thread-pool
+   * thread took it), 'clone' / 'cloned' (clone3 called / returned once
+   * berth-init was exec'd), then the child's own marks ('exec' = berth-init's
+   * first instruction, 'start', 'fds', 'cgroup', 'rootfs', 'network',
+   * 'identity', 'ready'), and 'ready-seen' when Node read the child's READY.
    */
   setupTimings: Record<string, number> = {};
   private readonly cgroup: CgroupManager;
@@ -202,7 +204,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       if (report.failure) throw messageToError(report.failure, launch.proc);
       if (report.ptyFd !== undefined) launch.terminal = new Terminal(report.ptyFd);
       const c = new Container(config, stateDir, launch, cgroup, record);
-      c.setupTimings = setupTimings(createdAt, spawnAt, report.marks ?? [], readyAt);
+      c.setupTimings = setupTimings(createdAt, spawnAt, [...Object.entries(spawned.marks), ...(report.marks ?? [])], readyAt);
       c.status = 'created';
       c.stateWrites = firstWrite.then(() => {});
       await c.stateWrites;

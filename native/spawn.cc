@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -25,7 +26,16 @@ struct SpawnResult {
   int sync_fd = -1;
   int err = 0;
   const char* syscall = nullptr;
+  // CLOCK_MONOTONIC µs: the worker started, clone3 was called, it returned
+  // (berth-init exec'd). Reported with the setup marks.
+  uint64_t work_at = 0, clone_at = 0, cloned_at = 0;
 };
+
+uint64_t MonotonicUs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 // The clone itself. Runs on a libuv worker thread: with CLONE_VFORK the
 // calling thread waits until berth-init is exec'd, and creating namespaces
@@ -34,6 +44,7 @@ struct SpawnResult {
 // the creating thread, still means "dies with Node".)
 SpawnResult DoSpawn(const Plan* plan) {
   SpawnResult r;
+  r.work_at = MonotonicUs();
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     r.err = errno;
@@ -60,6 +71,7 @@ SpawnResult DoSpawn(const Plan* plan) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  r.clone_at = MonotonicUs();
   if (exec_init) {
     r.pid = CloneExecInit(&args, plan, encoded, sv[1], &r.err);
   } else {
@@ -70,6 +82,7 @@ SpawnResult DoSpawn(const Plan* plan) {
     }
     r.err = errno;
   }
+  r.cloned_at = MonotonicUs();
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(sv[1]);
   if (r.pid < 0) {
@@ -107,6 +120,11 @@ class SpawnWorker : public Napi::AsyncWorker {
     out.Set("pid", Napi::Number::New(env, (double)result_.pid));
     out.Set("pidfd", Napi::Number::New(env, result_.pidfd));
     out.Set("syncFd", Napi::Number::New(env, result_.sync_fd));
+    Napi::Object marks = Napi::Object::New(env);
+    marks.Set("worker", Napi::Number::New(env, (double)result_.work_at));
+    marks.Set("clone", Napi::Number::New(env, (double)result_.clone_at));
+    marks.Set("cloned", Napi::Number::New(env, (double)result_.cloned_at));
+    out.Set("marks", marks);
     deferred_.Resolve(out);
   }
 

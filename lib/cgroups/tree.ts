@@ -81,15 +81,27 @@ export async function createDirs(
  * and are removed only if empty (ENOTEMPTY/EBUSY there means another container).
  */
 export async function removeDirs(created: string[], busyTimeoutMs = 3000): Promise<void> {
-  const dirs = [...created].sort((a, b) => b.length - a.length);
-  if (dirs.length === 0) return;
-  const leafLength = dirs[0]!.length;
-  const results = await native.removePaths(dirs.map((path) => ({ path, dir: true, busyMs: path.length === leafLength ? busyTimeoutMs : 0 })));
-  dirs.forEach((dir, i) => {
+  await removeDirGroups([created], busyTimeoutMs);
+}
+
+/**
+ * removeDirs for several trees (one per v1 hierarchy) in the same single
+ * thread-pool job; throws the first failure after every directory was tried.
+ */
+export async function removeDirGroups(groups: string[][], busyTimeoutMs = 3000): Promise<void> {
+  const items: Array<{ path: string; dir: true; busyMs: number; leaf: boolean }> = [];
+  for (const created of groups) {
+    const dirs = [...created].sort((a, b) => b.length - a.length);
+    const leafLength = dirs[0]?.length;
+    for (const path of dirs) items.push({ path, dir: true, busyMs: path.length === leafLength ? busyTimeoutMs : 0, leaf: path.length === leafLength });
+  }
+  if (items.length === 0) return;
+  const results = await native.removePaths(items);
+  items.forEach(({ path, leaf }, i) => {
     const errno = results[i]!;
     if (errno === 0 || errno === ENOENT) return;
-    if (dir.length !== leafLength && (errno === EBUSY || errno === ENOTEMPTY)) return;
+    if (!leaf && (errno === EBUSY || errno === ENOTEMPTY)) return;
     const code = errnoName(errno);
-    throw new CgroupError({ step: 'destroy', path: dir, errno: code, syscall: 'rmdir', message: `cannot remove cgroup ${dir}: ${code}` });
+    throw new CgroupError({ step: 'destroy', path, errno: code, syscall: 'rmdir', message: `cannot remove cgroup ${path}: ${code}` });
   });
 }

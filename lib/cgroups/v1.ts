@@ -16,7 +16,7 @@ import { mergeResources, v1Writes, v2ControllersNeeded } from './convert.js';
 import { watchCounter } from './events.js';
 import { parseCount, parseFlatKeyed, parsePids, pollUntil, readOptional, readOptionalSync, readText, writeText } from './fsio.js';
 import { readHostCgroupInfo } from './host.js';
-import { createDirs, removeDirs } from './tree.js';
+import { createDirs, removeDirGroups } from './tree.js';
 import { validateResources } from './validate.js';
 
 const DEFAULT_FREEZE_TIMEOUT_MS = 5000;
@@ -405,13 +405,9 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
-    const results = await Promise.allSettled(
-      this.all().map(async (h) => {
-        await removeDirs(h.created);
-        h.created = [];
-      }),
-    );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    // Every hierarchy's directories in one thread-pool job.
+    const hierarchies = this.all();
+    await removeDirGroups(hierarchies.map((h) => h.created));
+    for (const h of hierarchies) h.created = [];
   }
 }
