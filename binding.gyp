@@ -45,6 +45,7 @@
         "native/fd_watch.cc",
         "native/pipe_collect.cc",
         "native/remove.cc",
+        "native/write_file.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

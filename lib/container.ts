@@ -203,7 +203,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       launch = { sync: new SyncChannel(spawned.syncFd), proc: new PidHandle(spawned.pid, spawned.pidfd), stdio, terminal: null };
       // state.json ('created') is written while the child sets itself up; a
       // failed setup waits for this write before removing the directory.
-      const record: InitRecord = { created: new Date().toISOString(), startTime: processStartTime(spawned.pid) };
+      const record: InitRecord = { created: new Date().toISOString(), startTime: spawned.startTime ?? processStartTime(spawned.pid) };
       firstWrite = stateDir
         .write(stateRecord(config, 'created', spawned.pid, record, cgroup.paths))
         .then(() => null, (e: unknown) => e);

@@ -79,7 +79,7 @@ export interface FdWatch {
 
 export interface Native {
   /** clone3 on a libuv worker thread (the event loop never waits for the kernel). */
-  spawn(plan: NativePlan): Promise<{ pid: number; pidfd: number; syncFd: number; marks: { worker: number; clone: number; cloned: number } }>;
+  spawn(plan: NativePlan): Promise<{ pid: number; pidfd: number; syncFd: number; startTime?: number; marks: { worker: number; clone: number; cloned: number } }>;
   pipe(): [number, number];
   close(fd: number): void;
   recvMessage(fd: number): ChildMessage | null;
@@ -90,6 +90,8 @@ export interface Native {
   setWindowSize(fd: number, cols: number, rows: number): number;
   /** unlink/rmdir in order, in one thread-pool job; 0 or errno each. */
   removePaths(items: Array<{ path: string; dir: boolean; busyMs?: number }>): Promise<number[]>;
+  /** data to <path>.<pid>.tmp, renamed over path, in one thread-pool job; 0 or errno. */
+  writeFileAtomic(path: string, data: string, mode: number): Promise<number>;
   eventfd(): number;
   readEventFd(fd: number): number;
   FdWatch: new (fd: number, cb: (status: number, events: number) => void) => FdWatch;

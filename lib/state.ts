@@ -2,14 +2,17 @@
 // rename) so another process never reads half a file. mkdir of <root>/<id> is
 // the lock that refuses a duplicate id.
 import fs from 'node:fs/promises';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { native } from './native.js';
 
 const { ENOENT } = constants.errno;
 import path from 'node:path';
 import type { ContainerState } from '../types/api.js';
-import { ContainerExistsError, ContainerNotFoundError, fromSystemError } from './errors.js';
+import { ContainerExistsError, ContainerNotFoundError, SetupError, errnoName, fromSystemError } from './errors.js';
+
+/** State roots this process made or found: claim() needs one mkdir, not two. */
+const knownRoots = new Set<string>();
 
 export class StateDir {
   readonly dir: string;
@@ -23,24 +26,30 @@ export class StateDir {
   /** Claims the id: fails with ContainerExistsError if it is taken. */
   async claim(): Promise<void> {
     try {
-      mkdirSync(this.root, { recursive: true, mode: 0o711 });
-      mkdirSync(this.dir, { mode: 0o700 });
+      if (!knownRoots.has(this.root)) {
+        mkdirSync(this.root, { recursive: true, mode: 0o711 });
+        knownRoots.add(this.root);
+      }
+      try {
+        mkdirSync(this.dir, { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        // Someone removed the root since: make it again.
+        mkdirSync(this.root, { recursive: true, mode: 0o711 });
+        mkdirSync(this.dir, { mode: 0o700 });
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ContainerExistsError(this.id, this.dir);
       throw fromSystemError(err, 'state', this.dir);
     }
   }
 
+  /** Atomically (temp file + rename), in one thread-pool job. */
   async write(state: ContainerState): Promise<void> {
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    try {
-      // Synchronous: a sub-KB file under the state root (tmpfs /run by default)
-      // takes microseconds; four thread-pool round trips cost far more on every create/start.
-      writeFileSync(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
-      renameSync(tmp, this.file);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw fromSystemError(err, 'state', this.file);
+    const errno = await native.writeFileAtomic(this.file, JSON.stringify(state, null, 2), 0o600);
+    if (errno !== 0) {
+      const code = errnoName(errno);
+      throw new SetupError('state', `cannot write ${this.file}: ${code}`, { errno: code, syscall: 'write', path: this.file });
     }
   }
 

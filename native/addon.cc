@@ -18,6 +18,7 @@ Napi::Function InitFdWatch(Napi::Env);
 Napi::Function InitPipeCollector(Napi::Env);
 int InitProgramFd();
 Napi::Value RemovePaths(const Napi::CallbackInfo&);
+Napi::Value WriteFileAtomic(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -35,6 +36,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("eventfd", Napi::Function::New(env, berth::EventFd, "eventfd"));
   exports.Set("readEventFd", Napi::Function::New(env, berth::ReadEventFd, "readEventFd"));
   exports.Set("removePaths", Napi::Function::New(env, berth::RemovePaths, "removePaths"));
+  exports.Set("writeFileAtomic", Napi::Function::New(env, berth::WriteFileAtomic, "writeFileAtomic"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -29,7 +31,30 @@ struct SpawnResult {
   // CLOCK_MONOTONIC µs: the worker started, clone3 was called, it returned
   // (berth-init exec'd). Reported with the setup marks.
   uint64_t work_at = 0, clone_at = 0, cloned_at = 0;
+  uint64_t start_time = 0;  // /proc/<pid>/stat field 22; 0 if unknown
 };
+
+// Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), read
+// here on the worker so the event loop does not: with the pid it identifies
+// the process in state.json even after the pid is reused. 0 if unreadable.
+uint64_t ReadStartTime(long pid) {
+  char path[64], buf[1024];
+  char* e = cstrcpy(path, "/proc/", path + sizeof path);
+  e = format_uint(e, (unsigned long)pid, path + sizeof path);
+  cstrcpy(e, "/stat", path + sizeof path);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  char* p = strrchr(buf, ')');  // comm may hold spaces and parentheses
+  if (!p) return 0;
+  p += 2;  // ") " then field 3 (state)
+  for (int field = 3; field < 22 && *p; p++)
+    if (*p == ' ') field++;
+  return strtoull(p, nullptr, 10);
+}
 
 uint64_t MonotonicUs() {
   struct timespec ts;
@@ -92,6 +117,7 @@ SpawnResult DoSpawn(const Plan* plan) {
   }
   r.err = 0;
   r.sync_fd = sv[0];
+  r.start_time = ReadStartTime(r.pid);
   return r;
 }
 
@@ -120,6 +146,7 @@ class SpawnWorker : public Napi::AsyncWorker {
     out.Set("pid", Napi::Number::New(env, (double)result_.pid));
     out.Set("pidfd", Napi::Number::New(env, result_.pidfd));
     out.Set("syncFd", Napi::Number::New(env, result_.sync_fd));
+    if (result_.start_time) out.Set("startTime", Napi::Number::New(env, (double)result_.start_time));
     Napi::Object marks = Napi::Object::New(env);
     marks.Set("worker", Napi::Number::New(env, (double)result_.work_at));
     marks.Set("clone", Napi::Number::New(env, (double)result_.clone_at));
