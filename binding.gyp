@@ -32,7 +32,6 @@
       ],
       "sources": [
         "native/addon.cc",
-        "native/plan.cc",
         "native/plan_codec.cc",
         "native/fdops.cc",
         "native/spawn.cc",

@@ -13,6 +13,7 @@ import { CLONE_NS } from './launch/constants.js';
 import { PidHandle, SyncChannel, messageToError, readSetup } from './launch/child.js';
 import { setupSlot } from './launch/admission.js';
 import { containerPlan, execPlan } from './launch/plan.js';
+import { encodePlan } from './launch/plan-codec.js';
 import { type PreparedStdio, prepareStdio } from './launch/stdio.js';
 import { type NativePlan, native } from './native.js';
 import { ContainerProcess, signalNumber } from './process.js';
@@ -53,7 +54,7 @@ function nowUs(): number {
 
 async function spawnOrThrow(plan: NativePlan, step: string): ReturnType<typeof native.spawn> {
   try {
-    return await native.spawn(plan);
+    return await native.spawn(encodePlan(plan));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new SetupError(step, `cannot create the container process: ${e.message}`, {

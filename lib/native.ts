@@ -79,7 +79,7 @@ export interface FdWatch {
 
 export interface Native {
   /** clone3 on a libuv worker thread (the event loop never waits for the kernel). */
-  spawn(plan: NativePlan): Promise<{ pid: number; pidfd: number; syncFd: number; startTime?: number; marks: { worker: number; clone: number; cloned: number } }>;
+  spawn(plan: Buffer): Promise<{ pid: number; pidfd: number; syncFd: number; startTime?: number; marks: { worker: number; clone: number; cloned: number } }>;
   pipe(): [number, number];
   close(fd: number): void;
   recvMessage(fd: number): ChildMessage | null;

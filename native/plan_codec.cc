@@ -1,7 +1,8 @@
-// Plan <-> bytes, to cross execve into berth-init: integers as 8 bytes, strings
-// as a length (all ones = null) and their bytes, arrays as a count and items.
-// Encoder and decoder walk the fields in the same order; a version word
-// guards against a berth-init from another build.
+// bytes -> Plan: the plan as lib/launch/plan-codec.ts encodes it (integers as
+// 8 bytes, strings as a length (all ones = null) and their bytes, arrays as a
+// count and items), decoded by spawn (addon) and again by berth-init after
+// exec. Encoder and decoder walk the fields in the same order; a magic word at
+// both ends guards against a plan from another build.
 #include <string.h>
 
 #include "plan_store.h"
@@ -12,17 +13,6 @@ namespace {
 
 const uint64_t kMagic = 0x62657274680002ULL;  // "berth" + format version
 const uint64_t kNull = ~0ULL;
-
-struct Writer {
-  std::string out;
-  void u(uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
-  void s(const char* v) {
-    if (!v) return u(kNull);
-    size_t n = strlen(v);
-    u(n);
-    out.append(v, n);
-  }
-};
 
 struct Reader {
   const char* p;
@@ -53,82 +43,6 @@ struct Reader {
 };
 
 }  // namespace
-
-std::string EncodePlan(const Plan& p) {
-  Writer w;
-  w.u(kMagic);
-  w.u(p.clone_flags);
-  w.u((uint64_t)p.njoins);
-  for (int i = 0; i < p.njoins; i++) w.u((uint64_t)p.joins[i].fd), w.u((uint64_t)p.joins[i].nstype);
-  w.u((uint64_t)(int64_t)p.cgroup_fd);
-  w.u((uint64_t)(int64_t)p.join_pidfd);
-  w.u((uint64_t)p.join_ns_flags);
-  w.u((uint64_t)(int64_t)p.join_root_fd);
-  w.u((uint64_t)p.ncgroup_dirs);
-  for (int i = 0; i < p.ncgroup_dirs; i++) w.s(p.cgroup_dirs[i].path), w.u(p.cgroup_dirs[i].leaf), w.u(p.cgroup_dirs[i].cpuset);
-  w.u((uint64_t)p.ncgroup_writes);
-  for (int i = 0; i < p.ncgroup_writes; i++)
-    w.s(p.cgroup_writes[i].path), w.s(p.cgroup_writes[i].value), w.u(p.cgroup_writes[i].optional);
-  w.u((uint64_t)p.ncgroup_procs);
-  for (int i = 0; i < p.ncgroup_procs; i++) w.s(p.cgroup_procs[i]);
-  w.u(p.unshare_cgroupns);
-  w.u(p.setup_rootfs);
-  w.s(p.rootfs);
-  w.u(p.rootfs_propagation);
-  w.u(p.readonly_root);
-  w.u((uint64_t)p.nmounts);
-  for (int i = 0; i < p.nmounts; i++) {
-    const MountSpec& m = p.mounts[i];
-    w.s(m.source), w.s(m.destination), w.s(m.type), w.s(m.data);
-    w.u(m.flags), w.u(m.attr_set), w.u(m.propagation), w.u(m.kind), w.u(m.recursive), w.u(m.dest_is_file);
-  }
-  w.u((uint64_t)p.ndevices);
-  for (int i = 0; i < p.ndevices; i++) {
-    const DeviceSpec& d = p.devices[i];
-    w.s(d.path), w.u(d.mode), w.u(d.dev), w.u(d.uid), w.u(d.gid);
-  }
-  w.u((uint64_t)p.nlinks);
-  for (int i = 0; i < p.nlinks; i++) w.s(p.links[i].target), w.s(p.links[i].path);
-  w.u((uint64_t)p.nmasked);
-  for (int i = 0; i < p.nmasked; i++) w.s(p.masked[i]);
-  w.u((uint64_t)p.nreadonly);
-  for (int i = 0; i < p.nreadonly; i++) w.s(p.readonly[i]);
-  w.u((uint64_t)p.nsysctls);
-  for (int i = 0; i < p.nsysctls; i++) w.s(p.sysctls[i].path), w.s(p.sysctls[i].value);
-  w.s(p.hostname);
-  w.s(p.domainname);
-  w.u(p.loopback_up);
-  uint64_t n = 0;
-  while (p.argv[n]) n++;
-  w.u(n);
-  for (uint64_t i = 0; i < n; i++) w.s(p.argv[i]);
-  n = 0;
-  while (p.envp[n]) n++;
-  w.u(n);
-  for (uint64_t i = 0; i < n; i++) w.s(p.envp[i]);
-  w.s(p.path_env);
-  w.s(p.cwd);
-  w.u(p.uid), w.u(p.gid);
-  w.u((uint64_t)p.ngroups);
-  for (int i = 0; i < p.ngroups; i++) w.u(p.groups[i]);
-  w.u(p.set_groups);
-  w.u((uint64_t)(int64_t)p.umask);
-  w.u(p.set_caps);
-  for (int i = 0; i < CAP_SET_COUNT; i++) w.u(p.caps[i]);
-  w.u((uint64_t)p.cap_last);
-  w.u(p.no_new_privs);
-  w.u((uint64_t)p.nrlimits);
-  for (int i = 0; i < p.nrlimits; i++) w.u((uint64_t)p.rlimits[i].resource), w.u(p.rlimits[i].soft), w.u(p.rlimits[i].hard);
-  w.u((uint64_t)(int64_t)p.ioprio);
-  w.u(p.has_oom_score_adj);
-  w.u((uint64_t)(int64_t)p.oom_score_adj);
-  w.u(p.terminal), w.u(p.console_width), w.u(p.console_height);
-  w.u((uint64_t)p.nfds);
-  for (int i = 0; i < p.nfds; i++) w.u((uint64_t)p.fds[i]);
-  w.u((uint64_t)p.parent_death_signal);
-  w.u(kMagic);
-  return w.out;
-}
 
 bool DecodePlan(const char* data, size_t size, PlanStore* st) {
   Reader r{data, data + size};

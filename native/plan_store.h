@@ -1,6 +1,5 @@
-// Owns the storage behind a Plan's pointers. Filled either from the JS plan
-// object (plan.cc, in the addon) or from the serialized bytes (plan_codec.cc,
-// in berth-init after exec).
+// Owns the storage behind a Plan's pointers, filled from the serialized
+// bytes (plan_codec.cc): by spawn in the addon and by berth-init after exec.
 #pragma once
 #include <deque>
 #include <string>
@@ -63,7 +62,6 @@ struct PlanStore {
 };
 
 // Serialization across execve (no pointers on the wire).
-std::string EncodePlan(const Plan& p);
 bool DecodePlan(const char* data, size_t size, PlanStore* out);
 
 }  // namespace berth

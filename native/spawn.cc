@@ -16,7 +16,7 @@
 #include "child.h"
 #include "js_error.h"
 #include "init_exec.h"
-#include "plan_builder.h"
+#include "plan_store.h"
 
 namespace berth {
 
@@ -67,7 +67,7 @@ uint64_t MonotonicUs() {
 // takes the kernel a few milliseconds; none of that may stall the event loop.
 // (The worker threads live as long as the process, so PDEATHSIG, which follows
 // the creating thread, still means "dies with Node".)
-SpawnResult DoSpawn(const Plan* plan) {
+SpawnResult DoSpawn(const Plan* plan, const std::string& encoded) {
   SpawnResult r;
   r.work_at = MonotonicUs();
   int sv[2];
@@ -89,7 +89,6 @@ SpawnResult DoSpawn(const Plan* plan) {
   // berth-init (exec'd from a CLONE_VM|CLONE_VFORK child) where this build
   // has it; else a fork-style clone3 that runs the setup in a copy of Node.
   bool exec_init = InitProgramFd() >= 0;
-  std::string encoded = exec_init ? EncodePlan(*plan) : std::string();
 
   // Block every signal so none of Node's handlers can run in the child before
   // it resets them (or execs); restore this thread's mask right after.
@@ -123,12 +122,20 @@ SpawnResult DoSpawn(const Plan* plan) {
 
 class SpawnWorker : public Napi::AsyncWorker {
  public:
-  SpawnWorker(Napi::Env env, std::unique_ptr<PlanStore> store)
-      : Napi::AsyncWorker(env, "berth.spawn"), deferred_(Napi::Promise::Deferred::New(env)), store_(std::move(store)) {}
+  SpawnWorker(Napi::Env env, std::string encoded)
+      : Napi::AsyncWorker(env, "berth.spawn"), deferred_(Napi::Promise::Deferred::New(env)), encoded_(std::move(encoded)) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
-  void Execute() override { result_ = DoSpawn(&store_->plan); }
+  // Decoded here, on the worker: the event loop only copied the bytes.
+  void Execute() override {
+    if (!DecodePlan(encoded_.data(), encoded_.size(), &store_)) {
+      result_.err = EINVAL;
+      result_.syscall = "decoding the plan";
+      return;
+    }
+    result_ = DoSpawn(&store_.plan, encoded_);
+  }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -157,22 +164,23 @@ class SpawnWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  std::unique_ptr<PlanStore> store_;
+  std::string encoded_;
+  PlanStore store_;
   SpawnResult result_;
 };
 
 }  // namespace
 
-// spawn(plan) -> Promise<{ pid, pidfd, syncFd }>
+// spawn(planBytes) -> Promise<{ pid, pidfd, syncFd, startTime?, marks }>
+// planBytes: the plan as lib/launch/plan-codec.ts encodes it.
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) {
-    Napi::TypeError::New(env, "spawn(plan): plan must be an object").ThrowAsJavaScriptException();
+  if (!info[0].IsBuffer()) {
+    Napi::TypeError::New(env, "spawn(plan): plan must be a Buffer (encodePlan)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::unique_ptr<PlanStore> store = PlanFromJs(env, info[0].As<Napi::Object>());
-  if (!store) return env.Undefined();
-  auto* worker = new SpawnWorker(env, std::move(store));  // deletes itself after OnOK
+  Napi::Buffer<char> bytes = info[0].As<Napi::Buffer<char>>();
+  auto* worker = new SpawnWorker(env, std::string(bytes.Data(), bytes.Length()));  // deletes itself after OnOK
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
