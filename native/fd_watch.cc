@@ -3,6 +3,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "uv_poll.h"
+
 namespace berth {
 
 class FdWatch : public Napi::ObjectWrap<FdWatch> {
@@ -20,13 +22,8 @@ class FdWatch : public Napi::ObjectWrap<FdWatch> {
     callback_ = Napi::Persistent(info[1].As<Napi::Function>());
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    int rc = uv_poll_init(loop, poll_, fd);
-    if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, OnReadable);
+    int rc = OpenPoll(loop, fd, UV_READABLE, OnReadable, this, &poll_);
     if (rc != 0) {
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClose);
-      poll_ = nullptr;
       Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(rc)).ThrowAsJavaScriptException();
       return;
     }
@@ -44,15 +41,7 @@ class FdWatch : public Napi::ObjectWrap<FdWatch> {
                                  self->ctx_);
   }
 
-  static void OnClose(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
-
-  void StopPoll() {
-    if (!poll_) return;
-    uv_poll_stop(poll_);
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClose);
-    poll_ = nullptr;
-  }
+  void StopPoll() { ClosePoll(&poll_); }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
     if (poll_) {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "js_error.h"
+#include "uv_poll.h"
 
 namespace berth {
 
@@ -38,12 +39,8 @@ class PipeCollector : public Napi::ObjectWrap<PipeCollector> {
     }
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    int rc = uv_poll_init(loop, poll_, fd_);
-    if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE | UV_DISCONNECT, OnReadable);
+    int rc = OpenPoll(loop, fd_, UV_READABLE | UV_DISCONNECT, OnReadable, this, &poll_);
     if (rc != 0) {
-      StopPoll();
       CloseFd();
       Napi::Error::New(env, std::string("uv_poll: ") + uv_strerror(rc)).ThrowAsJavaScriptException();
       return;
@@ -90,15 +87,7 @@ class PipeCollector : public Napi::ObjectWrap<PipeCollector> {
     Unref();
   }
 
-  static void OnClose(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
-
-  void StopPoll() {
-    if (!poll_) return;
-    uv_poll_stop(poll_);
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClose);
-    poll_ = nullptr;
-  }
+  void StopPoll() { ClosePoll(&poll_); }
 
   void CloseFd() {
     if (fd_ >= 0) close(fd_);
