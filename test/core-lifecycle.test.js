@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createContainer, loadContainer, run } from '../dist/lib/index.js';
+import { createContainer, listContainers, loadContainer, run } from '../dist/lib/index.js';
 import { assertNoLeaks, isAlive, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
 
 const stateRoot = stateRootFor('lifecycle');
@@ -72,6 +72,35 @@ test('stdin reaches the process; stdout and stderr come back separately', async 
   const r = await run({ rootfs: ROOTFS, stateRoot, process: { args: ['/bin/sh', '-c', 'cat; echo oops >&2'] } }, { input: 'from node' });
   t.is(r.stdout.toString(), 'from node');
   t.is(r.stderr.toString(), 'oops\n');
+});
+
+test('run() returns output larger than a pipe holds, whole, on both streams', async (t) => {
+  const script = 'dd if=/dev/zero bs=1024 count=1024 2>/dev/null; dd if=/dev/zero bs=1000 count=300 >&2 2>/dev/null; echo end';
+  const r = await run({ rootfs: ROOTFS, stateRoot, process: { args: ['/bin/sh', '-c', script] } });
+  t.is(r.exitCode, 0);
+  t.is(r.stdout.length, 1024 * 1024 + 4);
+  t.is(r.stdout.subarray(-4).toString(), 'end\n');
+  t.true(r.stdout.subarray(0, 1024 * 1024).every((b) => b === 0));
+  t.is(r.stderr.length, 300 * 1000);
+});
+
+test('run() resolves when its init exits even if a background process still holds stdout', async (t) => {
+  const t0 = Date.now();
+  const r = await run({ rootfs: ROOTFS, stateRoot, process: { args: ['/bin/sh', '-c', 'sleep 100 & echo started'] } });
+  t.is(r.stdout.toString(), 'started\n');
+  t.true(Date.now() - t0 < 5000, 'destroy ended the sleeper, so its end of the pipe closed');
+});
+
+test.serial('a running run() container is listed as running (its state is written a tick after it execs)', async (t) => {
+  const pending = run({ rootfs: ROOTFS, stateRoot, process: { args: ['/bin/sh', '-c', 'sleep 0.5'] } });
+  let seen;
+  for (let i = 0; i < 40 && seen?.status !== 'running'; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    seen = (await listContainers({ stateRoot }))[0];
+  }
+  t.is(seen?.status, 'running');
+  t.is((await pending).exitCode, 0);
+  t.deepEqual(await listContainers({ stateRoot }), []);
 });
 
 test('args are looked up in the container PATH; env as object or K=V array; cwd; uid/gid; umask', async (t) => {
