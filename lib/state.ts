@@ -62,7 +62,7 @@ export class StateDir {
 
   async remove(): Promise<void> {
     // The common case (just state.json) synchronously: an unlink and an rmdir
-    // cost less than the two thread wake-ups of a job. Anything else in the
+    // cost less than a round trip to a worker thread. Anything else in the
     // directory (a stray temp file) falls back to a recursive rm.
     try {
       unlinkSync(this.file);

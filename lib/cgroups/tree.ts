@@ -75,12 +75,7 @@ export async function createDirs(
   }
 }
 
-/**
- * rmdir the given directories deepest first, in one thread-pool job (native
- * removePaths). The deepest (the container's own cgroup) is retried on EBUSY
- * while its last processes finish exiting; shallower ones are shared parents
- * and are removed only if empty (ENOTEMPTY/EBUSY there means another container).
- */
+/** rmdir, returning 0 or the errno instead of throwing. */
 function rmdirErrno(path: string): number {
   try {
     rmdirSync(path);
@@ -91,13 +86,19 @@ function rmdirErrno(path: string): number {
   }
 }
 
+/**
+ * rmdir the given directories deepest first (synchronously, or when busy in one
+ * thread-pool job: native removePaths). The deepest (the container's own cgroup) is retried on EBUSY
+ * while its last processes finish exiting; shallower ones are shared parents
+ * and are removed only if empty (ENOTEMPTY/EBUSY there means another container).
+ */
 export async function removeDirs(created: string[], busyTimeoutMs = 3000): Promise<void> {
   await removeDirGroups([created], busyTimeoutMs);
 }
 
 /**
- * removeDirs for several trees (one per v1 hierarchy) in the same single
- * thread-pool job; throws the first failure after every directory was tried.
+ * removeDirs for several trees (one per v1 hierarchy) at once; throws the
+ * first failure after every directory was tried.
  */
 export async function removeDirGroups(groups: string[][], busyTimeoutMs = 3000): Promise<void> {
   const items: Array<{ path: string; dir: true; busyMs: number; leaf: boolean }> = [];
@@ -108,9 +109,9 @@ export async function removeDirGroups(groups: string[][], busyTimeoutMs = 3000):
   }
   if (items.length === 0) return;
   // Synchronously first: rmdir on cgroupfs takes microseconds, and once its
-  // processes are reaped a container's cgroup is empty; a thread-pool job
-  // costs two thread wake-ups (~0.5 ms here). A leaf still busy (its last
-  // processes exiting) sends the whole batch to the job that waits for it.
+  // processes are reaped a container's cgroup is empty, so the round trip to a
+  // worker thread is saved. A leaf still busy (its last processes exiting)
+  // sends the whole batch to the thread-pool job that waits for it.
   let results = items.map(({ path }) => rmdirErrno(path));
   if (items.some(({ leaf }, i) => leaf && results[i] === EBUSY)) results = await native.removePaths(items);
   items.forEach(({ path, leaf }, i) => {
