@@ -78,9 +78,12 @@ function openOrThrow(path: string, step: string, what: string): number {
   }
 }
 
-/** Lets the process exec and waits for the sync socket's EOF (exec'd) or an error. */
-async function goAndConfirmExec(launch: Launch): Promise<void> {
-  const err = launch.sync.sendGo();
+/**
+ * Lets the process exec (unless it was told to right after READY) and waits
+ * for the sync socket's EOF (exec'd) or an error.
+ */
+async function goAndConfirmExec(launch: Launch, sendGo = true): Promise<void> {
+  const err = sendGo ? launch.sync.sendGo() : 0;
   if (err !== 0) throw new SetupError('start', 'the container process is gone', { errno: errnoName(err), syscall: 'send' });
   const m = await launch.sync.next();
   if (!m.eof) throw messageToError(m, launch.proc);
@@ -95,6 +98,8 @@ export class Container extends EventEmitter<ContainerEvents> {
   private readonly launch: Launch;
   private readonly init: ContainerProcess;
   private readonly execs = new Set<PidHandle>();
+  /** Made by run(): the init execs right after setup, without start()'s go. */
+  private execsAfterReady = false;
   /**
    * Where create() spent its time, in ms since it was called: 'spawn' (config
    * checked, state dir claimed: native spawn called), 'worker' (a thread-pool
@@ -150,21 +155,26 @@ export class Container extends EventEmitter<ContainerEvents> {
     });
   }
 
-  /** @internal use createContainer() */
-  static async create(input: ContainerConfig): Promise<Container> {
+  /**
+   * @internal use createContainer(). execAfterReady (run()): the process execs
+   * as soon as it is set up, and [kStartDeferringState]() only confirms it.
+   */
+  static async create(input: ContainerConfig, { execAfterReady = false } = {}): Promise<Container> {
     const createdAt = nowUs();
     // The setup slot first: a hundred creates called in one tick then do their
     // synchronous part (config checks, state claim, plan) a few at a time, as
     // slots free up, instead of all at once in the caller's tick.
     const release = await setupSlot();
     try {
-      return await Container.setUp(input, createdAt, release);
+      const c = await Container.setUp(input, createdAt, release, execAfterReady);
+      c.execsAfterReady = execAfterReady;
+      return c;
     } finally {
       release();
     }
   }
 
-  private static async setUp(input: ContainerConfig, createdAt: number, release: () => void): Promise<Container> {
+  private static async setUp(input: ContainerConfig, createdAt: number, release: () => void, execAfterReady: boolean): Promise<Container> {
     const config = await normalizeConfig(input);
     const stateDir = new StateDir(config.stateRoot, config.id);
     await stateDir.claim();
@@ -194,7 +204,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       let spawned;
       const spawnAt = nowUs();
       try {
-        spawned = await spawnOrThrow(containerPlan(config, { fds: stdio.childFds, joins, cgroupFd, placement }), 'clone');
+        spawned = await spawnOrThrow(containerPlan(config, { fds: stdio.childFds, joins, cgroupFd, placement, execAfterReady }), 'clone');
       } finally {
         for (const fd of joinFds.splice(0)) native.close(fd);
         if (cgroupFd >= 0) native.close(cgroupFd);
@@ -271,9 +281,11 @@ export class Container extends EventEmitter<ContainerEvents> {
   }
 
   private async letExec(): Promise<void> {
-    if (this.status !== 'created' || this.destroyed) throw new InvalidStateError('start', this.status, this.id);
+    // Told to exec right after READY, the process may have run and exited by now.
+    const startable = this.status === 'created' || (this.execsAfterReady && this.status === 'stopped');
+    if (!startable || this.destroyed) throw new InvalidStateError('start', this.status, this.id);
     try {
-      await goAndConfirmExec(this.launch);
+      await goAndConfirmExec(this.launch, !this.execsAfterReady);
     } catch (err) {
       await this.destroy();
       throw err;

@@ -52,6 +52,8 @@ export interface NativePlan {
   consoleHeight: number;
   fds: number[];
   parentDeathSignal: number;
+  /** run(): the process execs right after READY instead of waiting for MSG_GO. */
+  execAfterReady?: boolean;
 }
 
 export interface NativeMount {

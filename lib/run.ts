@@ -28,7 +28,7 @@ export async function run(config: ContainerConfig, options: RunOptions = {}): Pr
   if (signal?.aborted) throw new AbortError('run', signal.reason);
   // Without input and without the caller's own stdio, stdin is /dev/null: no pipe to make and close.
   const stdio = config.process?.stdio ?? [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
-  const container = await Container.create({ ...config, process: { ...config.process, stdio } });
+  const container = await Container.create({ ...config, process: { ...config.process, stdio } }, { execAfterReady: true });
   const outputs = [collect(container, 1), collect(container, 2)];
   const onAbort = () => void container.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });

@@ -275,8 +275,9 @@ static void format_marks(char* out, char* end) {
 }
 
 // Tells the parent we are set up, then blocks until it says go (start()) or
-// goes away (EOF: the parent died or destroyed us before start).
-static void wait_for_go(int sync_fd) {
+// goes away (EOF: the parent died or destroyed us before start). run() does
+// not wait for the round trip: its plan says exec right after READY.
+static void wait_for_go(int sync_fd, int exec_after_ready) {
   Msg m;
   char* d = reinterpret_cast<char*>(&m);
   for (unsigned i = 0; i < sizeof m; i++) d[i] = 0;
@@ -284,6 +285,7 @@ static void wait_for_go(int sync_fd) {
   mark("ready");
   format_marks(m.detail, m.detail + sizeof m.detail);
   if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) child_fail(sync_fd, STEP_SYNC, errno, SC_WRITE, nullptr);
+  if (exec_after_ready) return;
   for (;;) {
     long n = recv(sync_fd, &m, sizeof m, 0);
     if (n < 0 && errno == EINTR) continue;
@@ -375,7 +377,7 @@ void child_main(const Plan* p, int sync_fd) {
   if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)
     child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
   if (p->umask >= 0) umask((mode_t)p->umask);
-  wait_for_go(sync_fd);
+  wait_for_go(sync_fd, p->exec_after_ready);
   exec_process(p, sync_fd);
 }
 

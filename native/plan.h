@@ -137,6 +137,7 @@ struct Plan {
   const int* fds;           // parent fds that become 0..nfds-1 in the container
   int nfds;
   int parent_death_signal;  // 0: none
+  int exec_after_ready;     // run(): exec right after READY, no MSG_GO
 };
 
 }  // namespace berth

@@ -11,7 +11,7 @@ namespace berth {
 
 namespace {
 
-const uint64_t kMagic = 0x62657274680002ULL;  // "berth" + format version
+const uint64_t kMagic = 0x62657274680003ULL;  // "berth" + format version
 const uint64_t kNull = ~0ULL;
 
 struct Reader {
@@ -125,6 +125,7 @@ bool DecodePlan(const char* data, size_t size, PlanStore* st) {
   p.console_height = (unsigned short)r.u();
   for (uint64_t i = 0, n = r.count(); i < n; i++) st->fds.push_back((int)r.u());
   p.parent_death_signal = (int)r.u();
+  p.exec_after_ready = (int)r.u();
   if (r.u() != kMagic || !r.ok || !p.rootfs || !p.path_env || st->argv.size() < 2) return false;
   st->finalize();
   return true;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import type { NativePlan } from '../native.js';
 
 /** "berth" + format version; must match kMagic in native/plan_codec.cc. */
-const MAGIC = 0x62657274680002n;
+const MAGIC = 0x62657274680003n;
 const NULL = 0xffffffffffffffffn;
 const CAP_SET_COUNT = 5;
 
@@ -131,6 +131,7 @@ export function encodePlan(p: NativePlan): Buffer {
   w.u(p.fds.length);
   for (const fd of p.fds) w.u(fd);
   w.u(p.parentDeathSignal);
+  w.u(p.execAfterReady ?? false);
   w.u(MAGIC);
   return w.done();
 }

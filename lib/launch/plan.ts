@@ -99,6 +99,8 @@ export interface PlanInputs {
   cgroupFd?: number;
   /** cgroup v1/hybrid: the child places itself, then makes its cgroup namespace. */
   placement?: ChildPlacement | null;
+  /** run(): exec right after READY (no start() round trip). */
+  execAfterReady?: boolean;
 }
 
 export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePlan {
@@ -144,6 +146,7 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     ...processPlan(cfg.process),
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
+    execAfterReady: inputs.execAfterReady === true,
   };
 }
 
