@@ -2,12 +2,15 @@
 // rename) so another process never reads half a file. mkdir of <root>/<id> is
 // the lock that refuses a duplicate id.
 import fs from 'node:fs/promises';
-import { mkdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { native } from './native.js';
 
 import path from 'node:path';
 import type { ContainerState } from '../types/api.js';
 import { ContainerExistsError, ContainerNotFoundError, SetupError, errnoName, fromSystemError } from './errors.js';
+
+const { ENOENT } = constants.errno;
 
 /** State roots this process made or found: claim() needs one mkdir, not two. */
 const knownRoots = new Set<string>();
@@ -61,18 +64,16 @@ export class StateDir {
   }
 
   async remove(): Promise<void> {
-    // The common case (just state.json) synchronously: an unlink and an rmdir
-    // cost less than a round trip to a worker thread. Anything else in the
+    // The common case (just state.json) in one thread-pool job (an ext4 unlink
+    // can take half a millisecond: not on the event loop); anything else in the
     // directory (a stray temp file) falls back to a recursive rm.
-    try {
-      unlinkSync(this.file);
-    } catch {}
-    try {
-      rmdirSync(this.dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') await fs.rm(this.dir, { recursive: true, force: true });
-    }
+    const [, dirErr] = await native.removePaths([
+      { path: this.file, dir: false },
+      { path: this.dir, dir: true },
+    ]);
+    if (dirErr !== 0 && dirErr !== ENOENT) await fs.rm(this.dir, { recursive: true, force: true });
   }
+
 }
 
 /** /proc/<pid>/stat field 22 (start time in clock ticks since boot), or undefined if gone. */

@@ -405,7 +405,7 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
-    // Every hierarchy's directories in one batch (see removeDirGroups).
+    // Every hierarchy's directories in one thread-pool job.
     const hierarchies = this.all();
     await removeDirGroups(hierarchies.map((h) => h.created));
     for (const h of hierarchies) h.created = [];
