@@ -18,11 +18,19 @@ namespace berth {
 
 namespace {
 
+// With RESOLVE_IN_ROOT a path that walks ".." fails with EAGAIN when any
+// mount or rename happened anywhere on the system meanwhile (the kernel cannot
+// prove the walk stayed inside); it is meant to be retried. Other containers
+// being set up at the same time make that common, so retry a bounded number of times.
 int sys_openat2(int dirfd, const char* path, uint64_t flags, uint64_t resolve) {
   struct open_how how = {};
   how.flags = flags;
   how.resolve = resolve;
-  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  int fd;
+  for (int attempt = 0;; attempt++) {
+    fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    if (fd >= 0 || (errno != EAGAIN && errno != EINTR) || attempt >= 256) return fd;
+  }
 }
 
 int sys_open_tree(int dirfd, const char* path, unsigned flags) {
