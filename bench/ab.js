@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { berthConfig, berthStateRoot } from './berth.js';
 import { makeBundle } from './bundle.js';
-import { CGROUP_PARENT } from './hygiene.js';
+import { CGROUP_PARENT, removeBenchCgroups } from './hygiene.js';
 import { OciRuntime, startCrunNamespace } from './runtimes.js';
 import { summarize } from './stats.js';
 
@@ -51,4 +51,8 @@ try {
   bundle.cleanup();
   crunBundle?.cleanup();
   await ns?.stop();
+  // crun (--mixed) leaves the parent cgroup it made under CGROUP_PARENT in every
+  // hierarchy; berth removes its own. Like run.js, take the bench's tree away.
+  const failures = removeBenchCgroups();
+  if (failures.length) console.error(`cgroups left behind: ${failures.join(', ')}`);
 }
