@@ -5,7 +5,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { CgroupError, errnoName } from '../errors.js';
 import { native } from '../native.js';
-import { isErrno, toCgroupError } from './fsio.js';
+import { isErrno, readText, toCgroupError, writeText } from './fsio.js';
 
 const { ENOENT, EBUSY, ENOTEMPTY } = constants.errno;
 import { DEFAULT_PARENT } from './paths.js';
@@ -106,4 +106,34 @@ export async function removeDirGroups(groups: string[][], busyTimeoutMs = 3000):
     const code = errnoName(errno);
     throw new CgroupError({ step: 'destroy', path, errno: code, syscall: 'rmdir', message: `cannot remove cgroup ${path}: ${code}` });
   });
+}
+
+/**
+ * In a v2 tree, enables controllers in cgroup.subtree_control of every ancestor
+ * of the container's cgroup, from the mount root down to its parent — never in
+ * the container's own cgroup, which holds processes (the no-internal-processes
+ * rule). Each of `wanted` is tried; a failure is an error only for those in
+ * `needed` (an ancestor we do not own may hold processes, EBUSY, or not have a
+ * controller delegated).
+ */
+export async function enableSubtreeControllers(mount: string, segments: string[], wanted: Iterable<string>, needed: Set<string>): Promise<void> {
+  for (let i = 0; i < segments.length; i++) {
+    const dir = join(mount, ...segments.slice(0, i));
+    const available = (await readText(join(dir, 'cgroup.controllers'), 'enable-controllers')).split(/\s+/);
+    const enabled = new Set((await readText(join(dir, 'cgroup.subtree_control'), 'enable-controllers')).split(/\s+/));
+    for (const c of wanted) {
+      if (enabled.has(c)) continue;
+      if (!available.includes(c)) {
+        if (needed.has(c)) {
+          throw new CgroupError({ step: 'enable-controllers', path: join(dir, 'cgroup.controllers'), errno: 'ENOENT', message: `the ${c} controller is not available in ${dir}` });
+        }
+        continue;
+      }
+      try {
+        await writeText(join(dir, 'cgroup.subtree_control'), `+${c}`, 'enable-controllers');
+      } catch (err) {
+        if (needed.has(c)) throw err;
+      }
+    }
+  }
 }

@@ -16,7 +16,7 @@ import { mergeResources, v1Writes, v2ControllersNeeded } from './convert.js';
 import { watchCounter } from './events.js';
 import { parseCount, parseFlatKeyed, parsePids, pollUntil, readOptional, readOptionalSync, readText, writeText } from './fsio.js';
 import { readHostCgroupInfo } from './host.js';
-import { createDirs, removeDirGroups } from './tree.js';
+import { createDirs, enableSubtreeControllers, removeDirGroups } from './tree.js';
 import { validateResources } from './validate.js';
 
 const DEFAULT_FREEZE_TIMEOUT_MS = 5000;
@@ -214,19 +214,8 @@ export class CgroupV1Manager implements CgroupManager {
       ...(resources?.hugepageLimits && !this.byController.has('hugetlb') ? { hugepageLimits: resources.hugepageLimits } : {}),
       ...(resources?.unified ? { unified: resources.unified } : {}),
     });
-    if (needed.size === 0) return;
-    for (let i = 0; i < this.segments.length; i++) {
-      const dir = join(u.mount, ...this.segments.slice(0, i));
-      const available = (await readText(join(dir, 'cgroup.controllers'), 'enable-controllers')).split(/\s+/);
-      const enabled = new Set((await readText(join(dir, 'cgroup.subtree_control'), 'enable-controllers')).split(/\s+/));
-      for (const c of needed) {
-        if (enabled.has(c)) continue;
-        if (!available.includes(c)) {
-          throw new CgroupError({ step: 'enable-controllers', path: join(dir, 'cgroup.controllers'), errno: 'ENOENT', message: `the ${c} controller is not available in the unified tree at ${dir}` });
-        }
-        await writeText(join(dir, 'cgroup.subtree_control'), `+${c}`, 'enable-controllers');
-      }
-    }
+    // Only what the resources need in the hybrid unified tree, and all of it must work.
+    if (needed.size > 0) await enableSubtreeControllers(u.mount, this.segments, needed, needed);
   }
 
   private async writesFor(update: LinuxResources) {

@@ -8,9 +8,9 @@ import type { CgroupManager, CgroupStats } from './manager.js';
 import { applyWrites } from './apply.js';
 import { mergeResources, v2ControllersNeeded, v2Writes } from './convert.js';
 import { waitForKeyValue, watchCounter } from './events.js';
-import { parseCount, parseFlatKeyed, parsePids, readOptional, readOptionalSync, readText, toCgroupError, writeText } from './fsio.js';
+import { parseCount, parseFlatKeyed, parsePids, readOptional, readOptionalSync, toCgroupError, writeText } from './fsio.js';
 import { readHostCgroupInfo } from './host.js';
-import { createDirs, removeDirs } from './tree.js';
+import { createDirs, enableSubtreeControllers, removeDirs } from './tree.js';
 import { validateResources } from './validate.js';
 
 // Not in fs.constants. 0o10000000 on x86, arm, arm64, riscv, s390, ppc (the generic value).
@@ -65,33 +65,9 @@ export class CgroupV2Manager implements CgroupManager {
     }
   }
 
-  /**
-   * Enables controllers in cgroup.subtree_control of every ancestor, from the mount root
-   * down to the container's parent — never in the container's own cgroup, which holds
-   * processes (the no-internal-processes rule). Controllers that cannot be enabled are
-   * tolerated unless the resources need them: an ancestor we do not own may have
-   * processes of its own (EBUSY) or a controller may not be delegated to it.
-   */
+  /** The domain controllers in every ancestor; those the resources need must succeed. */
   private async enableControllers(needed: Set<string>): Promise<void> {
-    for (let i = 0; i < this.segments.length; i++) {
-      const dir = join(this.mount, ...this.segments.slice(0, i));
-      const available = (await readText(join(dir, 'cgroup.controllers'), 'enable-controllers')).split(/\s+/);
-      const enabled = new Set((await readText(join(dir, 'cgroup.subtree_control'), 'enable-controllers')).split(/\s+/));
-      for (const c of DOMAIN_CONTROLLERS) {
-        if (enabled.has(c)) continue;
-        if (!available.includes(c)) {
-          if (needed.has(c)) {
-            throw new CgroupError({ step: 'enable-controllers', path: join(dir, 'cgroup.controllers'), errno: 'ENOENT', message: `the ${c} controller is not available in ${dir}` });
-          }
-          continue;
-        }
-        try {
-          await writeText(join(dir, 'cgroup.subtree_control'), `+${c}`, 'enable-controllers');
-        } catch (err) {
-          if (needed.has(c)) throw err;
-        }
-      }
-    }
+    await enableSubtreeControllers(this.mount, this.segments, DOMAIN_CONTROLLERS, needed);
   }
 
   private async apply(update: LinuxResources): Promise<void> {
