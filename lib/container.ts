@@ -166,9 +166,7 @@ export class Container extends EventEmitter<ContainerEvents> {
     // slots free up, instead of all at once in the caller's tick.
     const release = await setupSlot();
     try {
-      const c = await Container.setUp(input, createdAt, release, execAfterReady);
-      c.execsAfterReady = execAfterReady;
-      return c;
+      return await Container.setUp(input, createdAt, release, execAfterReady);
     } finally {
       release();
     }
@@ -227,6 +225,7 @@ export class Container extends EventEmitter<ContainerEvents> {
       const c = new Container(config, stateDir, launch, cgroup, record);
       c.setupTimings = setupTimings(createdAt, spawnAt, [...Object.entries(spawned.marks), ...(report.marks ?? [])], readyAt);
       c.status = 'created';
+      c.execsAfterReady = execAfterReady;
       c.stateWrites = firstWrite.then(() => {});
       await c.stateWrites;
       return c;

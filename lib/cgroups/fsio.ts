@@ -31,13 +31,18 @@ export async function readText(path: string, step: string): Promise<string> {
   }
 }
 
-/** Reads a file that may legitimately be absent (a controller not enabled, an older kernel). */
+/** A failed read of a file that may legitimately be absent (a controller not enabled, an older kernel): null, or the error to throw. */
+function absentOrThrow(err: unknown, path: string): null {
+  if (isErrno(err, 'ENOENT', 'ENODEV', 'EOPNOTSUPP')) return null;
+  throw toCgroupError('read', err, path, `cannot read ${path}`);
+}
+
+/** Reads a file that may legitimately be absent; null if it is. */
 export async function readOptional(path: string): Promise<string | null> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    if (isErrno(err, 'ENOENT', 'ENODEV', 'EOPNOTSUPP')) return null;
-    throw toCgroupError('read', err, path, `cannot read ${path}`);
+    return absentOrThrow(err, path);
   }
 }
 
@@ -50,8 +55,7 @@ export function readOptionalSync(path: string): string | null {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    if (isErrno(err, 'ENOENT', 'ENODEV', 'EOPNOTSUPP')) return null;
-    throw toCgroupError('read', err, path, `cannot read ${path}`);
+    return absentOrThrow(err, path);
   }
 }
 
