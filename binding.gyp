@@ -1,6 +1,7 @@
 {
   "target_defaults": {
     "defines": ["_GNU_SOURCE"],
+    "include_dirs": ["native/wire", "native/init"],
     "cflags_cc": ["-std=c++17", "-fno-exceptions", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fstack-protector-strong", "-O2"],
     "cflags_cc!": ["-fno-rtti"]
   },
@@ -9,13 +10,13 @@
       "target_name": "berth-init",
       "type": "executable",
       "sources": [
-        "native/init_main.cc",
-        "native/plan_codec.cc",
-        "native/child.cc",
-        "native/child_mounts.cc",
-        "native/child_process.cc",
-        "native/child_terminal.cc",
-        "native/child_cgroup.cc"
+        "native/init/init_main.cc",
+        "native/wire/plan_codec.cc",
+        "native/init/child.cc",
+        "native/init/child_mounts.cc",
+        "native/init/child_process.cc",
+        "native/init/child_terminal.cc",
+        "native/init/child_cgroup.cc"
       ],
       "ldflags": ["-static", "-s"]
     },
@@ -25,29 +26,29 @@
       "actions": [
         {
           "action_name": "embed_berth_init",
-          "inputs": ["<(PRODUCT_DIR)/berth-init", "native/embed-init.js"],
+          "inputs": ["<(PRODUCT_DIR)/berth-init", "native/addon/embed-init.js"],
           "outputs": ["<(INTERMEDIATE_DIR)/berth_init_blob.S"],
-          "action": ["node", "native/embed-init.js", "<(PRODUCT_DIR)/berth-init", "<(INTERMEDIATE_DIR)/berth_init_blob.S"]
+          "action": ["node", "native/addon/embed-init.js", "<(PRODUCT_DIR)/berth-init", "<(INTERMEDIATE_DIR)/berth_init_blob.S"]
         }
       ],
       "sources": [
-        "native/addon.cc",
-        "native/plan_codec.cc",
-        "native/fdops.cc",
-        "native/spawn.cc",
-        "native/init_exec.cc",
-        "native/child.cc",
-        "native/child_mounts.cc",
-        "native/child_process.cc",
-        "native/child_terminal.cc",
-        "native/child_cgroup.cc",
-        "native/fd_watch.cc",
-        "native/pipe_collect.cc",
-        "native/remove.cc",
-        "native/write_file.cc",
+        "native/addon/addon.cc",
+        "native/wire/plan_codec.cc",
+        "native/addon/fdops.cc",
+        "native/addon/spawn.cc",
+        "native/addon/init_exec.cc",
+        "native/init/child.cc",
+        "native/init/child_mounts.cc",
+        "native/init/child_process.cc",
+        "native/init/child_terminal.cc",
+        "native/init/child_cgroup.cc",
+        "native/addon/fd_watch.cc",
+        "native/addon/pipe_collect.cc",
+        "native/addon/remove.cc",
+        "native/addon/write_file.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": ["native/addon", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"]
     }
   ]

@@ -21,12 +21,12 @@ awk '{print "  " $5 "  " $9 "  " $6}' /proc/self/mountinfo
 const t0 = performance.now();
 const container = await createContainer({ rootfs, hostname: 'berth-demo', process: { args: ['/bin/sh', '-c', script] } });
 const created = performance.now();
-console.log(`created container ${container.id} (host pid ${container.pid}) in ${(created - t0).toFixed(1)} ms; state: ${container.state}`);
+console.log(`created container ${container.id} (host pid ${container.pid}) in ${(created - t0).toFixed(1)} ms; state: ${container.status}`);
 const init = await container.start();
 init.stdout.pipe(process.stdout);
 init.stderr.pipe(process.stderr);
 const [status] = await Promise.all([init.wait(), finished(init.stdout)]);
-console.log(`exited with ${JSON.stringify(status)}; state: ${container.state}`);
+console.log(`exited with ${JSON.stringify(status)}; state: ${container.status}`);
 await container.destroy();
 
 const t1 = performance.now();

@@ -1,10 +1,20 @@
-// berth: Linux containers for Node.js.
-export { Container, createContainer } from './container.js';
-export { ContainerProcess } from './process.js';
-export { run } from './run.js';
-export { ContainerRef, listContainers, loadContainer } from './registry.js';
-export type { RegistryOptions } from './registry.js';
-export { Terminal } from './terminal.js';
+// berth: Linux containers for Node.js. Everything a caller can name is exported
+// here; the layers below (config, host, native, cgroups, state, launch) are not API.
+export { Container, type ContainerEvents } from './container/container.js';
+export { createContainer } from './container/create.js';
+export { ContainerProcess, type ContainerProcessEvents } from './container/process.js';
+export { run } from './container/run.js';
+export { ContainerRef, listContainers, loadContainer, type RegistryOptions } from './container/registry.js';
+export { Terminal, type WindowSize } from './launch/terminal.js';
+export type { CgroupStats } from './cgroups/manager.js';
+export type {
+  ResolvedCapabilities,
+  ResolvedConfig,
+  ResolvedDevice,
+  ResolvedMount,
+  ResolvedNamespace,
+  ResolvedProcess,
+} from './config/normalize.js';
 export {
   AbortError,
   BerthError,
@@ -15,6 +25,7 @@ export {
   ExecutableNotFoundError,
   InvalidStateError,
   SetupError,
+  type ErrorDetail,
 } from './errors.js';
 export {
   DEFAULT_CAPABILITIES,

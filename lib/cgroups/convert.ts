@@ -11,7 +11,7 @@
 //   hugepageLimits -> hugetlb.<size>.max (v2) / hugetlb.<size>.limit_in_bytes (v1)
 import { CgroupError } from '../errors.js';
 import type { LinuxResources, LinuxThrottleDevice } from '../../types/oci.js';
-import { normalizePageSize } from './host.js';
+import { normalizePageSize } from '../host/index.js';
 
 export interface CgroupWrite {
   /** v1 controller whose hierarchy holds `file`; 'unified' for the cgroup2 tree (v2, or hybrid's unified part). */

@@ -1,19 +1,14 @@
 // Entry point of the cgroup subsystem: layout detection (once per process) and the
 // factory that picks the manager implementation for it.
-import type { CgroupLayout, CgroupManager } from './manager.js';
-import { detectLayout, detectLayoutSync, type CgroupHierarchies } from './detect.js';
+import type { CgroupManager } from './manager.js';
+import { type CgroupHierarchies, type CgroupLayout, detectLayoutSync } from '../host/index.js';
 import { cgroupSegments } from './paths.js';
 import { CgroupV1Manager } from './v1.js';
 import { CgroupV2Manager } from './v2.js';
 import { CgroupError } from '../errors.js';
 
-export type { CgroupLayout, CgroupManager, CgroupStats } from './manager.js';
-export type { CgroupHierarchies } from './detect.js';
-export type { HostCgroupInfo } from './host.js';
+export type { CgroupManager, CgroupStats, ChildPlacement } from './manager.js';
 export type { CgroupWrite } from './convert.js';
-export { detectLayout, parseMountinfo } from './detect.js';
-export { readHostCgroupInfo, parseCpuList, normalizePageSize } from './host.js';
-export { validateResources, checkResources } from './validate.js';
 export { cgroupSegments, DEFAULT_PARENT } from './paths.js';
 export { sharesToWeight, blkioWeightToIoWeight, cpuMax, swapMaxV2, v1Writes, v2Writes, mergeResources } from './convert.js';
 
@@ -53,4 +48,3 @@ export function createCgroupManager(opts: CreateCgroupManagerOptions): CgroupMan
   return new CgroupV1Manager(h, segments);
 }
 
-export { detectLayoutSync };

@@ -1,9 +1,9 @@
 // The one interface every cgroup implementation (v2, v1/hybrid) provides.
 // The launch path only talks to this; which implementation backs it is decided
-// once per process by detectLayout() (see ./detect.ts).
+// once per process by detectLayout() (lib/host/cgroup-layout.ts). Resources
+// reach a manager validated (lib/config/resources.ts): it does not check again.
 import type { LinuxResources } from '../../types/oci.js';
-
-export type CgroupLayout = 'v2' | 'hybrid' | 'v1';
+import type { CgroupLayout } from '../host/index.js';
 
 export interface CgroupStats {
   cpu: { usageUsec: number; userUsec: number; systemUsec: number; throttledUsec: number; nrThrottled: number };

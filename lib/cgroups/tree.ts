@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { CgroupError, errnoName } from '../errors.js';
-import { native } from '../native.js';
+import { native } from '../native/addon.js';
 import { isErrno, readText, toCgroupError, writeText } from './fsio.js';
 
 const { ENOENT, EBUSY, ENOTEMPTY } = constants.errno;

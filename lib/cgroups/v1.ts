@@ -4,22 +4,20 @@
 // tree (hugetlb on these machines) and cgroup2-only features (cgroup.kill) apply too.
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { native } from '../native.js';
+import { native } from '../native/addon.js';
 import { join } from 'node:path';
 import { CgroupError } from '../errors.js';
 import type { LinuxResources } from '../../types/oci.js';
 import type { CgroupManager, CgroupStats, ChildPlacement } from './manager.js';
 import { DEFAULT_PARENT } from './paths.js';
-import type { CgroupHierarchies } from './detect.js';
+import type { CgroupHierarchies } from '../host/index.js';
 import { applyWrites } from './apply.js';
 import { mergeResources, v1Writes, v2ControllersNeeded } from './convert.js';
 import { watchCounter } from './events.js';
 import { parseCount, parseFlatKeyed, parsePids, pollUntil, readOptional, readOptionalSync, readText, writeText } from './fsio.js';
-import { readHostCgroupInfo } from './host.js';
 import { createDirs, enableSubtreeControllers, removeDirGroups } from './tree.js';
-import { validateResources } from './validate.js';
+import { DEFAULT_FREEZE_TIMEOUT_MS, freezeV1, freezeV2, thawV1, thawV2 } from './freezer.js';
 
-const DEFAULT_FREEZE_TIMEOUT_MS = 5000;
 const KILL_TIMEOUT_MS = 10000;
 const OOM_POLL_MS = 100;
 // v1 reports "no limit" as the largest page-aligned signed 64-bit value.
@@ -122,13 +120,7 @@ export class CgroupV1Manager implements CgroupManager {
     return this.byController.get(controller)?.path ?? null;
   }
 
-  private async validate(resources: LinuxResources | undefined, at: string): Promise<void> {
-    const host = await readHostCgroupInfo();
-    validateResources(resources, { ...host, layout: this.layout }, at);
-  }
-
   async create(resources: LinuxResources | undefined): Promise<void> {
-    await this.validate(resources, 'linux.resources');
     if (this.isCreated) throw new CgroupError({ step: 'create', message: 'create() called twice' });
     this.isCreated = true;
     try {
@@ -151,7 +143,6 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async childPlacement(resources: LinuxResources | undefined): Promise<ChildPlacement> {
-    await this.validate(resources, 'linux.resources');
     if (this.isCreated) throw new CgroupError({ step: 'create', message: 'create() called twice' });
     this.isCreated = true;
     await this.enableUnifiedControllers(resources);
@@ -245,7 +236,6 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   async update(resources: LinuxResources): Promise<void> {
-    await this.validate(resources, 'resources');
     await this.enableUnifiedControllers(resources);
     await this.apply(resources);
   }
@@ -297,45 +287,19 @@ export class CgroupV1Manager implements CgroupManager {
     };
   }
 
-  /** freezer.state=FROZEN, waiting until it reads FROZEN; on timeout THAWED again and reject. */
+  /** The v1 freezer, or (hybrid without one) the unified tree's core freezer. */
   async freeze(timeoutMs = DEFAULT_FREEZE_TIMEOUT_MS): Promise<void> {
     const freezer = this.dir('freezer');
-    if (!freezer) return this.freezeUnified(timeoutMs);
-    const state = join(freezer, 'freezer.state');
-    await writeText(state, 'FROZEN', 'freeze');
-    const frozen = await pollUntil(async () => {
-      const s = (await readText(state, 'freeze')).trim();
-      // Re-request while FREEZING: a task that was forking can make a freeze attempt stall.
-      if (s === 'FREEZING') await writeText(state, 'FROZEN', 'freeze');
-      return s === 'FROZEN';
-    }, timeoutMs, 10);
-    if (frozen) return;
-    await writeText(state, 'THAWED', 'freeze').catch(() => undefined);
-    throw new CgroupError({ step: 'freeze', path: state, errno: 'ETIMEDOUT', message: `cgroup did not freeze within ${timeoutMs} ms; thawed it again` });
+    if (freezer) return freezeV1(freezer, timeoutMs);
+    if (this.unified) return freezeV2(this.unified.path, timeoutMs);
+    throw new CgroupError({ step: 'freeze', errno: 'ENOENT', message: 'no freezer controller on this host' });
   }
 
   async thaw(): Promise<void> {
     const freezer = this.dir('freezer');
-    if (!freezer) return this.thawUnified();
-    const state = join(freezer, 'freezer.state');
-    await writeText(state, 'THAWED', 'thaw');
-    if (!(await pollUntil(async () => (await readText(state, 'thaw')).trim() === 'THAWED', DEFAULT_FREEZE_TIMEOUT_MS, 10))) {
-      throw new CgroupError({ step: 'thaw', path: state, errno: 'ETIMEDOUT', message: 'cgroup did not thaw' });
-    }
-  }
-
-  // Without a v1 freezer, a hybrid host can still freeze through cgroup2's core freezer.
-  private async freezeUnified(timeoutMs: number): Promise<void> {
-    if (!this.unified) throw new CgroupError({ step: 'freeze', errno: 'ENOENT', message: 'no freezer controller on this host' });
-    const { CgroupV2Manager } = await import('./v2.js');
-    const v2 = new CgroupV2Manager(this.unified.mount, this.segments);
-    return v2.freeze(timeoutMs);
-  }
-
-  private async thawUnified(): Promise<void> {
-    if (!this.unified) throw new CgroupError({ step: 'thaw', errno: 'ENOENT', message: 'no freezer controller on this host' });
-    const { CgroupV2Manager } = await import('./v2.js');
-    return new CgroupV2Manager(this.unified.mount, this.segments).thaw();
+    if (freezer) return thawV1(freezer);
+    if (this.unified) return thawV2(this.unified.path);
+    throw new CgroupError({ step: 'thaw', errno: 'ENOENT', message: 'no freezer controller on this host' });
   }
 
   /** Union of the processes in every hierarchy (they should agree, but a racing fork may not yet). */

@@ -2,16 +2,15 @@
 import { constants, openSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CgroupError, ConfigError } from '../errors.js';
+import { CgroupError } from '../errors.js';
 import type { LinuxResources } from '../../types/oci.js';
 import type { CgroupManager, CgroupStats } from './manager.js';
 import { applyWrites } from './apply.js';
 import { mergeResources, v2ControllersNeeded, v2Writes } from './convert.js';
 import { waitForKeyValue, watchCounter } from './events.js';
 import { parseCount, parseFlatKeyed, parsePids, readOptional, readOptionalSync, toCgroupError, writeText } from './fsio.js';
-import { readHostCgroupInfo } from './host.js';
 import { createDirs, enableSubtreeControllers, removeDirs } from './tree.js';
-import { validateResources } from './validate.js';
+import { DEFAULT_FREEZE_TIMEOUT_MS, freezeV2, thawV2 } from './freezer.js';
 
 // Not in fs.constants. 0o10000000 on x86, arm, arm64, riscv, s390, ppc (the generic value).
 const O_PATH = 0o10000000;
@@ -19,7 +18,6 @@ const O_PATH = 0o10000000;
 // Controllers a container may use; enabled top-down so the leaf has them all (what crun does).
 const DOMAIN_CONTROLLERS = ['cpuset', 'cpu', 'io', 'memory', 'pids', 'hugetlb', 'rdma', 'misc'];
 
-const DEFAULT_FREEZE_TIMEOUT_MS = 5000;
 const KILL_TIMEOUT_MS = 10000;
 
 export class CgroupV2Manager implements CgroupManager {
@@ -42,18 +40,7 @@ export class CgroupV2Manager implements CgroupManager {
     return join(this.unifiedPath, name);
   }
 
-  private async validate(resources: LinuxResources | undefined, at: string): Promise<void> {
-    const host = await readHostCgroupInfo();
-    validateResources(resources, { ...host, layout: 'v2' }, at);
-  }
-
   async create(resources: LinuxResources | undefined): Promise<void> {
-    await this.validate(resources, 'linux.resources');
-    // v2 limits swap alone (swap.max = swap - limit), so a swap limit needs a memory limit.
-    const mem = resources?.memory;
-    if (mem?.swap !== undefined && mem.swap > 0 && !(mem.limit !== undefined && mem.limit > 0)) {
-      throw new ConfigError('linux.resources.memory.swap', 'a swap limit needs a memory limit on cgroup v2');
-    }
     if (this.created.length > 0) throw new CgroupError({ step: 'create', path: this.unifiedPath, message: 'create() called twice' });
     this.created = await createDirs(this.mount, this.segments);
     try {
@@ -105,7 +92,6 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   async update(resources: LinuxResources): Promise<void> {
-    await this.validate(resources, 'resources');
     await this.enableControllers(v2ControllersNeeded(resources));
     await this.apply(resources);
   }
@@ -152,19 +138,12 @@ export class CgroupV2Manager implements CgroupManager {
     };
   }
 
-  /** Writes cgroup.freeze=1 and waits for "frozen 1"; on timeout thaws back and rejects. */
-  async freeze(timeoutMs = DEFAULT_FREEZE_TIMEOUT_MS): Promise<void> {
-    await writeText(this.file('cgroup.freeze'), '1', 'freeze');
-    if (await waitForKeyValue(this.file('cgroup.events'), 'frozen', '1', timeoutMs)) return;
-    await writeText(this.file('cgroup.freeze'), '0', 'freeze').catch(() => undefined);
-    throw new CgroupError({ step: 'freeze', path: this.file('cgroup.events'), errno: 'ETIMEDOUT', message: `cgroup did not freeze within ${timeoutMs} ms; thawed it again` });
+  freeze(timeoutMs = DEFAULT_FREEZE_TIMEOUT_MS): Promise<void> {
+    return freezeV2(this.unifiedPath, timeoutMs);
   }
 
-  async thaw(): Promise<void> {
-    await writeText(this.file('cgroup.freeze'), '0', 'thaw');
-    if (!(await waitForKeyValue(this.file('cgroup.events'), 'frozen', '0', DEFAULT_FREEZE_TIMEOUT_MS))) {
-      throw new CgroupError({ step: 'thaw', path: this.file('cgroup.events'), errno: 'ETIMEDOUT', message: 'cgroup did not thaw' });
-    }
+  thaw(): Promise<void> {
+    return thawV2(this.unifiedPath);
   }
 
   async pids(): Promise<number[]> {

@@ -52,4 +52,5 @@ export const DEFAULT_DEV_LINKS: ReadonlyArray<{ target: string; path: string }> 
 
 export const DEFAULT_RLIMITS = Object.freeze([{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }]);
 
-export const DEFAULT_STATE_ROOT = '/run/berth';
+/** PATH for a process whose env has none (what runc spec and Docker use). */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -3,7 +3,7 @@
 import type { ProcessConfig } from '../../types/api.js';
 import { ConfigError } from '../errors.js';
 import { isObject } from './check.js';
-import { type ResolvedProcess, normalizeEnv, normalizeProcess } from './normalize.js';
+import { type ResolvedProcess, normalizeEnv, normalizeProcess } from './process.js';
 
 function envObject(env: string[]): Record<string, string> {
   const out: Record<string, string> = {};

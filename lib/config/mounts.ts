@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import type { Mount } from '../../types/oci.js';
 import { ConfigError } from '../errors.js';
-import { MOUNT_ATTR, MS } from '../launch/constants.js';
+import { MOUNT_ATTR, MS } from '../kernel/abi.js';
 import { absPath, optArray, optStr, str } from './check.js';
 
 export interface ResolvedMount {

@@ -1,25 +1,13 @@
 // ResolvedConfig -> the plain-data plan the native child executes. All decisions
-// (which mounts, which devices, cap masks, rlimit numbers) are made here.
-import fs from 'node:fs';
+// (which mounts, which devices, cap masks, rlimit numbers) are made here, from
+// the config and the host facts passed in: a pure function, no I/O.
 import os from 'node:os';
 import type { ResolvedConfig, ResolvedProcess } from '../config/normalize.js';
-import { DEFAULT_DEVICES, DEFAULT_DEV_LINKS } from '../config/defaults.js';
-import type { NativeMount, NativePlan } from '../native.js';
+import { DEFAULT_DEVICES, DEFAULT_DEV_LINKS, DEFAULT_PATH } from '../config/defaults.js';
+import type { NativeMount, NativePlan } from '../native/addon.js';
 import type { ChildPlacement } from '../cgroups/manager.js';
-import { detectLayoutSync } from '../cgroups/detect.js';
-import { CAPABILITIES, CLONE_NS, DEFAULT_PATH, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from './constants.js';
-
-let capLastCache: number | undefined;
-export function capLast(): number {
-  if (capLastCache === undefined) {
-    try {
-      capLastCache = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
-    } catch {
-      capLastCache = CAPABILITIES.length - 1;
-    }
-  }
-  return capLastCache;
-}
+import type { HostFacts } from '../host/index.js';
+import { CAPABILITIES, CLONE_NS, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from '../kernel/abi.js';
 
 function capMask(names: string[]): bigint {
   let mask = 0n;
@@ -32,7 +20,7 @@ function rlimitValue(v: number): bigint {
   return v >= Number.MAX_SAFE_INTEGER ? RLIM_INFINITY : BigInt(v);
 }
 
-export function processPlan(p: ResolvedProcess): Pick<
+export function processPlan(p: ResolvedProcess, host: HostFacts): Pick<
   NativePlan,
   | 'args' | 'env' | 'pathEnv' | 'cwd' | 'uid' | 'gid' | 'groups' | 'setGroups' | 'umask' | 'setCaps' | 'caps'
   | 'capLast' | 'noNewPrivs' | 'rlimits' | 'oomScoreAdj' | 'ioPriority' | 'terminal' | 'consoleWidth' | 'consoleHeight'
@@ -56,7 +44,7 @@ export function processPlan(p: ResolvedProcess): Pick<
       capMask(p.capabilities.inheritable),
       capMask(p.capabilities.ambient),
     ],
-    capLast: capLast(),
+    capLast: host.capLast,
     noNewPrivs: p.noNewPrivileges,
     rlimits: p.rlimits.map((r) => ({ resource: RLIMITS[r.type], soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) })),
     ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),
@@ -67,14 +55,14 @@ export function processPlan(p: ResolvedProcess): Pick<
   };
 }
 
-function mountPlan(cfg: ResolvedConfig): NativeMount[] {
+function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
   const out: NativeMount[] = [];
   for (const m of cfg.mounts) {
     let type = m.type;
     if (type === 'cgroup' || type === 'cgroup2') {
       // A v1/hybrid host would need one mount per controller; only a pure v2
       // host gets /sys/fs/cgroup inside for now.
-      if (detectLayoutSync().layout !== 'v2') continue;
+      if (host.cgroups.layout !== 'v2') continue;
       type = 'cgroup2';
     }
     out.push({
@@ -94,6 +82,7 @@ function mountPlan(cfg: ResolvedConfig): NativeMount[] {
 }
 
 export interface PlanInputs {
+  host: HostFacts;
   fds: number[];
   joins: Array<{ fd: number; nstype: number }>;
   cgroupFd?: number;
@@ -134,7 +123,7 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     rootfs: cfg.rootfs,
     rootfsPropagation: cfg.rootfsPropagation,
     readonlyRoot: cfg.readonlyRoot,
-    mounts: newMountNs ? mountPlan(cfg) : [],
+    mounts: newMountNs ? mountPlan(cfg, inputs.host) : [],
     devices: newMountNs ? devices : [],
     links: newMountNs && hasDevTmpfs ? DEFAULT_DEV_LINKS.map((l) => ({ ...l })) : [],
     masked: newMountNs ? cfg.maskedPaths : [],
@@ -143,7 +132,7 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     ...(cfg.hostname !== undefined ? { hostname: cfg.hostname } : {}),
     ...(cfg.domainname !== undefined ? { domainname: cfg.domainname } : {}),
     loopbackUp: (cloneFlags & CLONE_NS.network) !== 0,
-    ...processPlan(cfg.process),
+    ...processPlan(cfg.process, inputs.host),
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
     execAfterReady: inputs.execAfterReady === true,
@@ -151,6 +140,7 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
 }
 
 export interface ExecInputs {
+  host: HostFacts;
   fds: number[];
   joinPidfd: number;
   joinRootFd: number;
@@ -179,7 +169,7 @@ export function execPlan(cfg: ResolvedConfig, proc: ResolvedProcess, inputs: Exe
     readonly: [],
     sysctls: [],
     loopbackUp: false,
-    ...processPlan(proc),
+    ...processPlan(proc, inputs.host),
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
   };

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { StdioOption } from '../../types/api.js';
-import { native } from '../native.js';
+import { native } from '../native/addon.js';
 
 export interface PreparedStdio {
   /** The fd the child gets at each position. */

@@ -1,0 +1,156 @@
+// process: args, env, cwd, user, capabilities, rlimits, terminal, stdio, for
+// the init and (through exec.ts) for every exec'd process.
+import type { StdioOption } from '../../types/api.js';
+import { ConfigError } from '../errors.js';
+import { CAPABILITIES, RLIMITS } from '../kernel/abi.js';
+import { UINT32_ID_MAX, absPath, int, isObject, optArray, optBool, optInt, optObject, str, strArray } from './check.js';
+import { DEFAULT_CAPABILITIES, DEFAULT_PATH, DEFAULT_RLIMITS } from './defaults.js';
+
+export interface ResolvedCapabilities {
+  bounding: string[];
+  effective: string[];
+  permitted: string[];
+  inheritable: string[];
+  ambient: string[];
+}
+
+export interface ResolvedProcess {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  umask: number;
+  capabilities: ResolvedCapabilities;
+  rlimits: Array<{ type: string; soft: number; hard: number }>;
+  noNewPrivileges: boolean;
+  oomScoreAdj?: number;
+  /** ioprio_set value: class << 13 | level. */
+  ioPriority?: number;
+  terminal: boolean;
+  consoleSize?: { width: number; height: number };
+  stdio: StdioOption[];
+}
+
+const IOPRIO_CLASSES: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
+
+export function normalizeEnv(v: unknown, field: string): string[] {
+  if (v === undefined) return [];
+  if (Array.isArray(v)) {
+    return v.map((e, i) => {
+      const s = str(e, `${field}[${i}]`);
+      if (!s.includes('=') || s.startsWith('=')) throw new ConfigError(`${field}[${i}]`, `"${s}" is not KEY=VALUE`);
+      return s;
+    });
+  }
+  if (!isObject(v)) throw new ConfigError(field, 'must be an array of KEY=VALUE strings or an object');
+  return Object.entries(v).map(([k, val]) => {
+    if (k === '' || k.includes('=') || k.includes('\0')) throw new ConfigError(`${field}.${k}`, 'is not a valid variable name');
+    return `${k}=${str(val, `${field}.${k}`)}`;
+  });
+}
+
+function capList(v: unknown, field: string, fallback: readonly string[]): string[] {
+  if (v === undefined) return [...fallback];
+  return strArray(v, field).map((c, i) => {
+    const name = c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`;
+    if (!(CAPABILITIES as readonly string[]).includes(name)) throw new ConfigError(`${field}[${i}]`, `unknown capability "${c}"`);
+    return name;
+  });
+}
+
+function normalizeStdio(v: unknown, field: string): StdioOption[] {
+  const one = (x: unknown, f: string): StdioOption => {
+    if (x === 'pipe' || x === 'inherit' || x === 'ignore') return x;
+    if (typeof x === 'number' && Number.isInteger(x) && x >= 0) return x;
+    throw new ConfigError(f, "must be 'pipe', 'inherit', 'ignore' or a file descriptor");
+  };
+  if (v === undefined) return ['pipe', 'pipe', 'pipe'];
+  if (!Array.isArray(v)) {
+    const s = one(v, field);
+    return [s, s, s];
+  }
+  if (v.length > 64) throw new ConfigError(field, 'at most 64 entries');
+  const out = v.map((x, i) => {
+    const s = one(x, `${field}[${i}]`);
+    if (s === 'pipe' && i > 2) throw new ConfigError(`${field}[${i}]`, "'pipe' is only available for 0, 1 and 2 (pass an fd)");
+    return s;
+  });
+  while (out.length < 3) out.push('pipe');
+  return out;
+}
+
+export function normalizeProcess(raw: unknown, field: string): ResolvedProcess {
+  const p = optObject(raw, field) ?? {};
+  const args = strArray(p.args, `${field}.args`);
+  if (args.length === 0) throw new ConfigError(`${field}.args`, 'must name the program to run');
+  if (args[0] === '') throw new ConfigError(`${field}.args[0]`, 'must not be empty');
+  const env = normalizeEnv(p.env, `${field}.env`);
+  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
+  const terminal = optBool(p.terminal, `${field}.terminal`) ?? false;
+  const size = optObject(p.consoleSize, `${field}.consoleSize`);
+  const consoleSize = size && {
+    width: int(size.width, `${field}.consoleSize.width`, 1, 0xffff),
+    height: int(size.height, `${field}.consoleSize.height`, 1, 0xffff),
+  };
+  if (consoleSize && !terminal) throw new ConfigError(`${field}.consoleSize`, 'needs terminal: true');
+  const stdio = normalizeStdio((p as { stdio?: unknown }).stdio, `${field}.stdio`);
+  // The terminal becomes 0-2; extra fds (3+) still pass through.
+  if (terminal) stdio.splice(0, 3, 'ignore', 'ignore', 'ignore');
+  if (terminal && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+  const user = optObject(p.user, `${field}.user`) ?? {};
+  if (user.username !== undefined) throw new ConfigError(`${field}.user.username`, 'is not supported (use numeric uid/gid)');
+  const caps = optObject(p.capabilities, `${field}.capabilities`);
+  const capabilities: ResolvedCapabilities = {
+    bounding: capList(caps?.bounding, `${field}.capabilities.bounding`, DEFAULT_CAPABILITIES),
+    effective: capList(caps?.effective, `${field}.capabilities.effective`, caps ? [] : DEFAULT_CAPABILITIES),
+    permitted: capList(caps?.permitted, `${field}.capabilities.permitted`, caps ? [] : DEFAULT_CAPABILITIES),
+    inheritable: capList(caps?.inheritable, `${field}.capabilities.inheritable`, []),
+    ambient: capList(caps?.ambient, `${field}.capabilities.ambient`, []),
+  };
+  // The kernel only raises an ambient capability that is also permitted and
+  // inheritable; runc and crun skip the others (`runc spec` lists ambient caps
+  // with no inheritable set), and so does berth.
+  capabilities.ambient = capabilities.ambient.filter((c) => capabilities.permitted.includes(c) && capabilities.inheritable.includes(c));
+  const rlimitsRaw = optArray(p.rlimits, `${field}.rlimits`);
+  const rlimits = (rlimitsRaw ?? DEFAULT_RLIMITS).map((r, i) => {
+    const f = `${field}.rlimits[${i}]`;
+    const o = optObject(r, f) ?? {};
+    const type = str(o.type, `${f}.type`);
+    if (!(type in RLIMITS)) throw new ConfigError(`${f}.type`, `unknown rlimit "${type}"`);
+    const soft = int(o.soft, `${f}.soft`, 0, Number.MAX_SAFE_INTEGER);
+    const hard = int(o.hard, `${f}.hard`, 0, Number.MAX_SAFE_INTEGER);
+    if (soft > hard) throw new ConfigError(`${f}.soft`, `soft limit ${soft} exceeds hard limit ${hard}`);
+    return { type, soft, hard };
+  });
+  const cwd = p.cwd === undefined ? '/' : absPath(p.cwd, `${field}.cwd`);
+  const oomScoreAdj = optInt(p.oomScoreAdj, `${field}.oomScoreAdj`, -1000, 1000);
+  const io = optObject(p.ioPriority, `${field}.ioPriority`);
+  let ioPriority: number | undefined;
+  if (io) {
+    const cls = IOPRIO_CLASSES[str(io.class, `${field}.ioPriority.class`)];
+    if (cls === undefined) throw new ConfigError(`${field}.ioPriority.class`, `must be one of ${Object.keys(IOPRIO_CLASSES).join(', ')}`);
+    ioPriority = (cls << 13) | int(io.priority, `${field}.ioPriority.priority`, 0, 7);
+  }
+  return {
+    args,
+    env,
+    cwd,
+    uid: optInt(user.uid, `${field}.user.uid`, 0, UINT32_ID_MAX) ?? 0,
+    gid: optInt(user.gid, `${field}.user.gid`, 0, UINT32_ID_MAX) ?? 0,
+    additionalGids: (optArray(user.additionalGids, `${field}.user.additionalGids`) ?? []).map((g, i) =>
+      int(g, `${field}.user.additionalGids[${i}]`, 0, UINT32_ID_MAX),
+    ),
+    umask: optInt(user.umask, `${field}.user.umask`, 0, 0o777) ?? 0o022,
+    capabilities,
+    rlimits,
+    noNewPrivileges: optBool(p.noNewPrivileges, `${field}.noNewPrivileges`) ?? true,
+    ...(oomScoreAdj !== undefined ? { oomScoreAdj } : {}),
+    ...(ioPriority !== undefined ? { ioPriority } : {}),
+    terminal,
+    ...(consoleSize ? { consoleSize } : {}),
+    stdio,
+  };
+}
+

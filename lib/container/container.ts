@@ -1,0 +1,249 @@
+// Container: the OCI lifecycle (creating -> created -> running ⇄ paused ->
+// stopped) over one init process, its state directory, its cgroup and the
+// processes exec'd into it. Made by create.ts; exec.ts runs more processes in it.
+import { EventEmitter } from 'node:events';
+import type { ContainerState, ContainerStatus, ExitStatus, ProcessConfig } from '../../types/api.js';
+import type { LinuxResources } from '../../types/oci.js';
+import type { CgroupManager, CgroupStats } from '../cgroups/index.js';
+import type { ResolvedConfig } from '../config/normalize.js';
+import { validateResources } from '../config/resources.js';
+import { InvalidStateError } from '../errors.js';
+import { type HostFacts, readHostCgroupInfo } from '../host/index.js';
+import type { PidHandle } from '../launch/channel.js';
+import { type Launch, letExec } from '../launch/spawn.js';
+import type { StateDir } from '../state/state-dir.js';
+import { execProcess } from './exec.js';
+import { ContainerProcess, signalNumber } from './process.js';
+import { type InitRecord, stateRecord } from './state-record.js';
+
+export interface ContainerEvents {
+  exit: [status: ExitStatus];
+  /** The kernel's OOM killer took a process of the container. */
+  oom: [];
+  newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
+}
+
+/** Everything a container is made of, as create.ts assembled it. */
+export interface ContainerParts {
+  config: ResolvedConfig;
+  host: HostFacts;
+  stateDir: StateDir;
+  launch: Launch;
+  cgroup: CgroupManager;
+  record: InitRecord;
+  /** run(): the init execs right after setup; start() only confirms it and defers its state write. */
+  execAfterReady: boolean;
+  /** The 'created' state.json write, under way while setup finished. */
+  firstWrite: Promise<void>;
+  setupTimings: Record<string, number>;
+}
+
+export class Container extends EventEmitter<ContainerEvents> {
+  readonly id: string;
+  /** The validated configuration with every default filled in. */
+  readonly config: ResolvedConfig;
+  /**
+   * Where create() spent its time, in ms since it was called: 'spawn' (config
+   * checked, state dir claimed: native spawn called), 'worker' (a thread-pool
+   * thread took it), 'clone' / 'cloned' (clone3 called / returned once
+   * berth-init was exec'd), then the child's own marks ('exec' = berth-init's
+   * first instruction, 'start', 'fds', 'cgroup', 'rootfs', 'network',
+   * 'identity', 'ready'), and 'ready-seen' when Node read the child's READY.
+   */
+  readonly setupTimings: Record<string, number>;
+  private current: ContainerStatus = 'created';
+  private readonly parts: ContainerParts;
+  private readonly init: ContainerProcess;
+  private readonly execs = new Set<PidHandle>();
+  private stopOomWatch: () => void = () => {};
+  private stateWrites: Promise<void>;
+  private destroyed: Promise<void> | null = null;
+  private oomKillsReported = 0;
+
+  /** @internal made by createContainer() (create.ts). */
+  constructor(parts: ContainerParts) {
+    super();
+    this.parts = parts;
+    this.id = parts.config.id;
+    this.config = parts.config;
+    this.setupTimings = parts.setupTimings;
+    this.stateWrites = parts.firstWrite;
+    const { launch, cgroup } = parts;
+    // The live 'oom' watch costs an eventfd (v1) or an inotify watch (v2): made
+    // only once someone listens. wait()'s oomKilled reads the counter at exit.
+    const onListener = (event: string | symbol) => {
+      if (event !== 'oom' || this.destroyed) return;
+      this.off('newListener', onListener);
+      this.stopOomWatch = cgroup.watchOom(() => void this.reportOom());
+    };
+    this.on('newListener', onListener);
+    this.init = new ContainerProcess(
+      launch.proc,
+      launch.stdio.streams,
+      async (s) => {
+        // Also catches up on an OOM kill the watcher has not seen yet (v1 polls every
+        // 100 ms; v2's inotify is asynchronous too): wait() saying oomKilled implies
+        // 'oom' was emitted, even when the caller destroys the container right after.
+        const kills = await this.reportOom();
+        return kills > 0 ? { ...s, oomKilled: true } : s;
+      },
+      launch.terminal,
+    );
+    this.init.on('exit', (s) => {
+      this.current = 'stopped';
+      // Deferred: whoever waited for the exit usually destroys the container
+      // right away, and then this write would only precede the removal.
+      void this.persist({ deferred: true });
+      this.emit('exit', s);
+    });
+  }
+
+  /** The OCI status as this process knows it: created, running, paused or stopped. */
+  get status(): ContainerStatus {
+    return this.current;
+  }
+
+  /** The OCI state record (what state.json says, and what loadContainer(id).state() returns). */
+  async state(): Promise<ContainerState> {
+    return stateRecord(this.config, this.current, this.pid, this.parts.record, this.parts.cgroup.paths);
+  }
+
+  /** Host pid of the container's init process. */
+  get pid(): number {
+    return this.parts.launch.proc.pid;
+  }
+
+  /** The init process (also returned by start()). */
+  get process(): ContainerProcess {
+    return this.init;
+  }
+
+  /** Lets the init exec. Resolves once execve succeeded (and state.json says 'running'); on failure the container is destroyed. */
+  async start(): Promise<ContainerProcess> {
+    const { launch, execAfterReady } = this.parts;
+    // Told to exec right after READY, the process may have run and exited by now.
+    const startable = this.current === 'created' || (execAfterReady && this.current === 'stopped');
+    if (!startable || this.destroyed) throw new InvalidStateError('start', this.current, this.id);
+    try {
+      await letExec(launch, !execAfterReady);
+    } catch (err) {
+      await this.destroy();
+      throw err;
+    }
+    if (this.current === 'created') this.current = 'running';
+    // run(): 'running' is written a tick later, unless the container is destroyed first.
+    if (execAfterReady) void this.persist({ deferred: true });
+    else await this.persist();
+    launch.stdio.streams.materialize();
+    return this.init;
+  }
+
+  /**
+   * Runs another process in the running container: it joins every namespace of
+   * the init (one setns through the init's pidfd) and its root, with the init's
+   * settings unless `process` says otherwise.
+   */
+  async exec(process: ProcessConfig): Promise<ContainerProcess> {
+    if (this.current !== 'running' || this.destroyed) throw new InvalidStateError('exec', this.current, this.id);
+    const { proc, handle } = await execProcess(this.parts, process, this);
+    this.execs.add(proc);
+    void proc.exited.then(() => this.execs.delete(proc));
+    return handle;
+  }
+
+  /** Host pids of every process in the container's cgroup. */
+  async processes(): Promise<number[]> {
+    if (this.destroyed) return [];
+    return (await this.parts.cgroup.pids()).sort((a, b) => a - b);
+  }
+
+  /** CPU, memory, pids and io figures from the container's cgroup. */
+  async stats(): Promise<CgroupStats> {
+    if (this.destroyed) throw new InvalidStateError('stats', 'destroyed', this.id);
+    return this.parts.cgroup.stats();
+  }
+
+  /** Changes resource limits of the live container (validated first, naming the field; a refused value names its file). */
+  async update(resources: LinuxResources): Promise<void> {
+    if (this.current === 'stopped' || this.destroyed) throw new InvalidStateError('update', this.current, this.id);
+    const host = await readHostCgroupInfo();
+    validateResources(resources, { ...host, layout: this.parts.cgroup.layout }, 'resources');
+    await this.parts.cgroup.update(resources);
+  }
+
+  /** Freezes every process of the container (state 'paused'). */
+  async pause(): Promise<void> {
+    if (this.current !== 'running' || this.destroyed) throw new InvalidStateError('pause', this.current, this.id);
+    await this.parts.cgroup.freeze();
+    this.current = 'paused';
+    await this.persist();
+  }
+
+  async resume(): Promise<void> {
+    if (this.current !== 'paused' || this.destroyed) throw new InvalidStateError('resume', this.current, this.id);
+    await this.parts.cgroup.thaw();
+    if (this.current === 'paused') this.current = 'running';
+    await this.persist();
+  }
+
+  /** Waits for the init to exit. */
+  wait(): Promise<ExitStatus> {
+    return this.init.wait();
+  }
+
+  /** Signals the init (in a new pid namespace its death ends every process in it). */
+  async kill(signal: NodeJS.Signals | number = 'SIGTERM'): Promise<void> {
+    const n = signalNumber(signal);
+    if (this.current === 'stopped' || this.destroyed) throw new InvalidStateError('kill', this.current, this.id);
+    this.parts.launch.proc.signal(n);
+  }
+
+  /** Kills what still runs and removes everything berth made. Idempotent. */
+  destroy(): Promise<void> {
+    this.destroyed ??= (async () => {
+      const { launch, cgroup, config, stateDir } = this.parts;
+      launch.sync.close();
+      this.stopOomWatch();
+      // In its own pid namespace the init's death takes every process of the
+      // container with it (exec'd ones joined that namespace): killing the init
+      // is enough, and the cgroup's last exits are awaited by its removal.
+      // Otherwise everything in the cgroup is killed (v2 cgroup.kill; v1
+      // freeze-kill-thaw, so nothing forks away).
+      const ownPidNs = config.namespaces.some((n) => n.type === 'pid' && n.path === undefined);
+      const killed = ownPidNs ? Promise.resolve(null) : cgroup.killAll().catch((e: unknown) => e);
+      await Promise.all([launch.proc.killAndReap(), ...[...this.execs].map((p) => p.killAndReap())]);
+      const killError = await killed;
+      this.current = 'stopped';
+      // Streams the caller took are theirs to drain; ends nobody took are closed.
+      launch.stdio.streams.closeUnused();
+      await this.stateWrites;
+      await Promise.all([cgroup.destroy(), stateDir.remove()]);
+      if (killError) throw killError;
+    })();
+    return this.destroyed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.destroy();
+  }
+
+  /** Emits 'oom' once per observed increase of the cgroup's OOM kill count; returns the count. */
+  private async reportOom(): Promise<number> {
+    const kills = await this.parts.cgroup.oomKillCount().catch(() => 0);
+    if (kills > this.oomKillsReported) {
+      this.oomKillsReported = kills;
+      this.emit('oom');
+    }
+    return kills;
+  }
+
+  private persist({ deferred = false } = {}): Promise<void> {
+    this.stateWrites = this.stateWrites.then(async () => {
+      if (deferred) await new Promise((resolve) => setImmediate(resolve));
+      if (this.destroyed) return;
+      const { config, launch, record, cgroup, stateDir } = this.parts;
+      await stateDir.write(stateRecord(config, this.current, launch.proc.pid, record, cgroup.paths)).catch(() => {});
+    });
+    return this.stateWrites;
+  }
+}

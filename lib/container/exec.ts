@@ -1,0 +1,78 @@
+// exec: another process in a running container. The spawned process joins
+// every namespace of the init (one setns through its pidfd) and its root, then
+// forks the process that execs (a new pid namespace applies only to children).
+import fs from 'node:fs';
+import type { ProcessConfig } from '../../types/api.js';
+import { resolveExecProcess } from '../config/exec.js';
+import { InvalidStateError, SetupError } from '../errors.js';
+import { setupSlot } from '../launch/admission.js';
+import type { PidHandle } from '../launch/channel.js';
+import { execPlan } from '../launch/plan.js';
+import { letExec, spawnProcess } from '../launch/spawn.js';
+import { native } from '../native/addon.js';
+import type { ContainerParts } from './container.js';
+import { ContainerProcess } from './process.js';
+
+/**
+ * Test seam: called with the host pid of an exec'd process while it sits in the
+ * container, set up but not yet exec'd — the window CVE-2019-5736 lived in.
+ */
+const kBeforeExecStart = Symbol.for('berth.test.beforeExecStart');
+
+export function openOrThrow(path: string, step: string, what: string): number {
+  try {
+    return fs.openSync(path, 'r');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new SetupError(step, `cannot open ${what} ${path}: ${e.code}`, {
+      ...(e.code ? { errno: e.code } : {}),
+      syscall: 'open',
+      path,
+    });
+  }
+}
+
+export async function execProcess(parts: ContainerParts, given: ProcessConfig, owner: object): Promise<{ proc: PidHandle; handle: ContainerProcess }> {
+  const { config, cgroup, host } = parts;
+  const proc = resolveExecProcess(config.process, given);
+  const joinPidfd = parts.launch.proc.fd;
+  if (joinPidfd < 0) throw new InvalidStateError('exec', 'stopped', config.id);
+  const childOnlyFds: number[] = [];
+  let release = () => {};
+  try {
+    const joinRootFd = openOrThrow(`/proc/${parts.launch.proc.pid}/root`, 'join', 'the container root');
+    childOnlyFds.push(joinRootFd);
+    const cgroupFd = cgroup.openIntoCgroupFd();
+    if (cgroupFd >= 0) childOnlyFds.push(cgroupFd);
+    release = await setupSlot();
+    const launch = await spawnProcess({
+      step: 'join',
+      stdio: proc.stdio,
+      plan: (fds) => execPlan(config, proc, { host, fds, joinPidfd, joinRootFd, cgroupFd }),
+      childOnlyFds,
+      forks: true,
+      release,
+    });
+    try {
+      if (cgroupFd < 0) await cgroup.addProcess(launch.proc.pid);
+      const hook = (owner as Record<symbol, ((pid: number) => Promise<void>) | undefined>)[kBeforeExecStart];
+      if (hook) await hook(launch.proc.pid);
+      await letExec(launch, true);
+      launch.sync.close();
+      await launch.joinerExited;
+    } catch (err) {
+      launch.sync.close();
+      launch.terminal?.destroy();
+      await launch.proc.killAndReap();
+      launch.stdio.destroyAll();
+      throw err;
+    }
+    const handle = new ContainerProcess(launch.proc, launch.stdio.streams, undefined, launch.terminal);
+    launch.stdio.streams.materialize();
+    return { proc: launch.proc, handle };
+  } catch (err) {
+    release();
+    for (const fd of childOnlyFds.splice(0)) native.close(fd);
+    throw err;
+  }
+}

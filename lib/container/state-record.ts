@@ -1,0 +1,29 @@
+// What state.json holds: the OCI state plus what berth needs to find the
+// container's processes and cgroups again from another process.
+import type { ContainerState, ContainerStatus } from '../../types/api.js';
+import type { ResolvedConfig } from '../config/normalize.js';
+
+export const OCI_VERSION = '1.2.0';
+
+export interface InitRecord {
+  /** ISO time the init was created. */
+  created: string;
+  /** /proc/<pid>/stat field 22 of the init: a recycled pid is never taken for it. */
+  startTime: number | undefined;
+}
+
+export function stateRecord(config: ResolvedConfig, status: ContainerStatus, pid: number, init: InitRecord, cgroupPaths: string[]): ContainerState {
+  return {
+    ociVersion: OCI_VERSION,
+    id: config.id,
+    status,
+    pid,
+    ...(init.startTime !== undefined ? { pidStartTime: init.startTime } : {}),
+    ...(config.bundle ? { bundle: config.bundle } : {}),
+    rootfs: config.rootfs,
+    created: init.created,
+    ownerPid: process.pid,
+    annotations: config.annotations,
+    cgroupPaths,
+  };
+}

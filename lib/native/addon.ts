@@ -1,0 +1,106 @@
+// The addon, loaded once (prebuild first, local build second) with a typed face.
+// Its types are the whole contract of the native layer; nothing else calls it untyped.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+// dist/lib/native/addon.js -> the package root, where node-gyp-build looks.
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+export interface NativePlan {
+  cloneFlags: number;
+  joins: Array<{ fd: number; nstype: number }>;
+  cgroupFd?: number;
+  joinPidfd?: number;
+  joinNsFlags?: number;
+  joinRootFd?: number;
+  cgroupDirs?: Array<{ path: string; leaf: boolean; cpuset: boolean }>;
+  cgroupWrites?: Array<{ path: string; value: string; optional: boolean }>;
+  cgroupProcs?: string[];
+  unshareCgroupns?: boolean;
+  setupRootfs: boolean;
+  rootfs: string;
+  rootfsPropagation: number;
+  readonlyRoot: boolean;
+  mounts: NativeMount[];
+  devices: Array<{ path: string; mode: number; major: number; minor: number; uid: number; gid: number }>;
+  links: Array<{ target: string; path: string }>;
+  masked: string[];
+  readonly: string[];
+  sysctls: Array<{ path: string; value: string }>;
+  hostname?: string;
+  domainname?: string;
+  loopbackUp: boolean;
+  args: string[];
+  env: string[];
+  pathEnv: string;
+  cwd: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  setGroups: boolean;
+  umask: number;
+  setCaps: boolean;
+  /** bounding, effective, permitted, inheritable, ambient */
+  caps: [bigint, bigint, bigint, bigint, bigint];
+  capLast: number;
+  noNewPrivs: boolean;
+  rlimits: Array<{ resource: number; soft: bigint; hard: bigint }>;
+  oomScoreAdj?: number;
+  ioPriority?: number;
+  terminal: boolean;
+  consoleWidth: number;
+  consoleHeight: number;
+  fds: number[];
+  parentDeathSignal: number;
+  /** run(): the process execs right after READY instead of waiting for MSG_GO. */
+  execAfterReady?: boolean;
+}
+
+export interface NativeMount {
+  source?: string;
+  destination: string;
+  type?: string;
+  data?: string;
+  flags: number;
+  attrSet: number;
+  propagation: number;
+  kind: 0 | 1;
+  recursive: boolean;
+  destIsFile: boolean;
+}
+
+export type ChildMessage =
+  | { eof: true }
+  | { eof?: undefined; kind: number; step: number; errno: number; syscall: number; detail: string; value: number; fd?: number };
+
+export interface FdWatch {
+  stop(): void;
+  ref(): void;
+  unref(): void;
+}
+
+export interface Native {
+  /** clone3 on a libuv worker thread (the event loop never waits for the kernel). */
+  spawn(plan: Buffer): Promise<{ pid: number; pidfd: number; syncFd: number; startTime?: number; marks: { worker: number; clone: number; cloned: number } }>;
+  pipe(): [number, number];
+  close(fd: number): void;
+  recvMessage(fd: number): ChildMessage | null;
+  sendMessage(fd: number, kind: number): number;
+  reap(pidfd: number): { exitCode: number | null; signal: number | null; coreDumped?: boolean } | null;
+  pidfdSignal(pidfd: number, signal: number): number;
+  pidfdOpen(pid: number): number;
+  setWindowSize(fd: number, cols: number, rows: number): number;
+  /** unlink/rmdir in order, in one thread-pool job; 0 or errno each. */
+  removePaths(items: Array<{ path: string; dir: boolean; busyMs?: number }>): Promise<number[]>;
+  /** data to <path>.<pid>.tmp, renamed over path, in one thread-pool job; 0 or errno. */
+  writeFileAtomic(path: string, data: string, mode: number): Promise<number>;
+  eventfd(): number;
+  readEventFd(fd: number): number;
+  FdWatch: new (fd: number, cb: (status: number, events: number) => void) => FdWatch;
+  /** Reads a pipe to EOF on the event loop; calls back once (errno or 0, all the bytes). Owns and closes the fd. */
+  PipeCollector: new (fd: number, cb: (errno: number, data: Buffer) => void) => { stop(): void };
+}
+
+export const native: Native = require('node-gyp-build')(packageRoot);

@@ -1,0 +1,96 @@
+// listContainers / loadContainer: the state directory seen from another process.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createContainer, listContainers, loadContainer } from '../../dist/lib/index.js';
+import { isAlive, ROOTFS, stateRootFor } from './helpers.js';
+
+const stateRoot = stateRootFor('registry');
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** A Node process that makes a container and reports on stdout. */
+function owner(script) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    import { createContainer } from '../../dist/lib/index.js';
+    const rootfs = ${JSON.stringify(ROOTFS)}, stateRoot = ${JSON.stringify(stateRoot)};
+    ${script}`], { cwd: here, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = [];
+  let buf = '';
+  const waiters = [];
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      waiters.splice(0).forEach((w) => w());
+    }
+  });
+  return {
+    child,
+    async line() {
+      while (lines.length === 0) await new Promise((r) => waiters.push(r));
+      return lines.shift();
+    },
+    exited: new Promise((r) => child.on('exit', r)),
+  };
+}
+
+test.serial('listContainers shows each container with its live status', async (t) => {
+  const a = await createContainer({ rootfs: ROOTFS, stateRoot, process: { args: ['sleep', '100'] } });
+  const b = await createContainer({ rootfs: ROOTFS, stateRoot, process: { args: ['true'] } });
+  try {
+    await a.start();
+    const list = await listContainers({ stateRoot });
+    const byId = Object.fromEntries(list.map((s) => [s.id, s]));
+    t.is(byId[a.id].status, 'running');
+    t.is(byId[a.id].pid, a.pid);
+    t.is(byId[b.id].status, 'created');
+    t.true(Array.isArray(byId[a.id].cgroupPaths) && byId[a.id].cgroupPaths.length > 0);
+  } finally {
+    await a.destroy();
+    await b.destroy();
+  }
+  t.deepEqual((await listContainers({ stateRoot })).filter((s) => s.id === a.id || s.id === b.id), []);
+});
+
+test.serial('another process can see, signal and stop a running container', async (t) => {
+  const o = owner(`
+    const c = await createContainer({ rootfs, stateRoot, process: { args: ['sleep', '100'] } });
+    const init = await c.start();
+    console.log(c.id);
+    const s = await init.wait();
+    console.log(s.signal);
+    await c.destroy();`);
+  const id = await o.line();
+  const ref = await loadContainer(id, { stateRoot });
+  t.is((await ref.state()).status, 'running');
+  await ref.kill('SIGKILL');
+  t.is(await o.line(), 'SIGKILL');
+  await o.exited;
+  t.is((await ref.state()).status, 'stopped');
+  t.is((await t.throwsAsync(loadContainer(id, { stateRoot }))).code, 'CONTAINER_NOT_FOUND');
+});
+
+test.serial('what a crashed owner left behind is listed as stopped and destroy() removes it', async (t) => {
+  const o = owner(`
+    const c = await createContainer({ rootfs, stateRoot, process: { args: ['sleep', '100'] } });
+    await c.start();
+    console.log(c.id + ' ' + c.pid);
+    process.exit(3); // no destroy(): the state dir and the cgroups stay`);
+  const [id, pid] = (await o.line()).split(' ');
+  await o.exited;
+  for (let i = 0; i < 100 && isAlive(Number(pid)); i++) await new Promise((r) => setTimeout(r, 20));
+  const left = (await listContainers({ stateRoot })).find((s) => s.id === id);
+  t.is(left?.status, 'stopped');
+  t.true(left.cgroupPaths.some((d) => fs.existsSync(d)), 'its cgroups are still there');
+  await (await loadContainer(id, { stateRoot })).destroy();
+  t.false(fs.existsSync(path.join(stateRoot, id)));
+  t.deepEqual(left.cgroupPaths.filter((d) => fs.existsSync(d)), []);
+});
+
+test('loadContainer refuses an invalid id', async (t) => {
+  t.is((await t.throwsAsync(loadContainer('../etc', { stateRoot }))).code, 'INVALID_CONFIG');
+});
