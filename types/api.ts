@@ -66,3 +66,19 @@ export interface ContainerState {
   /** The container's cgroup directories (one per hierarchy). */
   cgroupPaths?: string[];
 }
+
+/**
+ * What every handle on a container offers, whether this process made it
+ * (`Container`, from createContainer) or found it (`ContainerRef`, from loadContainer).
+ */
+export interface ContainerHandle {
+  readonly id: string;
+  /** The OCI status as last seen by this handle. */
+  readonly status: ContainerStatus;
+  /** The OCI state record, current as of the call. */
+  state(): Promise<ContainerState>;
+  /** Signals the container's init. */
+  kill(signal?: NodeJS.Signals | number): Promise<void>;
+  /** Kills what still runs and removes everything berth made for the container. */
+  destroy(): Promise<void>;
+}

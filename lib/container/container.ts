@@ -2,7 +2,7 @@
 // stopped) over one init process, its state directory, its cgroup and the
 // processes exec'd into it. Made by create.ts; exec.ts runs more processes in it.
 import { EventEmitter } from 'node:events';
-import type { ContainerState, ContainerStatus, ExitStatus, ProcessConfig } from '../../types/api.js';
+import type { ContainerHandle, ContainerState, ContainerStatus, ExitStatus, ProcessConfig } from '../../types/api.js';
 import type { LinuxResources } from '../../types/oci.js';
 import type { CgroupManager, CgroupStats } from '../cgroups/index.js';
 import type { ResolvedConfig } from '../config/normalize.js';
@@ -38,7 +38,7 @@ export interface ContainerParts {
   setupTimings: Record<string, number>;
 }
 
-export class Container extends EventEmitter<ContainerEvents> {
+export class Container extends EventEmitter<ContainerEvents> implements ContainerHandle {
   readonly id: string;
   /** The validated configuration with every default filled in. */
   readonly config: ResolvedConfig;

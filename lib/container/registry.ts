@@ -4,7 +4,7 @@
 // never taken for the container.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ContainerState, ContainerStatus } from '../../types/api.js';
+import type { ContainerHandle, ContainerState, ContainerStatus } from '../../types/api.js';
 import { DEFAULT_PARENT } from '../cgroups/paths.js';
 import { validateId } from '../config/identity.js';
 import { ContainerNotFoundError, InvalidStateError } from '../errors.js';
@@ -49,7 +49,7 @@ export async function listContainers(options: RegistryOptions = {}): Promise<Con
 }
 
 /** A container found by id in the state root, possibly made by another process. */
-export class ContainerRef {
+export class ContainerRef implements ContainerHandle {
   private constructor(
     readonly id: string,
     private snapshot: ContainerState,
