@@ -67,6 +67,7 @@
         "native/addon/pipe_collect.cc",
         "native/addon/remove.cc",
         "native/addon/write_file.cc",
+        "native/addon/decode_plan.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],
       "include_dirs": ["native/addon", "<!(node -p \"require('node-addon-api').include_dir\")"],
