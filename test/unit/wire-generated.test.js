@@ -6,19 +6,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as wire from '../../native/wire/wire.js';
-import { packageRoot, render, staleFiles, writeGenerated } from '../../native/wire/generate.js';
+import { render, staleFiles, writeGenerated } from '../../native/wire/generate.js';
 
 test('every generated wire file matches native/wire/wire.js', (t) => {
   t.deepEqual(staleFiles(), [], 'run `node native/wire/generate.js` (and never edit a *.gen.* file by hand)');
 });
 
-// A copy of the generated files, to break on purpose without touching the tree.
-function scratchCopy(t) {
+// The generated files as the description gives them, in a scratch tree, to
+// break on purpose without touching the real one.
+function scratchTree(t) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-wire-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
-  for (const rel of Object.keys(render())) {
+  for (const [rel, text] of Object.entries(render())) {
     fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    fs.copyFileSync(path.join(packageRoot, rel), path.join(root, rel));
+    fs.writeFileSync(path.join(root, rel), text);
   }
   return root;
 }
@@ -33,7 +34,7 @@ function swapLines(file, a, b) {
 }
 
 test('the check names a generated file whose field order was changed by hand', (t) => {
-  const root = scratchCopy(t);
+  const root = scratchTree(t);
   swapLines(path.join(root, 'lib/native/plan-codec.gen.ts'), '  w.int(p.uid);', '  w.int(p.gid);');
   t.deepEqual(staleFiles(root), ['lib/native/plan-codec.gen.ts']);
   swapLines(path.join(root, 'native/wire/plan_codec.gen.cc'), '  r.num(p.uid);', '  r.num(p.gid);');
@@ -41,7 +42,7 @@ test('the check names a generated file whose field order was changed by hand', (
 });
 
 test('a new plan layout is not generated under the old format version', (t) => {
-  const root = scratchCopy(t);
+  const root = scratchTree(t);
   const fields = [...wire.plan.fields];
   const uid = fields.findIndex((f) => f.c === 'uid');
   [fields[uid], fields[uid + 1]] = [fields[uid + 1], fields[uid]];
