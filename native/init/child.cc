@@ -317,13 +317,14 @@ void child_main(const Plan* p, int sync_fd) {
   if (apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
   if (set_oom_score_adj(p, &f) < 0) fail_with(sync_fd, f);
   if (set_io_priority(p, &f) < 0) fail_with(sync_fd, f);
-  if (p->setup_rootfs && setup_rootfs(p, &f) < 0) fail_with(sync_fd, f);
+  // Sysctls go through the container's /proc: inside the new rootfs before the
+  // pivot, or by path where the container has no mount namespace of its own.
+  if ((p->setup_rootfs ? setup_rootfs(p, &f) : write_sysctls(p, -1, &f)) < 0) fail_with(sync_fd, f);
   mark("rootfs");
   if (set_names(p, &f) < 0) fail_with(sync_fd, f);
+  mark("hostname");
   if (loopback_up(p, &f) < 0) fail_with(sync_fd, f);
-  if (!p->setup_rootfs && write_sysctls(p, -1, &f) < 0) fail_with(sync_fd, f);
-  if (p->setup_rootfs && finish_rootfs(p, &f) < 0) fail_with(sync_fd, f);
-  mark("network");
+  mark("loopback");
   if (p->cwd && chdir(p->cwd) < 0) child_fail(sync_fd, STEP_CWD, errno, SC_CHDIR, p->cwd);
   if (p->terminal && setup_terminal(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
   if (setup_process_identity(p, &f) < 0) fail_with(sync_fd, f);

@@ -23,8 +23,9 @@ struct Failure {
   const char* detail;
 };
 
+// Mounts, devices, links, sysctls, masked and read-only paths inside the
+// rootfs, then pivot_root into it and, if asked, make it read-only.
 int setup_rootfs(const Plan* p, Failure* f);
-int finish_rootfs(const Plan* p, Failure* f);  // after pivot: masked, readonly paths, ro root
 int setup_process_identity(const Plan* p, Failure* f);
 int setup_terminal(const Plan* p, int sync_fd, Failure* f);
 int place_in_cgroups(const Plan* p, int sync_fd, Failure* f);

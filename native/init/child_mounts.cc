@@ -1,7 +1,8 @@
 // Root filesystem setup in the child: make the mount tree private, bind the
 // rootfs onto itself, attach every mount at a destination resolved *inside* the
 // rootfs (openat2 RESOLVE_IN_ROOT: a symlink in the rootfs can never lead a
-// mount out of it), create device nodes, pivot_root, then mask and lock paths.
+// mount out of it), create device nodes and links, write sysctls, mask and
+// lock paths, pivot_root, then make the root read-only if asked.
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
@@ -374,16 +375,10 @@ int setup_rootfs(const Plan* p, Failure* f) {
   if (rc == 0) rc = mask_paths(p, rootfd, f);
   if (rc == 0) rc = lock_paths(p, rootfd, f);
   close(rootfd);
-  if (rc < 0) return -1;
-  return enter_root(p, f);
-}
-
-int finish_rootfs(const Plan* p, Failure* f) {
-  if (p->readonly_root) {
-    if (mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/"), nullptr) < 0) {
-      *f = {STEP_READONLY_ROOT, errno, SC_MOUNT, "/"};
-      return -1;
-    }
+  if (rc < 0 || enter_root(p, f) < 0) return -1;
+  if (p->readonly_root && mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/"), nullptr) < 0) {
+    *f = {STEP_READONLY_ROOT, errno, SC_MOUNT, "/"};
+    return -1;
   }
   return 0;
 }
