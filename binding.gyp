@@ -6,13 +6,35 @@
     "cflags_cc!": ["-fno-rtti"]
   },
   "targets": [
+    # Fails the build when a generated wire file no longer matches
+    # native/wire/wire.js. Only the native files are make inputs: an installed
+    # package has no lib/ (the check skips it there; rebuilds check it here).
+    {
+      "target_name": "wire-check",
+      "type": "none",
+      "actions": [
+        {
+          "action_name": "check_generated_wire",
+          "inputs": [
+            "native/wire/wire.js",
+            "native/wire/generate.js",
+            "native/wire/protocol.gen.h",
+            "native/wire/plan_codec.gen.cc"
+          ],
+          "outputs": ["<(INTERMEDIATE_DIR)/wire-check.stamp"],
+          "action": ["node", "native/wire/generate.js", "--check", "--stamp", "<(INTERMEDIATE_DIR)/wire-check.stamp"]
+        }
+      ]
+    },
     {
       "target_name": "berth-init",
       "type": "executable",
+      "dependencies": ["wire-check"],
       "sources": [
         "native/init/init_main.cc",
-        "native/wire/plan_codec.cc",
+        "native/wire/plan_codec.gen.cc",
         "native/init/child.cc",
+        "native/init/child_util.cc",
         "native/init/child_mounts.cc",
         "native/init/child_process.cc",
         "native/init/child_terminal.cc",
@@ -33,11 +55,12 @@
       ],
       "sources": [
         "native/addon/addon.cc",
-        "native/wire/plan_codec.cc",
+        "native/wire/plan_codec.gen.cc",
         "native/addon/fdops.cc",
         "native/addon/spawn.cc",
         "native/addon/init_exec.cc",
         "native/init/child.cc",
+        "native/init/child_util.cc",
         "native/init/child_mounts.cc",
         "native/init/child_process.cc",
         "native/init/child_terminal.cc",
@@ -46,6 +69,7 @@
         "native/addon/pipe_collect.cc",
         "native/addon/remove.cc",
         "native/addon/write_file.cc",
+        "native/addon/decode_plan.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],
       "include_dirs": ["native/addon", "<!(node -p \"require('node-addon-api').include_dir\")"],

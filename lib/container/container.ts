@@ -47,8 +47,8 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
    * checked, state dir claimed: native spawn called), 'worker' (a thread-pool
    * thread took it), 'clone' / 'cloned' (clone3 called / returned once
    * berth-init was exec'd), then the child's own marks ('exec' = berth-init's
-   * first instruction, 'start', 'fds', 'cgroup', 'rootfs', 'network',
-   * 'identity', 'ready'), and 'ready-seen' when Node read the child's READY.
+   * first instruction, 'start', 'fds', 'cgroup', 'rootfs', 'hostname',
+   * 'loopback', 'identity', 'ready'), and 'ready-seen' when Node read the child's READY.
    */
   readonly setupTimings: Record<string, number>;
   private current: ContainerStatus = 'created';

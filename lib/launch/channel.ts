@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { BerthError, CgroupError, ExecutableNotFoundError, SetupError, errnoName } from '../errors.js';
 import { type ChildMessage, type FdWatch, native } from '../native/addon.js';
-import { MSG_CGROUP_CREATED, MSG_ERROR, MSG_GO, MSG_PID, MSG_PTY, MSG_READY, STEP_NAMES, SYSCALL_NAMES } from '../native/protocol.js';
+import { MSG_CGROUP_CREATED, MSG_ERROR, MSG_GO, MSG_PID, MSG_PTY, MSG_READY, STEP_NAMES, SYSCALL_NAMES } from '../native/protocol.gen.js';
 
 export interface ExitInfo {
   exitCode: number | null;

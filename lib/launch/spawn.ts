@@ -6,7 +6,7 @@
 import type { StdioOption } from '../../types/api.js';
 import { SetupError, errnoName } from '../errors.js';
 import { type NativePlan, native } from '../native/addon.js';
-import { encodePlan } from '../native/plan-codec.js';
+import { encodePlan } from '../native/plan-codec.gen.js';
 import { PidHandle, type SetupReport, SyncChannel, messageToError, readSetup } from './channel.js';
 import { type PreparedStdio, prepareStdio } from './stdio.js';
 import { Terminal } from './terminal.js';

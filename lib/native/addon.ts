@@ -101,6 +101,13 @@ export interface Native {
   FdWatch: new (fd: number, cb: (status: number, events: number) => void) => FdWatch;
   /** Reads a pipe to EOF on the event loop; calls back once (errno or 0, all the bytes). Owns and closes the fd. */
   PipeCollector: new (fd: number, cb: (errno: number, data: Buffer) => void) => { stop(): void };
+  /**
+   * The plan the child would run, decoded by the same C++ as spawn's: null if
+   * the bytes do not decode. Strings null on the wire come back absent, the
+   * defaulted numbers (cgroupFd, ioPriority, ...) with the value the child sees.
+   * For tests and diagnosis; spawn never needs it.
+   */
+  decodePlan(plan: Buffer): NativePlan | null;
 }
 
 export const native: Native = require('node-gyp-build')(packageRoot);

@@ -19,11 +19,12 @@ Napi::Function InitPipeCollector(Napi::Env);
 int InitProgramFd();
 Napi::Value RemovePaths(const Napi::CallbackInfo&);
 Napi::Value WriteFileAtomic(const Napi::CallbackInfo&);
+Napi::Value DecodePlanToJs(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // The berth-init memfd is made once, now: one fd for the life of the process.
-  exports.Set("execInit", Napi::Boolean::New(env, berth::InitProgramFd() >= 0));
+  berth::InitProgramFd();
   exports.Set("spawn", Napi::Function::New(env, berth::Spawn, "spawn"));
   exports.Set("pipe", Napi::Function::New(env, berth::Pipe, "pipe"));
   exports.Set("close", Napi::Function::New(env, berth::Close, "close"));
@@ -37,6 +38,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readEventFd", Napi::Function::New(env, berth::ReadEventFd, "readEventFd"));
   exports.Set("removePaths", Napi::Function::New(env, berth::RemovePaths, "removePaths"));
   exports.Set("writeFileAtomic", Napi::Function::New(env, berth::WriteFileAtomic, "writeFileAtomic"));
+  exports.Set("decodePlan", Napi::Function::New(env, berth::DecodePlanToJs, "decodePlan"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;

@@ -172,7 +172,7 @@ class SpawnWorker : public Napi::AsyncWorker {
 }  // namespace
 
 // spawn(planBytes) -> Promise<{ pid, pidfd, syncFd, startTime?, marks }>
-// planBytes: the plan as lib/launch/plan-codec.ts encodes it.
+// planBytes: the plan as lib/native/plan-codec.gen.ts encodes it.
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsBuffer()) {

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <net/if.h>
 #include <sched.h>
@@ -18,35 +17,9 @@
 
 namespace berth {
 
-unsigned cstrlen(const char* s) {
-  unsigned n = 0;
-  while (s[n]) n++;
-  return n;
-}
-
-char* cstrcpy(char* dst, const char* src, char* end) {
-  while (*src && dst < end - 1) *dst++ = *src++;
-  *dst = '\0';
-  return dst;
-}
-
-char* format_uint(char* dst, unsigned long v, char* end) {
-  char tmp[24];
-  int n = 0;
-  do {
-    tmp[n++] = char('0' + v % 10);
-    v /= 10;
-  } while (v && n < 24);
-  while (n && dst < end - 1) *dst++ = tmp[--n];
-  *dst = '\0';
-  return dst;
-}
-
 void child_fail(int sync_fd, Step step, int err, SyscallId sc, const char* detail) {
   Msg m;
-  char* d = reinterpret_cast<char*>(&m);
-  for (unsigned i = 0; i < sizeof m; i++) d[i] = 0;
-  m.kind = MSG_ERROR;
+  init_msg(&m, MSG_ERROR);
   m.step = step;
   m.err = err;
   m.syscall = sc;
@@ -63,8 +36,7 @@ static void fail_with(int sync_fd, const Failure& f) { child_fail(sync_fd, f.ste
 // while all signals are still blocked (the parent blocked them around clone3).
 static int reset_signals() {
   struct sigaction sa;
-  char* d = reinterpret_cast<char*>(&sa);
-  for (unsigned i = 0; i < sizeof sa; i++) d[i] = 0;
+  zero(&sa);
   sa.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; sig++) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
@@ -140,14 +112,6 @@ static int apply_rlimits(const Plan* p, Failure* f) {
   return 0;
 }
 
-int write_and_close(int fd, const char* value) {
-  long n = write(fd, value, cstrlen(value));
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return n < 0 ? -1 : 0;
-}
-
 static int write_file(const char* path, const char* value, Step step, Failure* f) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -205,8 +169,7 @@ static int loopback_up(const Plan* p, Failure* f) {
     return -1;
   }
   struct ifreq ifr;
-  char* d = reinterpret_cast<char*>(&ifr);
-  for (unsigned i = 0; i < sizeof ifr; i++) d[i] = 0;
+  zero(&ifr);
   ifr.ifr_name[0] = 'l';
   ifr.ifr_name[1] = 'o';
   int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
@@ -233,10 +196,7 @@ int write_sysctls(const Plan* p, int rootfd, Failure* f) {
     }
     const char* rel = path;
     while (*rel == '/') rel++;
-    struct open_how how = {};
-    how.flags = O_WRONLY | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    int fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
+    int fd = openat2_in_root(rootfd, rel, O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
       *f = {STEP_SYSCTL, errno, SC_OPENAT2, path};
       return -1;
@@ -279,9 +239,7 @@ static void format_marks(char* out, char* end) {
 // not wait for the round trip: its plan says exec right after READY.
 static void wait_for_go(int sync_fd, int exec_after_ready) {
   Msg m;
-  char* d = reinterpret_cast<char*>(&m);
-  for (unsigned i = 0; i < sizeof m; i++) d[i] = 0;
-  m.kind = MSG_READY;
+  init_msg(&m, MSG_READY);
   mark("ready");
   format_marks(m.detail, m.detail + sizeof m.detail);
   if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) child_fail(sync_fd, STEP_SYNC, errno, SC_WRITE, nullptr);
@@ -310,8 +268,7 @@ static void join_container(const Plan* p, int sync_fd) {
     if (chdir("/") < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_CHDIR, "/");
   }
   struct clone_args args;
-  char* d = reinterpret_cast<char*>(&args);
-  for (unsigned i = 0; i < sizeof args; i++) d[i] = 0;
+  zero(&args);
   args.flags = CLONE_PARENT;
   if (p->cgroup_fd >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
@@ -324,9 +281,7 @@ static void join_container(const Plan* p, int sync_fd) {
     return;
   }
   Msg m;
-  d = reinterpret_cast<char*>(&m);
-  for (unsigned i = 0; i < sizeof m; i++) d[i] = 0;
-  m.kind = MSG_PID;
+  init_msg(&m, MSG_PID);
   m.value = (int32_t)pid;
   send(sync_fd, &m, sizeof m, MSG_NOSIGNAL);
   _exit(0);
@@ -362,13 +317,14 @@ void child_main(const Plan* p, int sync_fd) {
   if (apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
   if (set_oom_score_adj(p, &f) < 0) fail_with(sync_fd, f);
   if (set_io_priority(p, &f) < 0) fail_with(sync_fd, f);
-  if (p->setup_rootfs && setup_rootfs(p, &f) < 0) fail_with(sync_fd, f);
+  // Sysctls go through the container's /proc: inside the new rootfs before the
+  // pivot, or by path where the container has no mount namespace of its own.
+  if ((p->setup_rootfs ? setup_rootfs(p, &f) : write_sysctls(p, -1, &f)) < 0) fail_with(sync_fd, f);
   mark("rootfs");
   if (set_names(p, &f) < 0) fail_with(sync_fd, f);
+  mark("hostname");
   if (loopback_up(p, &f) < 0) fail_with(sync_fd, f);
-  if (!p->setup_rootfs && write_sysctls(p, -1, &f) < 0) fail_with(sync_fd, f);
-  if (p->setup_rootfs && finish_rootfs(p, &f) < 0) fail_with(sync_fd, f);
-  mark("network");
+  mark("loopback");
   if (p->cwd && chdir(p->cwd) < 0) child_fail(sync_fd, STEP_CWD, errno, SC_CHDIR, p->cwd);
   if (p->terminal && setup_terminal(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
   if (setup_process_identity(p, &f) < 0) fail_with(sync_fd, f);

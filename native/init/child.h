@@ -23,8 +23,9 @@ struct Failure {
   const char* detail;
 };
 
+// Mounts, devices, links, sysctls, masked and read-only paths inside the
+// rootfs, then pivot_root into it and, if asked, make it read-only.
 int setup_rootfs(const Plan* p, Failure* f);
-int finish_rootfs(const Plan* p, Failure* f);  // after pivot: masked, readonly paths, ro root
 int setup_process_identity(const Plan* p, Failure* f);
 int setup_terminal(const Plan* p, int sync_fd, Failure* f);
 int place_in_cgroups(const Plan* p, int sync_fd, Failure* f);
@@ -34,11 +35,24 @@ int place_in_cgroups(const Plan* p, int sync_fd, Failure* f);
 // rootfs (rootfd < 0), by its path.
 int write_sysctls(const Plan* p, int rootfd, Failure* f);
 
-// small async-signal-safe helpers
+// small async-signal-safe helpers (child_util.cc)
 // Writes `value` to an open fd and closes it: 0, or -1 with errno kept.
 int write_and_close(int fd, const char* value);
 unsigned cstrlen(const char* s);
 char* cstrcpy(char* dst, const char* src, char* end);  // returns the new end, always NUL-terminates
 char* format_uint(char* dst, unsigned long v, char* end);
+// Zeroes what goes to the kernel or the parent, so no stale stack bytes (in
+// padding, in unused fields) travel with it.
+void zero_bytes(void* p, unsigned long n);
+template <class T>
+void zero(T* v) {
+  zero_bytes(v, sizeof *v);
+}
+// A message to the parent: all zeros but its kind.
+void init_msg(Msg* m, MsgKind kind);
+// openat2 of `path` with `dirfd` as its root (RESOLVE_IN_ROOT, no magic
+// links): a symlink in the rootfs can never lead out of it. Every lookup in
+// the rootfs goes through here, for its retry on EAGAIN.
+int openat2_in_root(int dirfd, const char* path, int flags);
 
 }  // namespace berth

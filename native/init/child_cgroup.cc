@@ -80,9 +80,7 @@ int seed_cpuset(const char* dir, int depth, Failure* f) {
 
 void report_created(int sync_fd, const char* created) {
   Msg m;
-  char* d = reinterpret_cast<char*>(&m);
-  for (unsigned i = 0; i < sizeof m; i++) d[i] = 0;
-  m.kind = MSG_CGROUP_CREATED;
+  init_msg(&m, MSG_CGROUP_CREATED);
   cstrcpy(m.detail, created, m.detail + sizeof m.detail);
   send(sync_fd, &m, sizeof m, MSG_NOSIGNAL);
 }

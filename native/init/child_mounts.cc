@@ -1,11 +1,11 @@
 // Root filesystem setup in the child: make the mount tree private, bind the
 // rootfs onto itself, attach every mount at a destination resolved *inside* the
 // rootfs (openat2 RESOLVE_IN_ROOT: a symlink in the rootfs can never lead a
-// mount out of it), create device nodes, pivot_root, then mask and lock paths.
+// mount out of it), create device nodes and links, write sysctls, mask and
+// lock paths, pivot_root, then make the root read-only if asked.
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
-#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -18,21 +18,6 @@ namespace berth {
 
 namespace {
 
-// With RESOLVE_IN_ROOT a path that walks ".." fails with EAGAIN when any
-// mount or rename happened anywhere on the system meanwhile (the kernel cannot
-// prove the walk stayed inside); it is meant to be retried. Other containers
-// being set up at the same time make that common, so retry a bounded number of times.
-int sys_openat2(int dirfd, const char* path, uint64_t flags, uint64_t resolve) {
-  struct open_how how = {};
-  how.flags = flags;
-  how.resolve = resolve;
-  int fd;
-  for (int attempt = 0;; attempt++) {
-    fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-    if (fd >= 0 || (errno != EAGAIN && errno != EINTR) || attempt >= 256) return fd;
-  }
-}
-
 int sys_open_tree(int dirfd, const char* path, unsigned flags) {
   return (int)syscall(SYS_open_tree, dirfd, path, flags);
 }
@@ -44,8 +29,6 @@ int sys_move_mount(int from_dirfd, const char* from, int to_dirfd, const char* t
 int sys_mount_setattr(int dirfd, const char* path, unsigned flags, struct mount_attr* attr) {
   return (int)syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof *attr);
 }
-
-const uint64_t kResolveInRoot = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 
 // Opens `path` (absolute, container view) relative to the rootfs, creating
 // missing directories on the way and, if `last_is_file`, the last component as
@@ -64,7 +47,7 @@ int open_in_root_depth(int rootfd, const char* path, int create, int last_is_fil
     if (fd < 0) *f = {step, errno, SC_DUP, orig};
     return fd;
   }
-  int fd = sys_openat2(rootfd, buf, O_PATH | O_CLOEXEC, kResolveInRoot);
+  int fd = openat2_in_root(rootfd, buf, O_PATH | O_CLOEXEC);
   if (fd >= 0 || errno != ENOENT || !create) {
     if (fd < 0) *f = {step, errno, SC_OPENAT2, orig};
     return fd;
@@ -82,7 +65,7 @@ int open_in_root_depth(int rootfd, const char* path, int create, int last_is_fil
     int last = (*slash == '\0');
     *slash = '\0';
     if (comp[0] != '\0') {
-      int next = sys_openat2(parent, comp, O_PATH | O_CLOEXEC, kResolveInRoot);
+      int next = openat2_in_root(parent, comp, O_PATH | O_CLOEXEC);
       if (next < 0 && errno == ENOENT) {
         int rc;
         if (last && last_is_file) rc = mknodat(parent, comp, S_IFREG | 0644, 0);
@@ -92,7 +75,7 @@ int open_in_root_depth(int rootfd, const char* path, int create, int last_is_fil
           close(parent);
           return -1;
         }
-        next = sys_openat2(parent, comp, O_PATH | O_CLOEXEC, kResolveInRoot);
+        next = openat2_in_root(parent, comp, O_PATH | O_CLOEXEC);
         if (next < 0 && errno == ENOENT && depth < 8) {
           // `comp` is a dangling symlink: rewrite the path through its target
           // (relative targets stay relative to the directory holding the link).
@@ -392,16 +375,10 @@ int setup_rootfs(const Plan* p, Failure* f) {
   if (rc == 0) rc = mask_paths(p, rootfd, f);
   if (rc == 0) rc = lock_paths(p, rootfd, f);
   close(rootfd);
-  if (rc < 0) return -1;
-  return enter_root(p, f);
-}
-
-int finish_rootfs(const Plan* p, Failure* f) {
-  if (p->readonly_root) {
-    if (mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/"), nullptr) < 0) {
-      *f = {STEP_READONLY_ROOT, errno, SC_MOUNT, "/"};
-      return -1;
-    }
+  if (rc < 0 || enter_root(p, f) < 0) return -1;
+  if (p->readonly_root && mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/"), nullptr) < 0) {
+    *f = {STEP_READONLY_ROOT, errno, SC_MOUNT, "/"};
+    return -1;
   }
   return 0;
 }

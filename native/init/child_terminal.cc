@@ -16,15 +16,13 @@ namespace {
 
 int send_fd(int sync_fd, int fd) {
   Msg m;
-  char* d = reinterpret_cast<char*>(&m);
-  for (unsigned i = 0; i < sizeof m; i++) d[i] = 0;
-  m.kind = MSG_PTY;
+  init_msg(&m, MSG_PTY);
   struct iovec iov = {&m, sizeof m};
   union {
     char buf[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } control;
-  for (unsigned i = 0; i < sizeof control.buf; i++) control.buf[i] = 0;
+  zero(&control);
   struct msghdr msg = {};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
