@@ -3,7 +3,8 @@
 // -> the init spawned and set up, blocked before execve. Every failure removes
 // what this attempt made, and only that.
 import type { ContainerConfig } from '../../types/api.js';
-import { type CgroupManager, createCgroupManager } from '../cgroups/index.js';
+import { type CgroupManager, cgroupExistsError, createCgroupManager } from '../cgroups/index.js';
+import { CgroupError } from '../errors.js';
 import { normalizeConfig } from '../config/normalize.js';
 import { hostFacts, readHostCgroupInfo } from '../host/index.js';
 import { CLONE_NS } from '../kernel/abi.js';
@@ -66,10 +67,15 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   const config = await normalizeConfig(input, await readHostCgroupInfo());
   const execAfterReady = options.execAfterReady === true;
   const stateDir = new StateDir(config.stateRoot, config.id);
-  await stateDir.claim();
+  const record: InitRecord = { created: new Date().toISOString(), startTime: undefined };
+  // Claimed with a 'creating' record: whatever point a crash stops this at,
+  // the id is listed with the process that claimed it and can be removed.
+  await stateDir.claim(stateRecord(config, 'creating', undefined, record, []));
   let cgroup: CgroupManager | null = null;
   let launch: Launch | null = null;
   let firstWrite: Promise<unknown> = Promise.resolve(null);
+  // Every state write so far, each settled (null or its error), in order.
+  let stateWrites: Promise<unknown> = Promise.resolve(null);
   const childOnlyFds: number[] = [];
   try {
     cgroup = createCgroupManager({ id: config.id, ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}) });
@@ -90,8 +96,11 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
         return { fd, nstype: CLONE_NS[n.type] };
       });
     const spawnAt = nowUs();
-    const record: InitRecord = { created: new Date().toISOString(), startTime: undefined };
     const madeCgroup = cgroup;
+    // state.json records only cgroups this create made (ownedPaths): another
+    // process destroying the container kills and removes what it records.
+    let spawnedPid = 0;
+    const writeCreated = () => stateDir.write(stateRecord(config, 'created', spawnedPid, record, madeCgroup.ownedPaths)).then(() => null, (e: unknown) => e);
     launch = await spawnProcess({
       step: 'clone',
       stdio: config.process.stdio,
@@ -102,11 +111,16 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       // state.json ('created') is written while the child sets itself up; a
       // failed setup waits for this write before removing the directory.
       onSpawned: (pid, startTime) => {
+        spawnedPid = pid;
         record.startTime = startTime ?? processStartTime(pid);
-        firstWrite = stateDir.write(stateRecord(config, 'created', pid, record, madeCgroup.paths)).then(() => null, (e: unknown) => e);
+        stateWrites = firstWrite = writeCreated();
       },
       onReport: (r) => {
-        if (r.cgroupCreated !== undefined) madeCgroup.adoptChildCreated(r.cgroupCreated);
+        if (r.cgroupCreated === undefined) return;
+        madeCgroup.adoptChildCreated(r.cgroupCreated);
+        // cgroup v1: which directories are ours is known only now. Not awaited
+        // by create (its first record is out): the next write queues behind it.
+        if (!r.failure && madeCgroup.ownedPaths.length > 0) stateWrites = stateWrites.then(writeCreated);
       },
     });
     const readyAt = nowUs();
@@ -119,7 +133,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       cgroup,
       record,
       execAfterReady,
-      firstWrite: firstWrite.then(() => {}),
+      firstWrite: stateWrites.then(() => {}),
       setupTimings: setupTimings(createdAt, spawnAt, launch.marks, readyAt),
     });
     await firstWrite;
@@ -133,11 +147,22 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       await launch.proc.killAndReap();
       launch.stdio.destroyAll();
     }
-    if (cgroup) await cgroup.killAll().then(() => cgroup!.destroy()).catch(() => {});
-    await firstWrite;
-    await stateDir.remove();
-    throw err;
+    // Only what this attempt made: killAll() and destroy() touch nothing a
+    // create found existing. destroy() runs even when killAll() failed.
+    if (cgroup) {
+      await cgroup.killAll().catch(() => {});
+      await cgroup.destroy().catch(() => {});
+    }
+    await stateWrites;
+    await stateDir.remove().catch(() => {});
+    throw collision(err);
   }
+}
+
+/** The child's "mkdirat <leaf>: EEXIST" (cgroup v1) said the way the v2 path says it. */
+function collision(err: unknown): unknown {
+  if (err instanceof CgroupError && err.errno === 'EEXIST' && err.syscall === 'mkdirat' && err.path) return cgroupExistsError(err.path);
+  return err;
 }
 
 export async function createContainer(config: ContainerConfig): Promise<Container> {

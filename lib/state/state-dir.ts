@@ -1,6 +1,6 @@
 // The state directory: <root>/<id>/state.json, written atomically (temp file +
-// rename) so another process never reads half a file. mkdir of <root>/<id> is
-// the lock that refuses a duplicate id.
+// rename) so another process never reads half a file. The rename of a prepared
+// claim onto <root>/<id> is the lock that refuses a duplicate id.
 import fs from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -11,8 +11,46 @@ import { native } from '../native/addon.js';
 
 const { ENOENT } = constants.errno;
 
-/** State roots this process made or found: claim() needs one mkdir, not two. */
+/** State roots this process made or found: claim() needs no mkdir for them. */
 const knownRoots = new Set<string>();
+
+// A claim is prepared under a name no id can have (ids start with [A-Za-z0-9])
+// and renamed into place with its state.json in it, so <root>/<id> never
+// exists without one: a crash at any point leaves either nothing under the id,
+// or a record that says who claimed it (ownerPid, ownerStartTime) and how far
+// it got. The pid in the name lets sweepClaims() tell an abandoned one.
+const CLAIM_PREFIX = '.claim.';
+let claimSeq = 0;
+
+/**
+ * mkdir -p without fs.mkdir's recursive mode: on a filesystem that answers
+ * ENOENT for a new name whose parent exists (procfs, sysfs), Node's recursive
+ * mkdir retries forever on a thread-pool thread, and the create never settles.
+ */
+export async function makeDirs(dir: string, mode: number): Promise<void> {
+  const missing: string[] = [];
+  for (let d = dir; ; ) {
+    try {
+      await fs.mkdir(d, { mode });
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Made meanwhile, or there already (a file there fails at the next mkdir below it, ENOTDIR).
+      if (code === 'EEXIST') break;
+      const parent = path.dirname(d);
+      if (code !== 'ENOENT' || parent === d) throw err;
+      missing.push(d);
+      d = parent;
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await fs.mkdir(d, { mode });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
 
 export class StateDir {
   readonly dir: string;
@@ -24,37 +62,51 @@ export class StateDir {
   }
 
   /**
-   * Claims the id: mkdir <root>/<id> is the lock against a concurrent create of
-   * the same id (ContainerExistsError if it lost). On the thread pool: an ext4
-   * mkdir can hold the event loop ~0.3 ms.
+   * Claims the id with its first record (status 'creating'): the rename of a
+   * prepared directory onto <root>/<id> is the lock against another create of
+   * the same id (ContainerExistsError if it lost). Fails fast with a
+   * SetupError naming the path and errno when the root cannot be made or used.
    */
-  async claim(): Promise<void> {
+  async claim(record: ContainerState): Promise<void> {
+    const tmp = path.join(this.root, `${CLAIM_PREFIX}${process.pid}.${ownStartTime() ?? 0}.${++claimSeq}.${this.id}`);
+    let step = this.root;
     try {
       if (!knownRoots.has(this.root)) {
-        await fs.mkdir(this.root, { recursive: true, mode: 0o711 });
+        await makeDirs(this.root, 0o711);
         knownRoots.add(this.root);
       }
+      step = tmp;
       try {
-        await fs.mkdir(this.dir, { mode: 0o700 });
+        await fs.mkdir(tmp, { mode: 0o700 });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         // Someone removed the root since: make it again.
-        await fs.mkdir(this.root, { recursive: true, mode: 0o711 });
-        await fs.mkdir(this.dir, { mode: 0o700 });
+        step = this.root;
+        await makeDirs(this.root, 0o711);
+        step = tmp;
+        await fs.mkdir(tmp, { mode: 0o700 });
       }
+      await writeAtomic(path.join(tmp, 'state.json'), record);
+      step = this.dir;
+      // rename(2) replaces only an empty directory: one with a state.json is a container.
+      await fs.rename(tmp, this.dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ContainerExistsError(this.id, this.dir);
-      throw fromSystemError(err, 'state', this.dir);
+      if (step !== this.root) await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
+      const code = (err as NodeJS.ErrnoException).code;
+      if (step === this.dir && (code === 'EEXIST' || code === 'ENOTEMPTY')) throw new ContainerExistsError(this.id, this.dir);
+      if (err instanceof SetupError) throw err;
+      throw new SetupError('state', `cannot create the state directory ${step}: ${code ?? (err as Error).message}`, {
+        ...(code ? { errno: code } : {}),
+        syscall: (err as NodeJS.ErrnoException).syscall ?? 'mkdir',
+        path: step,
+        cause: err,
+      });
     }
   }
 
   /** Atomically (temp file + rename), in one thread-pool job. */
-  async write(state: ContainerState): Promise<void> {
-    const errno = await native.writeFileAtomic(this.file, JSON.stringify(state, null, 2), 0o600);
-    if (errno !== 0) {
-      const code = errnoName(errno);
-      throw new SetupError('state', `cannot write ${this.file}: ${code}`, { errno: code, syscall: 'write', path: this.file });
-    }
+  write(state: ContainerState): Promise<void> {
+    return writeAtomic(this.file, state);
   }
 
   async read(): Promise<ContainerState> {
@@ -79,16 +131,67 @@ export class StateDir {
 
 }
 
-/** /proc/<pid>/stat field 22 (start time in clock ticks since boot), or undefined if gone. */
-export function processStartTime(pid: number): number | undefined {
+async function writeAtomic(file: string, state: ContainerState): Promise<void> {
+  const errno = await native.writeFileAtomic(file, JSON.stringify(state, null, 2), 0o600);
+  if (errno !== 0) {
+    const code = errnoName(errno);
+    throw new SetupError('state', `cannot write ${file}: ${code}`, { errno: code, syscall: 'write', path: file });
+  }
+}
+
+/**
+ * Removes the prepared claims (see CLAIM_PREFIX) of processes that are gone:
+ * what a crash between their mkdir and their rename left.
+ */
+export async function sweepClaims(root: string, names: string[]): Promise<void> {
+  for (const name of names) {
+    if (!name.startsWith(CLAIM_PREFIX)) continue;
+    const [pid, start] = name.slice(CLAIM_PREFIX.length).split('.').map(Number);
+    const p = pid ? processStatus(pid) : undefined;
+    if (p && p.state !== 'Z' && (start === 0 || p.startTime === start)) continue;
+    await fs.rm(path.join(root, name), { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+export interface ProcessStatus {
+  /** /proc/<pid>/stat field 22: start time in clock ticks since boot. */
+  startTime: number;
+  /** Field 3: R, S, D, Z (exited, not yet reaped), T, ... */
+  state: string;
+}
+
+/** What /proc/<pid>/stat says of a process, or undefined if there is none. */
+export function processStatus(pid: number): ProcessStatus | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm may contain spaces and parentheses: fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[19]);
+    return { state: fields[0]!, startTime: Number(fields[19]) };
   } catch {
     return undefined;
   }
+}
+
+/** /proc/<pid>/stat field 22 (start time in clock ticks since boot), or undefined if gone. */
+export function processStartTime(pid: number): number | undefined {
+  return processStatus(pid)?.startTime;
+}
+
+/**
+ * Whether `pid` is a process that still runs (a zombie has exited: only its
+ * reaper has not looked yet) and, given its start time, the same process.
+ */
+export function isRunning(pid: number | undefined, startTime: number | undefined): boolean {
+  if (!pid || pid <= 0) return false;
+  const p = processStatus(pid);
+  return p !== undefined && p.state !== 'Z' && p.state !== 'X' && (startTime === undefined || p.startTime === startTime);
+}
+
+let ownStart: number | undefined;
+/** This process's start time (what records' ownerStartTime holds). */
+export function ownStartTime(): number | undefined {
+  ownStart ??= processStartTime(process.pid);
+  return ownStart;
 }
 
 export const DEFAULT_STATE_ROOT = '/run/berth';
