@@ -76,4 +76,10 @@ export interface ContainerState {
    * create made. Absent or empty while a cgroup v1 child is still placing itself.
    */
   cgroupPaths?: string[];
+  /**
+   * Set while a cgroup v1 child is still placing itself: `cgroupPaths` are then
+   * the planned ones, the container's own only once this file (in the state
+   * directory) reads "1".
+   */
+  cgroupMarker?: string;
 }

@@ -47,8 +47,12 @@ export interface CgroupManager {
   /**
    * v1/hybrid: instead of create() + addProcess(), the plan for the child to
    * place itself (validated now). null where the kernel places it (v2).
+   * `ownershipMarker`: an existing empty file the child writes "1" to once it
+   * made every leaf (only then are they its own), before anything else it
+   * writes: how a state record tells, after its owner crashed mid-create,
+   * whether the cgroups it names are the container's.
    */
-  childPlacement(resources: LinuxResources | undefined): Promise<ChildPlacement | null>;
+  childPlacement(resources: LinuxResources | undefined, ownershipMarker?: string): Promise<ChildPlacement | null>;
   /** What the child reported it made ('1'/'0' per planned dir): those are ours to remove. */
   adoptChildCreated(created: string): void;
   /** Place a process in every hierarchy (v1: each controller; hybrid: also the unified tree). */

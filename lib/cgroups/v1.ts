@@ -156,11 +156,12 @@ export class CgroupV1Manager implements CgroupManager {
     }
   }
 
-  async childPlacement(resources: LinuxResources | undefined): Promise<ChildPlacement> {
+  async childPlacement(resources: LinuxResources | undefined, ownershipMarker?: string): Promise<ChildPlacement> {
     if (this.isCreated) throw new CgroupError({ step: 'create', message: 'create() called twice' });
     this.isCreated = true;
     await this.enableUnifiedControllers(resources);
-    const writes: ChildPlacement['writes'] = [];
+    // The child writes only after every mkdir succeeded, i.e. when every leaf is its own.
+    const writes: ChildPlacement['writes'] = ownershipMarker ? [{ path: ownershipMarker, value: '1' }] : [];
     if (resources) {
       for (const w of await this.writesFor(resources)) {
         const dir = this.dir(w.controller);

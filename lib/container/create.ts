@@ -68,20 +68,19 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   const execAfterReady = options.execAfterReady === true;
   const stateDir = new StateDir(config.stateRoot, config.id);
   const record: InitRecord = { created: new Date().toISOString(), startTime: undefined };
+  // Touches nothing yet; its layout says whether the child will make the cgroups.
+  const cgroup: CgroupManager = createCgroupManager({ id: config.id, ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}) });
+  const childPlaces = cgroup.layout !== 'v2';
   // Claimed with a 'creating' record: whatever point a crash stops this at,
   // the id is listed with the process that claimed it and can be removed.
-  await stateDir.claim(stateRecord(config, 'creating', undefined, record, []));
-  let cgroup: CgroupManager | null = null;
+  await stateDir.claim(stateRecord(config, 'creating', undefined, record, []), { cgroupMarker: childPlaces });
   let launch: Launch | null = null;
   let firstWrite: Promise<unknown> = Promise.resolve(null);
-  // Every state write so far, each settled (null or its error), in order.
-  let stateWrites: Promise<unknown> = Promise.resolve(null);
   const childOnlyFds: number[] = [];
   try {
-    cgroup = createCgroupManager({ id: config.id, ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}) });
     // cgroup v2: the init is born in its cgroup (CLONE_INTO_CGROUP). v1 has no
     // such thing: the child joins (and limits) itself before anything else.
-    const placement = await cgroup.childPlacement(config.resources);
+    const placement = await cgroup.childPlacement(config.resources, childPlaces ? stateDir.cgroupMarker : undefined);
     let cgroupFd = -1;
     if (!placement) {
       await cgroup.create(config.resources);
@@ -96,11 +95,11 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
         return { fd, nstype: CLONE_NS[n.type] };
       });
     const spawnAt = nowUs();
-    const madeCgroup = cgroup;
-    // state.json records only cgroups this create made (ownedPaths): another
-    // process destroying the container kills and removes what it records.
-    let spawnedPid = 0;
-    const writeCreated = () => stateDir.write(stateRecord(config, 'created', spawnedPid, record, madeCgroup.ownedPaths)).then(() => null, (e: unknown) => e);
+    // state.json records only cgroups that are the container's own: another
+    // process destroying it kills in and removes what it records. v2: made
+    // above. v1: the child is making them now; the record names the planned
+    // ones and the marker file the child writes once they are all its own.
+    const recorded = placement ? { paths: cgroup.paths, marker: stateDir.cgroupMarker } : { paths: cgroup.ownedPaths, marker: undefined };
     launch = await spawnProcess({
       step: 'clone',
       stdio: config.process.stdio,
@@ -111,16 +110,11 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       // state.json ('created') is written while the child sets itself up; a
       // failed setup waits for this write before removing the directory.
       onSpawned: (pid, startTime) => {
-        spawnedPid = pid;
         record.startTime = startTime ?? processStartTime(pid);
-        stateWrites = firstWrite = writeCreated();
+        firstWrite = stateDir.write(stateRecord(config, 'created', pid, record, recorded.paths, recorded.marker)).then(() => null, (e: unknown) => e);
       },
       onReport: (r) => {
-        if (r.cgroupCreated === undefined) return;
-        madeCgroup.adoptChildCreated(r.cgroupCreated);
-        // cgroup v1: which directories are ours is known only now. Not awaited
-        // by create (its first record is out): the next write queues behind it.
-        if (!r.failure && madeCgroup.ownedPaths.length > 0) stateWrites = stateWrites.then(writeCreated);
+        if (r.cgroupCreated !== undefined) cgroup.adoptChildCreated(r.cgroupCreated);
       },
     });
     const readyAt = nowUs();
@@ -133,7 +127,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       cgroup,
       record,
       execAfterReady,
-      firstWrite: stateWrites.then(() => {}),
+      firstWrite: firstWrite.then(() => {}),
       setupTimings: setupTimings(createdAt, spawnAt, launch.marks, readyAt),
     });
     await firstWrite;
@@ -149,11 +143,9 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     }
     // Only what this attempt made: killAll() and destroy() touch nothing a
     // create found existing. destroy() runs even when killAll() failed.
-    if (cgroup) {
-      await cgroup.killAll().catch(() => {});
-      await cgroup.destroy().catch(() => {});
-    }
-    await stateWrites;
+    await cgroup.killAll().catch(() => {});
+    await cgroup.destroy().catch(() => {});
+    await firstWrite;
     await stateDir.remove().catch(() => {});
     throw collision(err);
   }

@@ -110,7 +110,9 @@ export class ContainerRef {
     const state = await this.state();
     if (state.status === 'creating') throw new InvalidStateError('destroy', 'creating', this.id);
     // Before any signal: a record naming cgroups that cannot be a container's is refused.
-    const cgroup = cgroupManagerForRecord(state.cgroupPaths);
+    // Planned cgroups (a v1 child was placing itself) are its own only once it said so.
+    const own = state.cgroupMarker === undefined || (await this.dir.cgroupsConfirmed()) ? state.cgroupPaths : [];
+    const cgroup = cgroupManagerForRecord(own);
     const pidfd = this.openInit();
     try {
       if (pidfd >= 0) native.pidfdSignal(pidfd, 9);

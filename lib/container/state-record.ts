@@ -14,7 +14,7 @@ export interface InitRecord {
 }
 
 /** `pid` is undefined only in the claim record ('creating': nothing spawned yet). */
-export function stateRecord(config: ResolvedConfig, status: ContainerStatus, pid: number | undefined, init: InitRecord, cgroupPaths: string[]): ContainerState {
+export function stateRecord(config: ResolvedConfig, status: ContainerStatus, pid: number | undefined, init: InitRecord, cgroupPaths: string[], cgroupMarker?: string): ContainerState {
   const ownerStartTime = ownStartTime();
   return {
     ociVersion: OCI_VERSION,
@@ -29,5 +29,6 @@ export function stateRecord(config: ResolvedConfig, status: ContainerStatus, pid
     ...(ownerStartTime !== undefined ? { ownerStartTime } : {}),
     annotations: config.annotations,
     cgroupPaths,
+    ...(cgroupMarker !== undefined ? { cgroupMarker } : {}),
   };
 }

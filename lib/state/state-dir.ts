@@ -20,6 +20,7 @@ const knownRoots = new Set<string>();
 // or a record that says who claimed it (ownerPid, ownerStartTime) and how far
 // it got. The pid in the name lets sweepClaims() tell an abandoned one.
 const CLAIM_PREFIX = '.claim.';
+const CGROUP_MARKER = 'cgroups-made';
 let claimSeq = 0;
 
 /**
@@ -55,10 +56,18 @@ export async function makeDirs(dir: string, mode: number): Promise<void> {
 export class StateDir {
   readonly dir: string;
   readonly file: string;
+  /** See CgroupManager.childPlacement: made empty by claim() when asked for, "1" once a v1 child made its cgroups. */
+  readonly cgroupMarker: string;
 
   constructor(readonly root: string, readonly id: string) {
     this.dir = path.join(root, id);
     this.file = path.join(this.dir, 'state.json');
+    this.cgroupMarker = path.join(this.dir, CGROUP_MARKER);
+  }
+
+  /** Whether the cgroup v1 child said it made every cgroup of the record (see cgroupMarker). */
+  async cgroupsConfirmed(): Promise<boolean> {
+    return (await fs.readFile(this.cgroupMarker, 'utf8').catch(() => '')).startsWith('1');
   }
 
   /**
@@ -67,7 +76,7 @@ export class StateDir {
    * the same id (ContainerExistsError if it lost). Fails fast with a
    * SetupError naming the path and errno when the root cannot be made or used.
    */
-  async claim(record: ContainerState): Promise<void> {
+  async claim(record: ContainerState, { cgroupMarker = false } = {}): Promise<void> {
     const tmp = path.join(this.root, `${CLAIM_PREFIX}${process.pid}.${ownStartTime() ?? 0}.${++claimSeq}.${this.id}`);
     let step = this.root;
     try {
@@ -87,6 +96,7 @@ export class StateDir {
         await fs.mkdir(tmp, { mode: 0o700 });
       }
       await writeAtomic(path.join(tmp, 'state.json'), record);
+      if (cgroupMarker) await writeBytes(path.join(tmp, CGROUP_MARKER), '');
       step = this.dir;
       // rename(2) replaces only an empty directory: one with a state.json is a container.
       await fs.rename(tmp, this.dir);
@@ -122,8 +132,9 @@ export class StateDir {
     // The common case (just state.json) in one thread-pool job (an ext4 unlink
     // can take half a millisecond: not on the event loop); anything else in the
     // directory (a stray temp file) falls back to a recursive rm.
-    const [, dirErr] = await native.removePaths([
+    const [, , dirErr] = await native.removePaths([
       { path: this.file, dir: false },
+      { path: this.cgroupMarker, dir: false },
       { path: this.dir, dir: true },
     ]);
     if (dirErr !== 0 && dirErr !== ENOENT) await fs.rm(this.dir, { recursive: true, force: true });
@@ -131,8 +142,12 @@ export class StateDir {
 
 }
 
-async function writeAtomic(file: string, state: ContainerState): Promise<void> {
-  const errno = await native.writeFileAtomic(file, JSON.stringify(state, null, 2), 0o600);
+function writeAtomic(file: string, state: ContainerState): Promise<void> {
+  return writeBytes(file, JSON.stringify(state, null, 2));
+}
+
+async function writeBytes(file: string, text: string): Promise<void> {
+  const errno = await native.writeFileAtomic(file, text, 0o600);
   if (errno !== 0) {
     const code = errnoName(errno);
     throw new SetupError('state', `cannot write ${file}: ${code}`, { errno: code, syscall: 'write', path: file });
