@@ -68,22 +68,28 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   const execAfterReady = options.execAfterReady === true;
   const stateDir = new StateDir(config.stateRoot, config.id);
   const record: InitRecord = { created: new Date().toISOString(), startTime: undefined };
-  // Touches nothing yet; its layout says whether the child will make the cgroups.
+  // Touches nothing yet: its paths go into the claim record.
   const cgroup: CgroupManager = createCgroupManager({ id: config.id, ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}) });
-  const childPlaces = cgroup.layout !== 'v2';
   // Claimed with a 'creating' record: whatever point a crash stops this at,
-  // the id is listed with the process that claimed it and can be removed.
-  await stateDir.claim(stateRecord(config, 'creating', undefined, record, []), { cgroupMarker: childPlaces });
+  // the id is listed with the process that claimed it and can be removed. It
+  // names the planned cgroups, which are the container's own only once the
+  // marker file says so: the v1 child writes it after it made every leaf, the
+  // v2 path below after create(). (state.json records only cgroups that are
+  // the container's own: another process destroying it kills in and removes them.)
+  await stateDir.claim(stateRecord(config, 'creating', undefined, record, cgroup.paths, stateDir.cgroupMarker), { cgroupMarker: true });
   let launch: Launch | null = null;
   let firstWrite: Promise<unknown> = Promise.resolve(null);
+  let confirmed: Promise<unknown> = Promise.resolve();
   const childOnlyFds: number[] = [];
   try {
     // cgroup v2: the init is born in its cgroup (CLONE_INTO_CGROUP). v1 has no
     // such thing: the child joins (and limits) itself before anything else.
-    const placement = await cgroup.childPlacement(config.resources, childPlaces ? stateDir.cgroupMarker : undefined);
+    const placement = await cgroup.childPlacement(config.resources, stateDir.cgroupMarker);
     let cgroupFd = -1;
     if (!placement) {
       await cgroup.create(config.resources);
+      // Not awaited: the record written at spawn names them as owned anyway.
+      confirmed = stateDir.confirmCgroups().catch(() => {});
       cgroupFd = cgroup.openIntoCgroupFd();
       if (cgroupFd >= 0) childOnlyFds.push(cgroupFd);
     }
@@ -95,10 +101,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
         return { fd, nstype: CLONE_NS[n.type] };
       });
     const spawnAt = nowUs();
-    // state.json records only cgroups that are the container's own: another
-    // process destroying it kills in and removes what it records. v2: made
-    // above. v1: the child is making them now; the record names the planned
-    // ones and the marker file the child writes once they are all its own.
+    // v2: made above. v1: the child is making them now (the claim's planned paths and marker hold).
     const recorded = placement ? { paths: cgroup.paths, marker: stateDir.cgroupMarker } : { paths: cgroup.ownedPaths, marker: undefined };
     launch = await spawnProcess({
       step: 'clone',
@@ -145,7 +148,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     // create found existing. destroy() runs even when killAll() failed.
     await cgroup.killAll().catch(() => {});
     await cgroup.destroy().catch(() => {});
-    await firstWrite;
+    await Promise.all([firstWrite, confirmed]);
     await stateDir.remove().catch(() => {});
     throw collision(err);
   }

@@ -56,13 +56,18 @@ export async function makeDirs(dir: string, mode: number): Promise<void> {
 export class StateDir {
   readonly dir: string;
   readonly file: string;
-  /** See CgroupManager.childPlacement: made empty by claim() when asked for, "1" once a v1 child made its cgroups. */
+  /** See CgroupManager.childPlacement: made empty by claim() when asked for, "1" once the planned cgroups were all made. */
   readonly cgroupMarker: string;
 
   constructor(readonly root: string, readonly id: string) {
     this.dir = path.join(root, id);
     this.file = path.join(this.dir, 'state.json');
     this.cgroupMarker = path.join(this.dir, CGROUP_MARKER);
+  }
+
+  /** Says the planned cgroups of the record are the container's own (the v2 path; the v1 child writes it itself). */
+  confirmCgroups(): Promise<void> {
+    return writeBytes(this.cgroupMarker, '1');
   }
 
   /** Whether the cgroup v1 child said it made every cgroup of the record (see cgroupMarker). */
@@ -105,10 +110,13 @@ export class StateDir {
       const code = (err as NodeJS.ErrnoException).code;
       if (step === this.dir && (code === 'EEXIST' || code === 'ENOTEMPTY')) throw new ContainerExistsError(this.id, this.dir);
       if (err instanceof SetupError) throw err;
-      throw new SetupError('state', `cannot create the state directory ${step}: ${code ?? (err as Error).message}`, {
+      // The prepared claim's name is ours alone: the caller knows <root>/<id>.
+      const failed = (err as NodeJS.ErrnoException).path ?? step;
+      const where = failed === tmp ? this.dir : failed;
+      throw new SetupError('state', `cannot create the state directory ${where}: ${code ?? (err as Error).message}`, {
         ...(code ? { errno: code } : {}),
         syscall: (err as NodeJS.ErrnoException).syscall ?? 'mkdir',
-        path: step,
+        path: where,
         cause: err,
       });
     }
