@@ -21,6 +21,8 @@ const knownRoots = new Set<string>();
 // it got. The pid in the name lets sweepClaims() tell an abandoned one.
 const CLAIM_PREFIX = '.claim.';
 const CGROUP_MARKER = 'cgroups-made';
+// The runtime-spec version state records speak (lib/container/state-record.ts writes them).
+const LEFTOVER_OCI_VERSION = '1.2.0';
 let claimSeq = 0;
 
 /**
@@ -131,7 +133,12 @@ export class StateDir {
     try {
       return JSON.parse(await fs.readFile(this.file, 'utf8')) as ContainerState;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerNotFoundError(this.id, this.file);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        const left = await fs.stat(this.dir).catch(() => null);
+        // What a crash in the middle of remove() leaves: nothing runs, nothing is recorded.
+        if (left?.isDirectory()) return { ociVersion: LEFTOVER_OCI_VERSION, id: this.id, status: 'stopped', rootfs: '', created: left.mtime.toISOString(), ownerPid: 0 };
+        throw new ContainerNotFoundError(this.id, this.file);
+      }
       throw fromSystemError(err, 'state', this.file);
     }
   }
@@ -140,9 +147,11 @@ export class StateDir {
     // The common case (just state.json) in one thread-pool job (an ext4 unlink
     // can take half a millisecond: not on the event loop); anything else in the
     // directory (a stray temp file) falls back to a recursive rm.
+    // state.json goes last but the directory: a crash in between leaves either a
+    // record or an empty directory (read() lists it, claim()'s rename replaces it).
     const [, , dirErr] = await native.removePaths([
-      { path: this.file, dir: false },
       { path: this.cgroupMarker, dir: false },
+      { path: this.file, dir: false },
       { path: this.dir, dir: true },
     ]);
     if (dirErr !== 0 && dirErr !== ENOENT) await fs.rm(this.dir, { recursive: true, force: true });

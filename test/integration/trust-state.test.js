@@ -186,6 +186,23 @@ test.serial('owners SIGKILLed at racing moments of a stream of creates leave onl
   t.log(`leftovers seen and removed: ${ids.join(', ') || 'none'}`);
 });
 
+test.serial('an empty state directory (an owner killed in the middle of destroy) is listed, removable, and does not block its id', async (t) => {
+  const id = `trust-empty-${process.pid}`;
+  fs.mkdirSync(path.join(stateRoot, id), { recursive: true });
+  try {
+    const listed = (await listContainers({ stateRoot })).find((s) => s.id === id);
+    t.is(listed?.status, 'stopped');
+    await (await loadContainer(id, { stateRoot })).destroy();
+    t.deepEqual(stateEntries(stateRoot), []);
+    fs.mkdirSync(path.join(stateRoot, id));
+    const c = await createContainer({ id, rootfs: ROOTFS, stateRoot, process: { args: ['true'] } });
+    await c.destroy();
+    t.deepEqual(stateEntries(stateRoot), []);
+  } finally {
+    fs.rmSync(path.join(stateRoot, id), { recursive: true, force: true });
+  }
+});
+
 test.serial('a zombie init (exited, its owner alive but not reaping) is listed as stopped', async (t) => {
   const before = await settledSnapshot(stateRoot);
   const o = owner(`
