@@ -229,8 +229,12 @@ export class Container extends EventEmitter<ContainerEvents> {
       // Streams the caller took are theirs to drain; ends nobody took are closed.
       launch.stdio.streams.closeUnused();
       await this.stateWrites;
-      await Promise.all([cgroup.destroy(), stateDir.remove()]);
+      // The record goes last: killed in between, this process leaves cgroups
+      // that state.json still names, and anyone's loadContainer().destroy() removes them.
+      const cgroupError = await cgroup.destroy().then(() => null, (e: unknown) => e);
+      await stateDir.remove();
       if (killError) throw killError;
+      if (cgroupError) throw cgroupError;
     })();
     return this.destroyed;
   }
