@@ -23,6 +23,11 @@ export interface ContainerConfig extends Omit<Spec, 'process'> {
   dieWithParent?: boolean;
 }
 
+/**
+ * OCI statuses. 'creating': the id is claimed and setup is under way in a live
+ * process (listContainers shows it; destroy() from elsewhere refuses it). A
+ * record whose creator or init is gone (or a zombie) reads 'stopped'.
+ */
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 export interface ExitStatus {
@@ -61,10 +66,22 @@ export interface ContainerState {
   bundle?: string;
   rootfs: string;
   created: string;
+  /** The process that created the container (0 when unknown). */
   ownerPid: number;
+  /** /proc/<ownerPid>/stat field 22: a 'creating' record of a recycled owner pid is not taken for live. */
+  ownerStartTime?: number;
   annotations?: Record<string, string>;
-  /** The container's cgroup directories (one per hierarchy). */
+  /**
+   * The container's own cgroup directories (one per hierarchy): only those its
+   * create made. Absent or empty while a cgroup v1 child is still placing itself.
+   */
   cgroupPaths?: string[];
+  /**
+   * Set while a cgroup v1 child is still placing itself: `cgroupPaths` are then
+   * the planned ones, the container's own only once this file (in the state
+   * directory) reads "1".
+   */
+  cgroupMarker?: string;
 }
 
 /**

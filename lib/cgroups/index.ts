@@ -2,14 +2,16 @@
 // factory that picks the manager implementation for it.
 import type { CgroupManager } from './manager.js';
 import { type CgroupHierarchies, type CgroupLayout, detectLayoutSync } from '../host/index.js';
+import { join, normalize, relative } from 'node:path';
 import { cgroupSegments } from './paths.js';
 import { CgroupV1Manager } from './v1.js';
 import { CgroupV2Manager } from './v2.js';
-import { CgroupError } from '../errors.js';
+import { CgroupError, ConfigError } from '../errors.js';
 
 export type { CgroupManager, CgroupStats, ChildPlacement } from './manager.js';
 export type { CgroupWrite } from './convert.js';
 export { cgroupSegments, DEFAULT_PARENT } from './paths.js';
+export { cgroupExistsError } from './tree.js';
 export { sharesToWeight, blkioWeightToIoWeight, cpuMax, swapMaxV2, v1Writes, v2Writes, mergeResources } from './convert.js';
 
 export interface CreateCgroupManagerOptions {
@@ -48,3 +50,44 @@ export function createCgroupManager(opts: CreateCgroupManagerOptions): CgroupMan
   return new CgroupV1Manager(h, segments);
 }
 
+
+/**
+ * A manager for the cgroups a state record says are a container's own
+ * (state.json `cgroupPaths`), so that another process ends and removes a
+ * container with the owner's own killAll() and destroy(). null when nothing is
+ * recorded. A path outside this host's cgroup hierarchies, or paths that do not
+ * name one cgroup, are refused: a record is data, never a licence to kill.
+ */
+export function cgroupManagerForRecord(paths: string[] | undefined): CgroupManager | null {
+  if (!paths || paths.length === 0) return null;
+  const h = detectLayoutSync();
+  const mounts = [...new Set([...Object.values(h.v1), ...(h.unifiedMount ? [h.unifiedMount] : [])])];
+  const used = new Set<string>();
+  let rel: string | null = null;
+  for (const p of paths) {
+    const refuse = (why: string) => new CgroupError({ step: 'load', path: String(p), errno: 'EINVAL', message: `state records cgroup ${String(p)}, which ${why}` });
+    if (typeof p !== 'string' || normalize(p) !== p) throw refuse('is not a normalized path');
+    const mount = mounts.filter((m) => p.startsWith(`${m}/`)).sort((a, b) => b.length - a.length)[0];
+    if (!mount) throw refuse('is not in a cgroup hierarchy of this host');
+    const r = relative(mount, p);
+    try {
+      cgroupSegments('record', r);
+    } catch (err) {
+      throw refuse(`cannot be a container cgroup (${(err as ConfigError).message})`);
+    }
+    if (rel !== null && r !== rel) throw refuse(`is not the same cgroup as ${join(mounts[0]!, rel)} in another hierarchy`);
+    rel = r;
+    used.add(mount);
+  }
+  const segments = rel!.split('/');
+  let m: CgroupManager;
+  if (h.layout === 'v2') m = new CgroupV2Manager(h.unifiedMount!, segments);
+  else {
+    // Only the hierarchies the record names: the others are not the container's.
+    const v1 = Object.fromEntries(Object.entries(h.v1).filter(([, mount]) => used.has(mount)));
+    const unifiedMount = h.unifiedMount && used.has(h.unifiedMount) ? h.unifiedMount : null;
+    m = new CgroupV1Manager({ layout: h.layout, unifiedMount, v1 }, segments);
+  }
+  m.adoptRecorded();
+  return m;
+}

@@ -52,7 +52,7 @@ export async function createDirs(
                 raced = true;
                 break;
               }
-              await removeDirs(created).catch(() => undefined);
+              await removeDirs(created, join(mount, ...segments)).catch(() => undefined);
               throw e;
             }
           }
@@ -63,10 +63,8 @@ export async function createDirs(
           break;
         }
         // Undo what this call made before reporting, so a failed create leaves nothing.
-        await removeDirs(created).catch(() => undefined);
-        if (isErrno(err, 'EEXIST')) {
-          throw new CgroupError({ step: 'create', path: dir, errno: 'EEXIST', syscall: 'mkdir', message: `cgroup ${dir} already exists; berth will not adopt a cgroup it did not create` });
-        }
+        await removeDirs(created, join(mount, ...segments)).catch(() => undefined);
+        if (isErrno(err, 'EEXIST')) throw cgroupExistsError(dir);
         throw toCgroupError('create', err, dir, `cannot create cgroup ${dir}`);
       }
     }
@@ -75,25 +73,57 @@ export async function createDirs(
 }
 
 /**
- * rmdir the given directories deepest first, in one thread-pool job (native
- * removePaths). The deepest (the container's own cgroup) is retried on EBUSY
- * while its last processes finish exiting; shallower ones are shared parents
- * and are removed only if empty (ENOTEMPTY/EBUSY there means another container).
+ * What a manager rebuilt from a state record may remove: the container's own
+ * cgroup and, for the default `berth/<id>`, berth's shared parent (only ever
+ * removed when empty). Parents of a custom cgroupsPath are not recorded and stay.
  */
-export async function removeDirs(created: string[], busyTimeoutMs = 3000): Promise<void> {
-  await removeDirGroups([created], busyTimeoutMs);
+export function adoptedDirs(mount: string, segments: string[]): string[] {
+  const leaf = join(mount, ...segments);
+  return segments.length === 2 && segments[0] === DEFAULT_PARENT ? [join(mount, DEFAULT_PARENT), leaf] : [leaf];
+}
+
+/** A leaf that exists already is another container's (same id, other state root) or not berth's at all. */
+export function cgroupExistsError(dir: string): CgroupError {
+  return new CgroupError({
+    step: 'create',
+    path: dir,
+    errno: 'EEXIST',
+    syscall: 'mkdir',
+    message: `cgroup ${dir} already exists (another container with this id or cgroupsPath, or a cgroup berth did not create); berth will not adopt it`,
+  });
+}
+
+/** The directories one hierarchy's create made, and the container's own cgroup (the leaf) there. */
+export interface CreatedDirs {
+  created: string[];
+  leaf: string;
+}
+
+/**
+ * rmdir the given directories deepest first, in one thread-pool job (native
+ * removePaths). The container's own cgroup (`leaf`, when this create made it)
+ * is retried on EBUSY while its last processes finish exiting; the others are
+ * parents (berth's shared one, or those of a cgroupsPath) and are removed only
+ * if empty (ENOTEMPTY/EBUSY there means another container, at once).
+ */
+export async function removeDirs(created: string[], leaf: string, busyTimeoutMs = 3000): Promise<void> {
+  await removeDirGroups([{ created, leaf }], busyTimeoutMs);
 }
 
 /**
  * removeDirs for several trees (one per v1 hierarchy) in the same single
  * thread-pool job; throws the first failure after every directory was tried.
  */
-export async function removeDirGroups(groups: string[][], busyTimeoutMs = 3000): Promise<void> {
+export async function removeDirGroups(groups: CreatedDirs[], busyTimeoutMs = 3000): Promise<void> {
   const items: Array<{ path: string; dir: true; busyMs: number; leaf: boolean }> = [];
-  for (const created of groups) {
-    const dirs = [...created].sort((a, b) => b.length - a.length);
-    const leafLength = dirs[0]?.length;
-    for (const path of dirs) items.push({ path, dir: true, busyMs: path.length === leafLength ? busyTimeoutMs : 0, leaf: path.length === leafLength });
+  for (const { created, leaf } of groups) {
+    // Which one is the leaf is said, never guessed from length: when the leaf
+    // was not ours (EEXIST), the deepest of `created` is a busy parent, and
+    // waiting out its EBUSY took 3 s per hierarchy.
+    for (const path of [...created].sort((a, b) => b.length - a.length)) {
+      const isLeaf = path === leaf;
+      items.push({ path, dir: true, busyMs: isLeaf ? busyTimeoutMs : 0, leaf: isLeaf });
+    }
   }
   if (items.length === 0) return;
   // Not synchronously: nine rmdirs on cgroupfs measured ~0.7 ms of the event

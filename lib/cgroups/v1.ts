@@ -15,7 +15,7 @@ import { applyWrites } from './apply.js';
 import { mergeResources, v1Writes, v2ControllersNeeded } from './convert.js';
 import { watchCounter } from './events.js';
 import { parseCount, parseFlatKeyed, parsePids, pollUntil, readOptional, readOptionalSync, readText, writeText } from './fsio.js';
-import { createDirs, enableSubtreeControllers, removeDirGroups } from './tree.js';
+import { adoptedDirs, createDirs, enableSubtreeControllers, removeDirGroups } from './tree.js';
 import { DEFAULT_FREEZE_TIMEOUT_MS, freezeV1, freezeV2, thawV1, thawV2 } from './freezer.js';
 
 const KILL_TIMEOUT_MS = 10000;
@@ -112,8 +112,22 @@ export class CgroupV1Manager implements CgroupManager {
     return this.all().map((h) => h.path);
   }
 
+  get ownedPaths(): string[] {
+    return this.owned().map((h) => h.path);
+  }
+
+  adoptRecorded(): void {
+    for (const h of this.all()) h.created = adoptedDirs(h.mount, this.segments);
+    this.isCreated = true;
+  }
+
   private all(): Hierarchy[] {
     return this.unified ? [...this.hierarchies, this.unified] : [...this.hierarchies];
+  }
+
+  /** The hierarchies whose leaf this manager made: the only ones it may kill in or remove. */
+  private owned(): Hierarchy[] {
+    return this.all().filter((h) => h.created.includes(h.path));
   }
 
   private dir(controller: string): string | null {
@@ -142,11 +156,12 @@ export class CgroupV1Manager implements CgroupManager {
     }
   }
 
-  async childPlacement(resources: LinuxResources | undefined): Promise<ChildPlacement> {
+  async childPlacement(resources: LinuxResources | undefined, ownershipMarker?: string): Promise<ChildPlacement> {
     if (this.isCreated) throw new CgroupError({ step: 'create', message: 'create() called twice' });
     this.isCreated = true;
     await this.enableUnifiedControllers(resources);
-    const writes: ChildPlacement['writes'] = [];
+    // The child writes only after every mkdir succeeded, i.e. when every leaf is its own.
+    const writes: ChildPlacement['writes'] = ownershipMarker ? [{ path: ownershipMarker, value: '1' }] : [];
     if (resources) {
       for (const w of await this.writesFor(resources)) {
         const dir = this.dir(w.controller);
@@ -312,28 +327,45 @@ export class CgroupV1Manager implements CgroupManager {
 
   /**
    * Freeze, SIGKILL every process, thaw, wait until empty. Frozen tasks cannot fork, so
-   * nothing escapes the kill list; they die as soon as they are thawed. Repeats if a
-   * process appeared anyway (e.g. no freezer controller).
+   * nothing escapes the kill list; they die as soon as they are thawed — which is
+   * also how a paused container dies at all (the v1 freezer holds back even
+   * SIGKILL). Repeats if a process appeared anyway (e.g. no freezer controller).
+   * Only in the hierarchies this manager owns: a leaf a failed create found
+   * existing holds someone else's processes.
    */
   async killAll(): Promise<void> {
+    const owned = this.owned();
+    if (owned.length === 0) return;
+    const ownedPids = async (): Promise<number[]> => {
+      const lists = await Promise.all(owned.map((h) => readOptional(join(h.path, 'cgroup.procs'))));
+      return [...new Set(lists.flatMap(parsePids))];
+    };
     // Nothing can enter an empty cgroup on its own (only a process inside could
     // fork into it): the common case after the init of a pid namespace exited.
-    if ((await this.pids()).length === 0) return;
+    if ((await ownedPids()).length === 0) return;
+    const freezer = this.byController.get('freezer') ?? this.unified;
+    const canFreeze = freezer !== undefined && freezer !== null && owned.includes(freezer);
     const deadline = Date.now() + KILL_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      const frozen = await this.freeze().then(() => true, () => false);
-      const pids = await this.pids();
-      for (const pid of pids) {
+      const frozen = canFreeze && (await this.freeze().then(() => true, () => false));
+      for (const pid of await ownedPids()) {
         try {
           process.kill(pid, 'SIGKILL');
         } catch {
           // ESRCH: it exited on its own.
         }
       }
-      if (frozen) await this.thaw();
-      if (await pollUntil(async () => (await this.pids()).length === 0, Math.min(2000, Math.max(0, deadline - Date.now())), 10)) return;
+      // Thawed even when this freeze failed: the cgroup may have been paused before.
+      if (canFreeze) {
+        try {
+          await this.thaw();
+        } catch (err) {
+          if (frozen) throw err;
+        }
+      }
+      if (await pollUntil(async () => (await ownedPids()).length === 0, Math.min(2000, Math.max(0, deadline - Date.now())), 10)) return;
     }
-    throw new CgroupError({ step: 'kill', path: this.hierarchies[0]?.path ?? '', errno: 'ETIMEDOUT', message: 'processes still in the container cgroup after SIGKILL' });
+    throw new CgroupError({ step: 'kill', path: owned[0]!.path, errno: 'ETIMEDOUT', message: 'processes still in the container cgroup after SIGKILL' });
   }
 
   async oomKillCount(): Promise<number> {
@@ -360,7 +392,7 @@ export class CgroupV1Manager implements CgroupManager {
   async destroy(): Promise<void> {
     // Every hierarchy's directories in one thread-pool job.
     const hierarchies = this.all();
-    await removeDirGroups(hierarchies.map((h) => h.created));
+    await removeDirGroups(hierarchies.map((h) => ({ created: h.created, leaf: h.path })));
     for (const h of hierarchies) h.created = [];
   }
 }

@@ -9,7 +9,7 @@ import { applyWrites } from './apply.js';
 import { mergeResources, v2ControllersNeeded, v2Writes } from './convert.js';
 import { waitForKeyValue, watchCounter } from './events.js';
 import { parseCount, parseFlatKeyed, parsePids, readOptional, readOptionalSync, toCgroupError, writeText } from './fsio.js';
-import { createDirs, enableSubtreeControllers, removeDirs } from './tree.js';
+import { adoptedDirs, createDirs, enableSubtreeControllers, removeDirs } from './tree.js';
 import { DEFAULT_FREEZE_TIMEOUT_MS, freezeV2, thawV2 } from './freezer.js';
 
 // Not in fs.constants. 0o10000000 on x86, arm, arm64, riscv, s390, ppc (the generic value).
@@ -34,6 +34,14 @@ export class CgroupV2Manager implements CgroupManager {
 
   get paths(): string[] {
     return [this.unifiedPath];
+  }
+
+  get ownedPaths(): string[] {
+    return this.created.includes(this.unifiedPath) ? [this.unifiedPath] : [];
+  }
+
+  adoptRecorded(): void {
+    this.created = adoptedDirs(this.mount, this.segments);
   }
 
   private file(name: string): string {
@@ -152,7 +160,9 @@ export class CgroupV2Manager implements CgroupManager {
 
   /** cgroup.kill (5.14+) kills atomically, forks included; older kernels get freeze-kill-thaw. */
   async killAll(): Promise<void> {
-    // Nothing to kill in a cgroup that was never created or is already removed.
+    // A cgroup this manager did not make (a failed create found it existing) is someone else's.
+    if (this.ownedPaths.length === 0) return;
+    // Nothing to kill in a cgroup that is already removed.
     const events = await readOptional(this.file('cgroup.events'));
     if (events === null) return;
     // Empty (e.g. the init of a pid namespace already exited): nothing can enter on its own.
@@ -186,8 +196,7 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
-    const created = this.created;
-    await removeDirs(created);
+    await removeDirs(this.created, this.unifiedPath);
     this.created = [];
   }
 }

@@ -105,7 +105,7 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
 
   /** The OCI state record (what state.json says, and what loadContainer(id).state() returns). */
   async state(): Promise<ContainerState> {
-    return stateRecord(this.config, this.current, this.pid, this.parts.record, this.parts.cgroup.paths);
+    return stateRecord(this.config, this.current, this.pid, this.parts.record, this.parts.cgroup.ownedPaths);
   }
 
   /** Host pid of the container's init process. */
@@ -175,6 +175,12 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
   async pause(): Promise<void> {
     if (this.current !== 'running' || this.destroyed) throw new InvalidStateError('pause', this.current, this.id);
     await this.parts.cgroup.freeze();
+    // destroy() began meanwhile and, seeing it running, only SIGKILLs the init,
+    // which the v1 freezer would hold back forever.
+    if (this.destroyed) {
+      await this.parts.cgroup.thaw().catch(() => {});
+      throw new InvalidStateError('pause', 'stopped', this.id);
+    }
     this.current = 'paused';
     await this.persist();
   }
@@ -191,7 +197,12 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
     return this.init.wait();
   }
 
-  /** Signals the init (in a new pid namespace its death ends every process in it). */
+  /**
+   * Signals the init (in a new pid namespace its death ends every process in it).
+   * A paused container stays paused, as with runc: the signal is delivered and
+   * a frozen process acts on it once resumed (the v2 freezer lets SIGKILL
+   * through at once; v1 holds back every signal). destroy() ends a paused container.
+   */
   async kill(signal: NodeJS.Signals | number = 'SIGTERM'): Promise<void> {
     const n = signalNumber(signal);
     if (this.current === 'stopped' || this.destroyed) throw new InvalidStateError('kill', this.current, this.id);
@@ -208,17 +219,22 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       // container with it (exec'd ones joined that namespace): killing the init
       // is enough, and the cgroup's last exits are awaited by its removal.
       // Otherwise everything in the cgroup is killed (v2 cgroup.kill; v1
-      // freeze-kill-thaw, so nothing forks away).
+      // freeze-kill-thaw, so nothing forks away) — and so is a paused one's:
+      // a task frozen by the v1 freezer gets no SIGKILL until it is thawed.
       const ownPidNs = config.namespaces.some((n) => n.type === 'pid' && n.path === undefined);
-      const killed = ownPidNs ? Promise.resolve(null) : cgroup.killAll().catch((e: unknown) => e);
+      const killed = ownPidNs && this.current !== 'paused' ? Promise.resolve(null) : cgroup.killAll().catch((e: unknown) => e);
       await Promise.all([launch.proc.killAndReap(), ...[...this.execs].map((p) => p.killAndReap())]);
       const killError = await killed;
       this.current = 'stopped';
       // Streams the caller took are theirs to drain; ends nobody took are closed.
       launch.stdio.streams.closeUnused();
       await this.stateWrites;
-      await Promise.all([cgroup.destroy(), stateDir.remove()]);
+      // The record goes last: killed in between, this process leaves cgroups
+      // that state.json still names, and anyone's loadContainer().destroy() removes them.
+      const cgroupError = await cgroup.destroy().then(() => null, (e: unknown) => e);
+      await stateDir.remove();
       if (killError) throw killError;
+      if (cgroupError) throw cgroupError;
     })();
     return this.destroyed;
   }
@@ -242,7 +258,7 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       if (deferred) await new Promise((resolve) => setImmediate(resolve));
       if (this.destroyed) return;
       const { config, launch, record, cgroup, stateDir } = this.parts;
-      await stateDir.write(stateRecord(config, this.current, launch.proc.pid, record, cgroup.paths)).catch(() => {});
+      await stateDir.write(stateRecord(config, this.current, launch.proc.pid, record, cgroup.ownedPaths)).catch(() => {});
     });
     return this.stateWrites;
   }

@@ -3,7 +3,8 @@
 // -> the init spawned and set up, blocked before execve. Every failure removes
 // what this attempt made, and only that.
 import type { ContainerConfig } from '../../types/api.js';
-import { type CgroupManager, createCgroupManager } from '../cgroups/index.js';
+import { type CgroupManager, cgroupExistsError, createCgroupManager } from '../cgroups/index.js';
+import { CgroupError } from '../errors.js';
 import { normalizeConfig } from '../config/normalize.js';
 import { hostFacts, readHostCgroupInfo } from '../host/index.js';
 import { CLONE_NS } from '../kernel/abi.js';
@@ -66,19 +67,29 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   const config = await normalizeConfig(input, await readHostCgroupInfo());
   const execAfterReady = options.execAfterReady === true;
   const stateDir = new StateDir(config.stateRoot, config.id);
-  await stateDir.claim();
-  let cgroup: CgroupManager | null = null;
+  const record: InitRecord = { created: new Date().toISOString(), startTime: undefined };
+  // Touches nothing yet: its paths go into the claim record.
+  const cgroup: CgroupManager = createCgroupManager({ id: config.id, ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}) });
+  // Claimed with a 'creating' record: whatever point a crash stops this at,
+  // the id is listed with the process that claimed it and can be removed. It
+  // names the planned cgroups, which are the container's own only once the
+  // marker file says so: the v1 child writes it after it made every leaf, the
+  // v2 path below after create(). (state.json records only cgroups that are
+  // the container's own: another process destroying it kills in and removes them.)
+  await stateDir.claim(stateRecord(config, 'creating', undefined, record, cgroup.paths, stateDir.cgroupMarker), { cgroupMarker: true });
   let launch: Launch | null = null;
   let firstWrite: Promise<unknown> = Promise.resolve(null);
+  let confirmed: Promise<unknown> = Promise.resolve();
   const childOnlyFds: number[] = [];
   try {
-    cgroup = createCgroupManager({ id: config.id, ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}) });
     // cgroup v2: the init is born in its cgroup (CLONE_INTO_CGROUP). v1 has no
     // such thing: the child joins (and limits) itself before anything else.
-    const placement = await cgroup.childPlacement(config.resources);
+    const placement = await cgroup.childPlacement(config.resources, stateDir.cgroupMarker);
     let cgroupFd = -1;
     if (!placement) {
       await cgroup.create(config.resources);
+      // Not awaited: the record written at spawn names them as owned anyway.
+      confirmed = stateDir.confirmCgroups().catch(() => {});
       cgroupFd = cgroup.openIntoCgroupFd();
       if (cgroupFd >= 0) childOnlyFds.push(cgroupFd);
     }
@@ -90,8 +101,8 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
         return { fd, nstype: CLONE_NS[n.type] };
       });
     const spawnAt = nowUs();
-    const record: InitRecord = { created: new Date().toISOString(), startTime: undefined };
-    const madeCgroup = cgroup;
+    // v2: made above. v1: the child is making them now (the claim's planned paths and marker hold).
+    const recorded = placement ? { paths: cgroup.paths, marker: stateDir.cgroupMarker } : { paths: cgroup.ownedPaths, marker: undefined };
     launch = await spawnProcess({
       step: 'clone',
       stdio: config.process.stdio,
@@ -103,10 +114,10 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       // failed setup waits for this write before removing the directory.
       onSpawned: (pid, startTime) => {
         record.startTime = startTime ?? processStartTime(pid);
-        firstWrite = stateDir.write(stateRecord(config, 'created', pid, record, madeCgroup.paths)).then(() => null, (e: unknown) => e);
+        firstWrite = stateDir.write(stateRecord(config, 'created', pid, record, recorded.paths, recorded.marker)).then(() => null, (e: unknown) => e);
       },
       onReport: (r) => {
-        if (r.cgroupCreated !== undefined) madeCgroup.adoptChildCreated(r.cgroupCreated);
+        if (r.cgroupCreated !== undefined) cgroup.adoptChildCreated(r.cgroupCreated);
       },
     });
     const readyAt = nowUs();
@@ -133,11 +144,20 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       await launch.proc.killAndReap();
       launch.stdio.destroyAll();
     }
-    if (cgroup) await cgroup.killAll().then(() => cgroup!.destroy()).catch(() => {});
-    await firstWrite;
-    await stateDir.remove();
-    throw err;
+    // Only what this attempt made: killAll() and destroy() touch nothing a
+    // create found existing. destroy() runs even when killAll() failed.
+    await cgroup.killAll().catch(() => {});
+    await cgroup.destroy().catch(() => {});
+    await Promise.all([firstWrite, confirmed]);
+    await stateDir.remove().catch(() => {});
+    throw collision(err);
   }
+}
+
+/** The child's "mkdirat <leaf>: EEXIST" (cgroup v1) said the way the v2 path says it. */
+function collision(err: unknown): unknown {
+  if (err instanceof CgroupError && err.errno === 'EEXIST' && err.syscall === 'mkdirat' && err.path) return cgroupExistsError(err.path);
+  return err;
 }
 
 export async function createContainer(config: ContainerConfig): Promise<Container> {

@@ -1,15 +1,14 @@
 // Containers seen from any process through the state directory: list them,
 // and load one to signal or destroy it (e.g. what a crashed owner left).
 // A pid is trusted only together with its start time, so a recycled pid is
-// never taken for the container.
+// never taken for the container, and a zombie is not taken for a live one.
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { ContainerHandle, ContainerState, ContainerStatus } from '../../types/api.js';
-import { DEFAULT_PARENT } from '../cgroups/paths.js';
+import { cgroupManagerForRecord } from '../cgroups/index.js';
 import { validateId } from '../config/identity.js';
 import { ContainerNotFoundError, InvalidStateError } from '../errors.js';
 import { type FdWatch, native } from '../native/addon.js';
-import { StateDir, defaultStateRoot, processStartTime } from '../state/state-dir.js';
+import { StateDir, defaultStateRoot, isRunning, sweepClaims } from '../state/state-dir.js';
 import { signalNumber } from './process.js';
 
 export interface RegistryOptions {
@@ -17,32 +16,38 @@ export interface RegistryOptions {
   stateRoot?: string;
 }
 
-function alive(state: ContainerState): boolean {
-  if (!state.pid) return false;
-  const start = processStartTime(state.pid);
-  return start !== undefined && (state.pidStartTime === undefined || start === state.pidStartTime);
+function initRunning(state: ContainerState): boolean {
+  return isRunning(state.pid, state.pidStartTime);
 }
 
-/** The recorded state with the status corrected when the init is gone. */
+/**
+ * The recorded state with the status corrected: 'creating' holds only while
+ * the process that claimed the id runs; any other live status only while the
+ * init runs (a zombie has exited).
+ */
 function current(state: ContainerState): ContainerState {
-  return state.status !== 'stopped' && !alive(state) ? { ...state, status: 'stopped' } : state;
+  if (state.status === 'stopped') return state;
+  const live = state.status === 'creating' ? isRunning(state.ownerPid, state.ownerStartTime) : initRunning(state);
+  return live ? state : { ...state, status: 'stopped' };
 }
 
-/** Every container in the state root (live or left over), sorted by id. */
+/** Every container in the state root (live, being created, or left over), sorted by id. */
 export async function listContainers(options: RegistryOptions = {}): Promise<ContainerState[]> {
   const root = options.stateRoot ?? defaultStateRoot();
-  let ids: string[];
+  let names: string[];
   try {
-    ids = await fs.readdir(root);
+    names = await fs.readdir(root);
   } catch {
     return [];
   }
+  // Claims a crash left half-made are not containers; their removal is due to no one else.
+  await sweepClaims(root, names);
   const out: ContainerState[] = [];
-  for (const id of ids.sort()) {
+  for (const id of names.filter((n) => !n.startsWith('.')).sort()) {
     try {
       out.push(current(await new StateDir(root, id).read()));
     } catch {
-      // being created or removed right now
+      // removed right now
     }
   }
   return out;
@@ -59,7 +64,7 @@ export class ContainerRef implements ContainerHandle {
   static async load(id: string, options: RegistryOptions = {}): Promise<ContainerRef> {
     validateId(id);
     const dir = new StateDir(options.stateRoot ?? defaultStateRoot(), id);
-    return new ContainerRef(id, await dir.read(), dir);
+    return new ContainerRef(id, current(await dir.read()), dir);
   }
 
   /** The status as of the last state() (or load). */
@@ -78,7 +83,10 @@ export class ContainerRef implements ContainerHandle {
     return this.snapshot;
   }
 
-  /** Signals the init through a pidfd opened only after its start time matched. */
+  /**
+   * Signals the init through a pidfd opened only after its start time matched.
+   * A paused container stays paused (see Container.kill).
+   */
   async kill(signal: NodeJS.Signals | number = 'SIGTERM'): Promise<void> {
     const pidfd = this.openInit();
     if (pidfd < 0) throw new InvalidStateError('kill', 'stopped', this.id);
@@ -90,35 +98,44 @@ export class ContainerRef implements ContainerHandle {
   }
 
   /**
-   * Kills the init (and so its pid namespace) and whatever is left in its
-   * cgroups, removes them and the state directory. For containers whose owner
-   * is gone; a live owner's Container would see its init die.
+   * Kills the init and whatever is left in the cgroups the record says are the
+   * container's own, with the owner's own killAll() (v2 cgroup.kill; v1
+   * freeze-kill-thaw, so a paused container dies too) and destroy() (those
+   * cgroups and berth's shared parent when empty), then removes the state
+   * directory. For containers whose owner is gone; a live owner's Container
+   * would see its init die. An id still being created by a live process is
+   * refused (InvalidStateError 'creating'): it is not yet anyone else's to remove.
    */
   async destroy(): Promise<void> {
+    const state = await this.state();
+    if (state.status === 'creating') throw new InvalidStateError('destroy', 'creating', this.id);
+    // Before any signal: a record naming cgroups that cannot be a container's is refused.
+    // Planned cgroups (a v1 child was placing itself) are its own only once it said so.
+    const own = state.cgroupMarker === undefined || (await this.dir.cgroupsConfirmed()) ? state.cgroupPaths : [];
+    const cgroup = cgroupManagerForRecord(own);
     const pidfd = this.openInit();
-    if (pidfd >= 0) {
-      try {
-        native.pidfdSignal(pidfd, 9);
-        await exitOf(pidfd);
-      } finally {
-        native.close(pidfd);
-      }
+    try {
+      if (pidfd >= 0) native.pidfdSignal(pidfd, 9);
+      if (cgroup) await cgroup.killAll();
+      if (pidfd >= 0) await exitOf(pidfd);
+    } finally {
+      if (pidfd >= 0) native.close(pidfd);
     }
-    for (const dir of this.snapshot.cgroupPaths ?? []) await removeCgroup(dir);
+    if (cgroup) await cgroup.destroy();
     await this.dir.remove();
   }
 
   private openInit(): number {
     const s = this.snapshot;
-    if (!s.pid || !alive(s)) return -1;
+    if (!initRunning(s)) return -1;
     let fd: number;
     try {
-      fd = native.pidfdOpen(s.pid);
+      fd = native.pidfdOpen(s.pid!);
     } catch {
       return -1;
     }
     // The pidfd pins this process; checking again closes the race with a reuse.
-    if (!alive(s)) {
+    if (!initRunning(s)) {
       native.close(fd);
       return -1;
     }
@@ -134,34 +151,6 @@ function exitOf(pidfd: number): Promise<void> {
       resolve();
     });
   });
-}
-
-/** Kills what is left in one cgroup directory, then removes it (and berth's shared parent if empty). */
-async function removeCgroup(dir: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    let procs: string;
-    try {
-      procs = await fs.readFile(path.join(dir, 'cgroup.procs'), 'utf8');
-    } catch {
-      return; // already gone
-    }
-    for (const pid of procs.split('\n').filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // exited meanwhile
-      }
-    }
-    try {
-      await fs.rmdir(dir);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-  const parent = path.dirname(dir);
-  if (path.basename(parent) === DEFAULT_PARENT) await fs.rmdir(parent).catch(() => {});
 }
 
 export function loadContainer(id: string, options: RegistryOptions = {}): Promise<ContainerRef> {

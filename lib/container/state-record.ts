@@ -2,6 +2,7 @@
 // container's processes and cgroups again from another process.
 import type { ContainerState, ContainerStatus } from '../../types/api.js';
 import type { ResolvedConfig } from '../config/normalize.js';
+import { ownStartTime } from '../state/state-dir.js';
 
 export const OCI_VERSION = '1.2.0';
 
@@ -12,18 +13,22 @@ export interface InitRecord {
   startTime: number | undefined;
 }
 
-export function stateRecord(config: ResolvedConfig, status: ContainerStatus, pid: number, init: InitRecord, cgroupPaths: string[]): ContainerState {
+/** `pid` is undefined only in the claim record ('creating': nothing spawned yet). */
+export function stateRecord(config: ResolvedConfig, status: ContainerStatus, pid: number | undefined, init: InitRecord, cgroupPaths: string[], cgroupMarker?: string): ContainerState {
+  const ownerStartTime = ownStartTime();
   return {
     ociVersion: OCI_VERSION,
     id: config.id,
     status,
-    pid,
+    ...(pid !== undefined ? { pid } : {}),
     ...(init.startTime !== undefined ? { pidStartTime: init.startTime } : {}),
     ...(config.bundle ? { bundle: config.bundle } : {}),
     rootfs: config.rootfs,
     created: init.created,
     ownerPid: process.pid,
+    ...(ownerStartTime !== undefined ? { ownerStartTime } : {}),
     annotations: config.annotations,
     cgroupPaths,
+    ...(cgroupMarker !== undefined ? { cgroupMarker } : {}),
   };
 }

@@ -1,6 +1,6 @@
 // The state directory: <root>/<id>/state.json, written atomically (temp file +
-// rename) so another process never reads half a file. mkdir of <root>/<id> is
-// the lock that refuses a duplicate id.
+// rename) so another process never reads half a file. The rename of a prepared
+// claim onto <root>/<id> is the lock that refuses a duplicate id.
 import fs from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -11,57 +11,134 @@ import { native } from '../native/addon.js';
 
 const { ENOENT } = constants.errno;
 
-/** State roots this process made or found: claim() needs one mkdir, not two. */
+/** State roots this process made or found: claim() needs no mkdir for them. */
 const knownRoots = new Set<string>();
+
+// A claim is prepared under a name no id can have (ids start with [A-Za-z0-9])
+// and renamed into place with its state.json in it, so <root>/<id> never
+// exists without one: a crash at any point leaves either nothing under the id,
+// or a record that says who claimed it (ownerPid, ownerStartTime) and how far
+// it got. The pid in the name lets sweepClaims() tell an abandoned one.
+const CLAIM_PREFIX = '.claim.';
+const CGROUP_MARKER = 'cgroups-made';
+// The runtime-spec version state records speak (lib/container/state-record.ts writes them).
+const LEFTOVER_OCI_VERSION = '1.2.0';
+let claimSeq = 0;
+
+/**
+ * mkdir -p without fs.mkdir's recursive mode: on a filesystem that answers
+ * ENOENT for a new name whose parent exists (procfs, sysfs), Node's recursive
+ * mkdir retries forever on a thread-pool thread, and the create never settles.
+ */
+export async function makeDirs(dir: string, mode: number): Promise<void> {
+  const missing: string[] = [];
+  for (let d = dir; ; ) {
+    try {
+      await fs.mkdir(d, { mode });
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Made meanwhile, or there already (a file there fails at the next mkdir below it, ENOTDIR).
+      if (code === 'EEXIST') break;
+      const parent = path.dirname(d);
+      if (code !== 'ENOENT' || parent === d) throw err;
+      missing.push(d);
+      d = parent;
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await fs.mkdir(d, { mode });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
 
 export class StateDir {
   readonly dir: string;
   readonly file: string;
+  /** See CgroupManager.childPlacement: made empty by claim() when asked for, "1" once the planned cgroups were all made. */
+  readonly cgroupMarker: string;
 
   constructor(readonly root: string, readonly id: string) {
     this.dir = path.join(root, id);
     this.file = path.join(this.dir, 'state.json');
+    this.cgroupMarker = path.join(this.dir, CGROUP_MARKER);
+  }
+
+  /** Says the planned cgroups of the record are the container's own (the v2 path; the v1 child writes it itself). */
+  confirmCgroups(): Promise<void> {
+    return writeBytes(this.cgroupMarker, '1');
+  }
+
+  /** Whether the cgroup v1 child said it made every cgroup of the record (see cgroupMarker). */
+  async cgroupsConfirmed(): Promise<boolean> {
+    return (await fs.readFile(this.cgroupMarker, 'utf8').catch(() => '')).startsWith('1');
   }
 
   /**
-   * Claims the id: mkdir <root>/<id> is the lock against a concurrent create of
-   * the same id (ContainerExistsError if it lost). On the thread pool: an ext4
-   * mkdir can hold the event loop ~0.3 ms.
+   * Claims the id with its first record (status 'creating'): the rename of a
+   * prepared directory onto <root>/<id> is the lock against another create of
+   * the same id (ContainerExistsError if it lost). Fails fast with a
+   * SetupError naming the path and errno when the root cannot be made or used.
    */
-  async claim(): Promise<void> {
+  async claim(record: ContainerState, { cgroupMarker = false } = {}): Promise<void> {
+    const tmp = path.join(this.root, `${CLAIM_PREFIX}${process.pid}.${ownStartTime() ?? 0}.${++claimSeq}.${this.id}`);
+    let step = this.root;
     try {
       if (!knownRoots.has(this.root)) {
-        await fs.mkdir(this.root, { recursive: true, mode: 0o711 });
+        await makeDirs(this.root, 0o711);
         knownRoots.add(this.root);
       }
+      step = tmp;
       try {
-        await fs.mkdir(this.dir, { mode: 0o700 });
+        await fs.mkdir(tmp, { mode: 0o700 });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         // Someone removed the root since: make it again.
-        await fs.mkdir(this.root, { recursive: true, mode: 0o711 });
-        await fs.mkdir(this.dir, { mode: 0o700 });
+        step = this.root;
+        await makeDirs(this.root, 0o711);
+        step = tmp;
+        await fs.mkdir(tmp, { mode: 0o700 });
       }
+      await writeAtomic(path.join(tmp, 'state.json'), record);
+      if (cgroupMarker) await writeBytes(path.join(tmp, CGROUP_MARKER), '');
+      step = this.dir;
+      // rename(2) replaces only an empty directory: one with a state.json is a container.
+      await fs.rename(tmp, this.dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ContainerExistsError(this.id, this.dir);
-      throw fromSystemError(err, 'state', this.dir);
+      if (step !== this.root) await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
+      const code = (err as NodeJS.ErrnoException).code;
+      if (step === this.dir && (code === 'EEXIST' || code === 'ENOTEMPTY')) throw new ContainerExistsError(this.id, this.dir);
+      if (err instanceof SetupError) throw err;
+      // The prepared claim's name is ours alone: the caller knows <root>/<id>.
+      const failed = (err as NodeJS.ErrnoException).path ?? step;
+      const where = failed === tmp ? this.dir : failed;
+      throw new SetupError('state', `cannot create the state directory ${where}: ${code ?? (err as Error).message}`, {
+        ...(code ? { errno: code } : {}),
+        syscall: (err as NodeJS.ErrnoException).syscall ?? 'mkdir',
+        path: where,
+        cause: err,
+      });
     }
   }
 
   /** Atomically (temp file + rename), in one thread-pool job. */
-  async write(state: ContainerState): Promise<void> {
-    const errno = await native.writeFileAtomic(this.file, JSON.stringify(state, null, 2), 0o600);
-    if (errno !== 0) {
-      const code = errnoName(errno);
-      throw new SetupError('state', `cannot write ${this.file}: ${code}`, { errno: code, syscall: 'write', path: this.file });
-    }
+  write(state: ContainerState): Promise<void> {
+    return writeAtomic(this.file, state);
   }
 
   async read(): Promise<ContainerState> {
     try {
       return JSON.parse(await fs.readFile(this.file, 'utf8')) as ContainerState;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerNotFoundError(this.id, this.file);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        const left = await fs.stat(this.dir).catch(() => null);
+        // What a crash in the middle of remove() leaves: nothing runs, nothing is recorded.
+        if (left?.isDirectory()) return { ociVersion: LEFTOVER_OCI_VERSION, id: this.id, status: 'stopped', rootfs: '', created: left.mtime.toISOString(), ownerPid: 0 };
+        throw new ContainerNotFoundError(this.id, this.file);
+      }
       throw fromSystemError(err, 'state', this.file);
     }
   }
@@ -70,7 +147,10 @@ export class StateDir {
     // The common case (just state.json) in one thread-pool job (an ext4 unlink
     // can take half a millisecond: not on the event loop); anything else in the
     // directory (a stray temp file) falls back to a recursive rm.
-    const [, dirErr] = await native.removePaths([
+    // state.json goes last but the directory: a crash in between leaves either a
+    // record or an empty directory (read() lists it, claim()'s rename replaces it).
+    const [, , dirErr] = await native.removePaths([
+      { path: this.cgroupMarker, dir: false },
       { path: this.file, dir: false },
       { path: this.dir, dir: true },
     ]);
@@ -79,16 +159,71 @@ export class StateDir {
 
 }
 
-/** /proc/<pid>/stat field 22 (start time in clock ticks since boot), or undefined if gone. */
-export function processStartTime(pid: number): number | undefined {
+function writeAtomic(file: string, state: ContainerState): Promise<void> {
+  return writeBytes(file, JSON.stringify(state, null, 2));
+}
+
+async function writeBytes(file: string, text: string): Promise<void> {
+  const errno = await native.writeFileAtomic(file, text, 0o600);
+  if (errno !== 0) {
+    const code = errnoName(errno);
+    throw new SetupError('state', `cannot write ${file}: ${code}`, { errno: code, syscall: 'write', path: file });
+  }
+}
+
+/**
+ * Removes the prepared claims (see CLAIM_PREFIX) of processes that are gone:
+ * what a crash between their mkdir and their rename left.
+ */
+export async function sweepClaims(root: string, names: string[]): Promise<void> {
+  for (const name of names) {
+    if (!name.startsWith(CLAIM_PREFIX)) continue;
+    const [pid, start] = name.slice(CLAIM_PREFIX.length).split('.').map(Number);
+    const p = pid ? processStatus(pid) : undefined;
+    if (p && p.state !== 'Z' && (start === 0 || p.startTime === start)) continue;
+    await fs.rm(path.join(root, name), { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+export interface ProcessStatus {
+  /** /proc/<pid>/stat field 22: start time in clock ticks since boot. */
+  startTime: number;
+  /** Field 3: R, S, D, Z (exited, not yet reaped), T, ... */
+  state: string;
+}
+
+/** What /proc/<pid>/stat says of a process, or undefined if there is none. */
+export function processStatus(pid: number): ProcessStatus | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm may contain spaces and parentheses: fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[19]);
+    return { state: fields[0]!, startTime: Number(fields[19]) };
   } catch {
     return undefined;
   }
+}
+
+/** /proc/<pid>/stat field 22 (start time in clock ticks since boot), or undefined if gone. */
+export function processStartTime(pid: number): number | undefined {
+  return processStatus(pid)?.startTime;
+}
+
+/**
+ * Whether `pid` is a process that still runs (a zombie has exited: only its
+ * reaper has not looked yet) and, given its start time, the same process.
+ */
+export function isRunning(pid: number | undefined, startTime: number | undefined): boolean {
+  if (!pid || pid <= 0) return false;
+  const p = processStatus(pid);
+  return p !== undefined && p.state !== 'Z' && p.state !== 'X' && (startTime === undefined || p.startTime === startTime);
+}
+
+let ownStart: number | undefined;
+/** This process's start time (what records' ownerStartTime holds). */
+export function ownStartTime(): number | undefined {
+  ownStart ??= processStartTime(process.pid);
+  return ownStart;
 }
 
 export const DEFAULT_STATE_ROOT = '/run/berth';

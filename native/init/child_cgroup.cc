@@ -6,6 +6,7 @@
 // the container runs before it is limited.
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -87,7 +88,26 @@ void report_created(int sync_fd, const char* created) {
 
 }  // namespace
 
+static int place_in_cgroups_now(const Plan* p, int sync_fd, Failure* f);
+
+// The parent-death signal is held off while the child makes and joins its
+// cgroups: killed half-way (its owner SIGKILLed), it would leave directories
+// that no record names as its own. Finished, it has written the ownership
+// marker (the first of its writes) the state record points to, and the rest of
+// a dead owner's container is cleaned up from that record; the sync socket's
+// EOF/EPIPE then ends the child (the owner can no longer send "go").
 int place_in_cgroups(const Plan* p, int sync_fd, Failure* f) {
+  int deathsig = 0;
+  if (prctl(PR_GET_PDEATHSIG, &deathsig) < 0) deathsig = 0;
+  if (deathsig) prctl(PR_SET_PDEATHSIG, 0);
+  int rc = place_in_cgroups_now(p, sync_fd, f);
+  int saved = errno;
+  if (deathsig) prctl(PR_SET_PDEATHSIG, deathsig);
+  errno = saved;
+  return rc;
+}
+
+static int place_in_cgroups_now(const Plan* p, int sync_fd, Failure* f) {
   // Which directories we made travels to the parent before anything can fail
   // later, so it removes exactly those (and never a cgroup it did not make).
   char created[sizeof(((Msg*)nullptr)->detail)];
