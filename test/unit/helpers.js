@@ -1,0 +1,42 @@
+// Shared fixtures for the root-free unit tests: fake host facts (so a test does
+// not depend on the machine it runs on) and a throwaway rootfs directory.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export function fakeCgroupInfo(layout = 'hybrid') {
+  return { layout, cpus: new Set([0, 1]), mems: new Set([0]), hugepageSizes: ['2MB'], blockDevices: new Set(['8:0']) };
+}
+
+export function fakeHostFacts(layout = 'hybrid') {
+  const unifiedMount = layout === 'v1' ? null : layout === 'v2' ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+  return { capLast: 40, cgroups: { layout, unifiedMount, v1: {} } };
+}
+
+/** A scratch directory under os.tmpdir(); the test file removes it in after.always. */
+export function scratchDir(prefix) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `berth-unit-${prefix}-`));
+}
+
+export function removeDir(dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Asserts that `fn` (sync or async) throws a ConfigError for exactly `field`.
+ * Returns the error for further checks.
+ */
+export async function rejectsField(t, fn, field, message) {
+  let err;
+  try {
+    await fn();
+  } catch (e) {
+    err = e;
+  }
+  t.truthy(err, `expected a ConfigError at ${field}, got no error`);
+  if (!err) return undefined;
+  t.is(err.code, 'INVALID_CONFIG', `${err.stack}`);
+  t.is(err.field, field, `${err.message}`);
+  if (message !== undefined) t.regex(err.message, message);
+  return err;
+}
