@@ -48,7 +48,9 @@ export async function createDirs(
               await onCreated(dir);
             } catch (e) {
               // Removed meanwhile by a concurrent destroy(): start over, as for mkdir.
-              if ((e as { errno?: string }).errno === 'ENOENT' && attempt < 3) {
+              // (ENODEV: a file of a cgroup being removed right now.)
+              const errno = (e as { errno?: string }).errno;
+              if ((errno === 'ENOENT' || errno === 'ENODEV') && attempt < 3) {
                 raced = true;
                 break;
               }

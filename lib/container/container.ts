@@ -4,38 +4,23 @@
 import { EventEmitter } from 'node:events';
 import type { ContainerHandle, ContainerState, ContainerStatus, ExitStatus, ProcessConfig } from '../../types/api.js';
 import type { LinuxResources } from '../../types/oci.js';
-import type { CgroupManager, CgroupStats } from '../cgroups/index.js';
+import type { CgroupStats } from '../cgroups/index.js';
 import type { ResolvedConfig } from '../config/normalize.js';
 import { validateResources } from '../config/resources.js';
 import { InvalidStateError } from '../errors.js';
-import { type HostFacts, readHostCgroupInfo } from '../host/index.js';
+import { readHostCgroupInfo } from '../host/index.js';
 import type { PidHandle } from '../launch/channel.js';
-import { type Launch, letExec } from '../launch/spawn.js';
-import type { StateDir } from '../state/state-dir.js';
+import { letExec } from '../launch/spawn.js';
 import { execProcess } from './exec.js';
+import type { ContainerParts } from './parts.js';
 import { ContainerProcess, signalNumber } from './process.js';
-import { type InitRecord, stateRecord } from './state-record.js';
+import { stateRecord } from './state-record.js';
 
 export interface ContainerEvents {
   exit: [status: ExitStatus];
   /** The kernel's OOM killer took a process of the container. */
   oom: [];
   newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
-}
-
-/** Everything a container is made of, as create.ts assembled it. */
-export interface ContainerParts {
-  config: ResolvedConfig;
-  host: HostFacts;
-  stateDir: StateDir;
-  launch: Launch;
-  cgroup: CgroupManager;
-  record: InitRecord;
-  /** run(): the init execs right after setup; start() only confirms it and defers its state write. */
-  execAfterReady: boolean;
-  /** The 'created' state.json write, under way while setup finished. */
-  firstWrite: Promise<void>;
-  setupTimings: Record<string, number>;
 }
 
 export class Container extends EventEmitter<ContainerEvents> implements ContainerHandle {

@@ -10,7 +10,7 @@ import type { PidHandle } from '../launch/channel.js';
 import { execPlan } from '../launch/plan.js';
 import { letExec, spawnProcess } from '../launch/spawn.js';
 import { native } from '../native/addon.js';
-import type { ContainerParts } from './container.js';
+import type { ContainerParts } from './parts.js';
 import { ContainerProcess } from './process.js';
 
 /**

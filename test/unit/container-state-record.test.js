@@ -16,9 +16,11 @@ test('the OCI state fields and what berth needs to find the container again', (t
     rootfs: '/srv/rootfs',
     created: '2026-01-01T00:00:00.000Z',
     ownerPid: process.pid,
+    ownerStartTime: r.ownerStartTime,
     annotations: { a: 'b' },
     cgroupPaths: ['/sys/fs/cgroup/berth/c1'],
   });
+  t.true(Number.isInteger(r.ownerStartTime) && r.ownerStartTime > 0, 'the owner is identified by pid and start time');
   t.regex(OCI_VERSION, /^1\.\d+\.\d+$/);
 });
 
