@@ -11,7 +11,7 @@ export const MSG_CGROUP_CREATED = 7;
 export const STEP_NAMES = [
   'none', 'signals', 'setns', 'fds', 'rlimits', 'oom-score-adj', 'mount-propagation', 'rootfs-bind', 'mount',
   'devices', 'symlinks', 'pivot-root', 'masked-paths', 'readonly-paths', 'readonly-root', 'hostname', 'loopback',
-  'sysctl', 'cwd', 'groups', 'user', 'capabilities', 'no-new-privileges', 'parent-death-signal', 'sync', 'exec', 'join', 'terminal', 'io-priority', 'cgroup-namespace', 'cgroup',
+  'sysctl', 'cwd', 'groups', 'user', 'capabilities', 'no-new-privileges', 'parent-death-signal', 'sync', 'exec', 'join', 'terminal', 'io-priority', 'cgroup-namespace', 'cgroup', 'session',
 ] as const;
 
 // Same order as `enum SyscallId` in native/protocol.h.

@@ -332,6 +332,17 @@ static void join_container(const Plan* p, int sync_fd) {
   _exit(0);
 }
 
+// Every container process leads a session of its own, as runc's init does: in
+// the caller's session a tty it was handed (stdio 'inherit') would be its
+// controlling terminal, and ioctl(TIOCSTI) on it types into the caller's shell.
+static int leave_callers_session(Failure* f) {
+  if (setsid() < 0) {
+    *f = {STEP_SESSION, errno, SC_SETSID, nullptr};
+    return -1;
+  }
+  return 0;
+}
+
 void child_main(const Plan* p, int sync_fd) {
   Failure f = {STEP_NONE, 0, SC_NONE, nullptr};
   mark("start");
@@ -352,6 +363,7 @@ void child_main(const Plan* p, int sync_fd) {
       child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
     if (prctl(PR_SET_DUMPABLE, 0) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
   }
+  if (leave_callers_session(&f) < 0) fail_with(sync_fd, f);
   if (arrange_fds(p, &sync_fd, &f) < 0) fail_with(sync_fd, f);
   mark("fds");
   // cgroup v1: join (and limit) before anything else runs, then a cgroup

@@ -48,6 +48,7 @@ enum Step : int32_t {
   STEP_IO_PRIORITY,
   STEP_CGROUPNS,
   STEP_CGROUP,
+  STEP_SESSION,  // a session of its own (setsid)
 };
 
 struct Msg {
