@@ -19,5 +19,5 @@ export const SYSCALL_NAMES = [
   '', 'mount', 'open_tree', 'mount_setattr', 'move_mount', 'openat2', 'mkdirat', 'mknodat', 'symlinkat', 'pivot_root',
   'chroot', 'chdir', 'umount2', 'setns', 'sethostname', 'setdomainname', 'socket', 'ioctl', 'write', 'read',
   'setgroups', 'setresgid', 'setresuid', 'capset', 'prctl', 'prlimit64', 'execve', 'dup3', 'close_range', 'open',
-  'sigaction', 'fchownat', 'clone3', 'fchdir', 'setsid', 'sendmsg', 'ioprio_set', 'unshare',
+  'sigaction', 'fchownat', 'clone3', 'fchdir', 'setsid', 'sendmsg', 'ioprio_set', 'unshare', 'keyctl',
 ] as const;

@@ -23,6 +23,7 @@ export function missingTools(...tools) {
 /** A temp dir holding `name` compiled statically from `source` (a static binary runs in the busybox rootfs). */
 export function compileStatic(name, source) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-trust-'));
+  fs.chmodSync(dir, 0o755); // container processes of any uid run what is in it
   fs.writeFileSync(path.join(dir, `${name}.c`), source);
   execFileSync('cc', ['-static', '-O2', '-o', path.join(dir, name), path.join(dir, `${name}.c`)]);
   return dir;
