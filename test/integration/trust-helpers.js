@@ -25,7 +25,12 @@ export function compileStatic(name, source) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-trust-'));
   fs.chmodSync(dir, 0o755); // container processes of any uid run what is in it
   fs.writeFileSync(path.join(dir, `${name}.c`), source);
-  execFileSync('cc', ['-static', '-O2', '-o', path.join(dir, name), path.join(dir, `${name}.c`)]);
+  try {
+    execFileSync('cc', ['-static', '-O2', '-o', path.join(dir, name), path.join(dir, `${name}.c`)]);
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return dir;
 }
 
