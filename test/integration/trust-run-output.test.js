@@ -21,7 +21,9 @@ test.serial('1 GiB through run(): the default cap keeps 8 MiB, RSS and event-loo
   delay.enable();
   let r;
   try {
-    r = await run({ rootfs: ROOTFS, stateRoot, process: { args: ['head', '-c', '1073741824', '/dev/zero'] } });
+    // dd in 1 MiB writes: a writer as fast as the pipe (busybox head -c writes
+    // small blocks and spends ~30x the CPU for the same bytes on this machine).
+    r = await run({ rootfs: ROOTFS, stateRoot, process: { args: ['dd', 'if=/dev/zero', 'bs=1048576', 'count=1024'] } });
   } finally {
     delay.disable();
     clearInterval(sampler);
@@ -30,11 +32,11 @@ test.serial('1 GiB through run(): the default cap keeps 8 MiB, RSS and event-loo
   const growthMB = (rssPeak - rssBefore) / MiB;
   const maxDelayMs = delay.max / 1e6;
   t.log(`RSS growth ${growthMB.toFixed(1)} MB, event-loop delay max ${maxDelayMs.toFixed(1)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms`);
-  t.deepEqual({ exitCode: r.exitCode, signal: r.signal }, { exitCode: 0, signal: null }, 'head wrote everything: it was never blocked');
+  t.deepEqual({ exitCode: r.exitCode, signal: r.signal }, { exitCode: 0, signal: null }, 'dd wrote everything: it was never blocked');
   t.deepEqual(r.truncated, { stdout: true, stderr: false });
   t.is(r.stdout.length, DEFAULT_MAX);
   t.true(r.stdout.every((b) => b === 0));
-  t.is(r.stderr.length, 0);
+  t.regex(r.stderr.toString(), /^1024\+0 records in\n1024\+0 records out\n/, "dd's report: everything was written");
   t.true(growthMB < 100, `RSS grew ${growthMB.toFixed(1)} MB`);
   // Generous: the machine is shared with other builds and test runs.
   t.true(maxDelayMs < 200, `the event loop was held ${maxDelayMs.toFixed(1)} ms`);
