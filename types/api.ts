@@ -40,8 +40,12 @@ export interface ExitStatus {
 }
 
 export interface RunResult extends ExitStatus {
+  /** What the container wrote to stdout: its first RunOptions.maxOutputBytes bytes. */
   stdout: Buffer;
+  /** What the container wrote to stderr: its first RunOptions.maxOutputBytes bytes. */
   stderr: Buffer;
+  /** Which streams carried more than maxOutputBytes (the rest was read and dropped). */
+  truncated: { stdout: boolean; stderr: boolean };
 }
 
 export interface RunOptions {
@@ -49,6 +53,18 @@ export interface RunOptions {
   input?: string | Buffer;
   /** Kills the container (SIGKILL) and rejects with an AbortError. */
   signal?: AbortSignal;
+  /**
+   * The most bytes of each of stdout and stderr that run() keeps in memory; default 8 MiB
+   * (8388608): room for the longest build or test log, while a container writing without
+   * end costs at most that per stream. A non-negative integer, or Infinity to keep everything.
+   */
+  maxOutputBytes?: number;
+  /**
+   * When a stream passes maxOutputBytes: 'truncate' (default) keeps reading and dropping the
+   * rest, so the container is never blocked on a full pipe and runs to its end; 'kill' kills
+   * the container (SIGKILL: the result's signal). Either way `truncated` says which stream.
+   */
+  onOutputLimit?: 'truncate' | 'kill';
 }
 
 export interface WaitOptions {

@@ -8,6 +8,7 @@ import type { ContainerConfig } from '../../types/api.js';
 import type { LinuxNamespaceType, LinuxResources } from '../../types/oci.js';
 import { ConfigError } from '../errors.js';
 import type { HostCgroupInfo } from '../host/index.js';
+import { MS } from '../kernel/abi.js';
 import { cgroupSegments } from '../cgroups/paths.js';
 import { defaultStateRoot } from '../state/state-dir.js';
 import { absPath, isObject, optArray, optBool, optObject, optStr, str, strArray } from './check.js';
@@ -48,6 +49,19 @@ export interface ResolvedConfig {
   cgroupsPath?: string;
   annotations: Record<string, string>;
   dieWithParent: boolean;
+}
+
+/**
+ * The mount(2) flags for the container's root, applied after pivot_root: the
+ * r-variants to every mount of the container (MS_REC), the others to its root.
+ * Without a mount namespace of its own the root would be the host's.
+ */
+function rootfsPropagation(value: unknown, ownMountNs: boolean, field: string): number {
+  if (value === undefined) return 0;
+  const name = str(value, field);
+  const flag = propagationFlag(name, field) | (name.startsWith('r') ? MS.REC : 0);
+  if (!ownMountNs) throw new ConfigError(field, "needs a new mount namespace (it would change the host's mounts)");
+  return flag;
 }
 
 /**
@@ -139,7 +153,7 @@ export async function normalizeConfig(input: ContainerConfig, host: HostCgroupIn
     readonlyPaths: linux.readonlyPaths === undefined ? [...DEFAULT_READONLY_PATHS] : strArray(linux.readonlyPaths, 'linux.readonlyPaths').map((p, i) => absPath(p, `linux.readonlyPaths[${i}]`)),
     sysctl: normalizeSysctl(linux.sysctl, 'linux.sysctl', namespaces),
     devices,
-    rootfsPropagation: linux.rootfsPropagation === undefined ? 0 : propagationFlag(str(linux.rootfsPropagation, 'linux.rootfsPropagation'), 'linux.rootfsPropagation'),
+    rootfsPropagation: rootfsPropagation(linux.rootfsPropagation, ownNs('mount'), 'linux.rootfsPropagation'),
     ...(resources !== undefined ? { resources } : {}),
     ...(cgroupsPath !== undefined ? { cgroupsPath } : {}),
     annotations: annotations as Record<string, string>,

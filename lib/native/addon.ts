@@ -99,8 +99,17 @@ export interface Native {
   eventfd(): number;
   readEventFd(fd: number): number;
   FdWatch: new (fd: number, cb: (status: number, events: number) => void) => FdWatch;
-  /** Reads a pipe to EOF on the event loop; calls back once (errno or 0, all the bytes). Owns and closes the fd. */
-  PipeCollector: new (fd: number, cb: (errno: number, data: Buffer) => void) => { stop(): void };
+  /**
+   * Reads a pipe to EOF on the event loop (at most 1 MiB per wakeup), keeping the first maxBytes
+   * (Infinity: all) and reading and dropping the rest; onLimit is called once, when the first byte past
+   * maxBytes arrives; cb once at the end (errno or 0, the bytes kept, whether any were dropped). Owns and closes the fd.
+   */
+  PipeCollector: new (
+    fd: number,
+    maxBytes: number,
+    onLimit: (() => void) | null,
+    cb: (errno: number, data: Buffer, truncated: boolean) => void,
+  ) => { stop(): void };
   /**
    * The plan the child would run, decoded by the same C++ as spawn's: null if
    * the bytes do not decode. Strings null on the wire come back absent, the

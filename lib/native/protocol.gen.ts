@@ -45,6 +45,7 @@ export const STEP_NAMES = [
   'io-priority', // IO_PRIORITY
   'cgroup-namespace', // CGROUPNS
   'cgroup', // CGROUP
+  'session', // SESSION
 ] as const;
 /** BerthError.syscall for each `enum SyscallId` number of native/wire/protocol.gen.h. */
 export const SYSCALL_NAMES = [
@@ -86,4 +87,5 @@ export const SYSCALL_NAMES = [
   'sendmsg', // SENDMSG
   'ioprio_set', // IOPRIO_SET
   'unshare', // UNSHARE
+  'keyctl', // KEYCTL
 ] as const;

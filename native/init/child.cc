@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/keyctl.h>
 #include <linux/sched.h>
 #include <net/if.h>
 #include <sched.h>
@@ -287,6 +288,27 @@ static void join_container(const Plan* p, int sync_fd) {
   _exit(0);
 }
 
+// Every container process leads a session of its own, as runc's init does: in
+// the caller's session a tty it was handed (stdio 'inherit') would be its
+// controlling terminal, and ioctl(TIOCSTI) on it types into the caller's shell.
+// Likewise its session keyring: keyrings are not namespaced, and whatever uid
+// the process becomes it possesses (and can read) every key of the session
+// keyring it inherited. The new one is anonymous: no other process can join
+// it by name, nor plant one under a name the container would join (runc's
+// "_ses.<id>" can be both), so an exec'd process gets one of its own too.
+static int leave_callers_session(Failure* f) {
+  if (setsid() < 0) {
+    *f = {STEP_SESSION, errno, SC_SETSID, nullptr};
+    return -1;
+  }
+  // ENOSYS: a kernel without keys (or an outer seccomp filter): nothing to share.
+  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0L, 0L, 0L, 0L) < 0 && errno != ENOSYS) {
+    *f = {STEP_SESSION, errno, SC_KEYCTL, "session keyring"};
+    return -1;
+  }
+  return 0;
+}
+
 void child_main(const Plan* p, int sync_fd) {
   Failure f = {STEP_NONE, 0, SC_NONE, nullptr};
   mark("start");
@@ -307,6 +329,7 @@ void child_main(const Plan* p, int sync_fd) {
       child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
     if (prctl(PR_SET_DUMPABLE, 0) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
   }
+  if (leave_callers_session(&f) < 0) fail_with(sync_fd, f);
   if (arrange_fds(p, &sync_fd, &f) < 0) fail_with(sync_fd, f);
   mark("fds");
   // cgroup v1: join (and limit) before anything else runs, then a cgroup

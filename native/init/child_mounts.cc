@@ -350,11 +350,28 @@ int lock_paths(const Plan* p, int rootfd, Failure* f) {
   return 0;
 }
 
+// The requested propagation, applied to the container's own root once it is
+// "/" and the host's tree is detached: 'shared' then means peers inside the
+// container only. Applied to the tree before pivot_root it would be the host's
+// mounts' propagation: a shared tree carries every container mount back to the
+// host's peers (and makes pivot_root fail with EINVAL).
+int apply_root_propagation(const Plan* p, Failure* f) {
+  if (!p->rootfs_propagation) return 0;
+  if (mount(nullptr, "/", nullptr, p->rootfs_propagation, nullptr) < 0) {
+    *f = {STEP_MOUNT_PROPAGATION, errno, SC_MOUNT, "/"};
+    return -1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int setup_rootfs(const Plan* p, Failure* f) {
-  // Nothing we mount may propagate back to the host.
-  if (mount(nullptr, "/", nullptr, MS_REC | (p->rootfs_propagation ? p->rootfs_propagation : (unsigned long)MS_PRIVATE), nullptr) < 0) {
+  // Nothing we mount may propagate back to the host: the copy of its tree is
+  // made private, or a slave when the container asked to share or receive
+  // (the host's later mounts still reach it; nothing goes the other way).
+  unsigned long host_side = (p->rootfs_propagation & (MS_SHARED | MS_SLAVE)) ? MS_SLAVE : MS_PRIVATE;
+  if (mount(nullptr, "/", nullptr, MS_REC | host_side, nullptr) < 0) {
     *f = {STEP_MOUNT_PROPAGATION, errno, SC_MOUNT, "/"};
     return -1;
   }
@@ -375,7 +392,7 @@ int setup_rootfs(const Plan* p, Failure* f) {
   if (rc == 0) rc = mask_paths(p, rootfd, f);
   if (rc == 0) rc = lock_paths(p, rootfd, f);
   close(rootfd);
-  if (rc < 0 || enter_root(p, f) < 0) return -1;
+  if (rc < 0 || enter_root(p, f) < 0 || apply_root_propagation(p, f) < 0) return -1;
   if (p->readonly_root && mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/"), nullptr) < 0) {
     *f = {STEP_READONLY_ROOT, errno, SC_MOUNT, "/"};
     return -1;

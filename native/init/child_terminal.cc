@@ -1,5 +1,6 @@
 // process.terminal: a pty from the container's own /dev/pts (so `tty` prints a
-// path that exists inside), the controlling terminal of a new session, on 0-2.
+// path that exists inside), the controlling terminal of the process's own
+// session, on 0-2.
 // The master goes to the parent over the sync socket (SCM_RIGHTS).
 #include <errno.h>
 #include <fcntl.h>
@@ -76,10 +77,8 @@ int setup_terminal(const Plan* p, int sync_fd, Failure* f) {
     return -1;
   }
   close(master);
-  if (setsid() < 0) {
-    *f = {STEP_TERMINAL, errno, SC_SETSID, nullptr};
-    return -1;
-  }
+  // The process leads a session of its own already (child_main): this makes
+  // the pty that session's controlling terminal.
   if (ioctl(slave, TIOCSCTTY, 0) < 0) {
     *f = {STEP_TERMINAL, errno, SC_IOCTL, "TIOCSCTTY"};
     return -1;

@@ -47,6 +47,7 @@ enum Step : int32_t {
   STEP_IO_PRIORITY = 28,  // io-priority
   STEP_CGROUPNS = 29,  // cgroup-namespace
   STEP_CGROUP = 30,  // cgroup
+  STEP_SESSION = 31,  // session
 };
 
 // BerthError.syscall names (lib/native/protocol.gen.ts SYSCALL_NAMES) by number.
@@ -89,6 +90,7 @@ enum SyscallId : int32_t {
   SC_SENDMSG = 35,  // sendmsg
   SC_IOPRIO_SET = 36,  // ioprio_set
   SC_UNSHARE = 37,  // unshare
+  SC_KEYCTL = 38,  // keyctl
 };
 
 }  // namespace berth

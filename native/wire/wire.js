@@ -50,6 +50,7 @@ export const steps = [
   ['IO_PRIORITY', 'io-priority'],
   ['CGROUPNS', 'cgroup-namespace'],
   ['CGROUP', 'cgroup'],
+  ['SESSION', 'session'],
 ];
 
 // The syscall a failure names, numbered in this order: [C enumerator, the name
@@ -93,6 +94,7 @@ export const syscalls = [
   ['SENDMSG', 'sendmsg'],
   ['IOPRIO_SET', 'ioprio_set'],
   ['UNSHARE', 'unshare'],
+  ['KEYCTL', 'keyctl'],
 ];
 
 // The launch plan (NativePlan in lib/native/addon.ts -> struct Plan in
