@@ -3,7 +3,7 @@
 export { Container, type ContainerEvents } from './container/container.js';
 export { createContainer } from './container/create.js';
 export { ContainerProcess, type ContainerProcessEvents } from './container/process.js';
-export { run } from './container/run.js';
+export { DEFAULT_MAX_OUTPUT_BYTES, run } from './container/run.js';
 export { ContainerRef, listContainers, loadContainer, type RegistryOptions } from './container/registry.js';
 export { Terminal, type WindowSize } from './launch/terminal.js';
 export type { CgroupStats } from './cgroups/manager.js';
