@@ -92,7 +92,11 @@ export function prebuild({ root, env = nativeEnv() }) {
   checkToolchain(env);
   fs.rmSync(path.join(root, 'prebuilds'), { recursive: true, force: true });
   const require = createRequire(path.join(root, 'package.json'));
-  run(process.execPath, [require.resolve('prebuildify/bin.js'), '--napi', '--strip'], { cwd: root, env }, 'prebuildify');
+  // N-API is ABI-stable, so one build serves every Node >= 20; prebuildify
+  // would pick the newest Node that node-abi knows, whose headers may have to
+  // be downloaded: build against the headers of the Node running this instead.
+  const args = ['--napi', '--strip', `--target=${process.versions.node}`];
+  run(process.execPath, [require.resolve('prebuildify/bin.js'), ...args], { cwd: root, env }, 'prebuildify');
   const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.node')) : [];
   if (files.length !== 1) throw new BuildError(`prebuildify left ${files.length} addons in ${path.relative(root, dir)}, expected 1`);
