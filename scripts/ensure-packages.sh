@@ -25,13 +25,21 @@ fi
 # Another apt run (an unattended upgrade, a parallel job) may hold the dpkg lock: wait for it.
 apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 "$@"; }
 known() { apt-cache policy "$1" 2>/dev/null | grep -q '^ *Candidate: [^(]'; }
+updated=
 for pkg in $missing; do
   if ! known "$pkg"; then
     echo "$who: apt does not know $pkg yet: apt-get update" >&2
     apt_get update -qq
+    updated=1
     break
   fi
 done
 echo "$who: installing$missing (apt-get)" >&2
 # shellcheck disable=SC2086 # one word per package
-apt_get install -y -qq --no-install-recommends $missing >/dev/null
+if ! apt_get install -y -qq --no-install-recommends $missing >/dev/null; then
+  # Lists that are old name versions the mirror no longer has: refresh them once.
+  [ -z "$updated" ] || exit 1
+  echo "$who: apt-get install failed; apt-get update and once more" >&2
+  apt_get update -qq
+  apt_get install -y -qq --no-install-recommends $missing >/dev/null
+fi
