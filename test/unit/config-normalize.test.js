@@ -119,7 +119,7 @@ test('root.path relative to the bundle, readonly root, annotations, dieWithParen
   t.true(c.readonlyRoot);
   t.deepEqual(c.annotations, { 'org.example/owner': 'me' });
   t.false(c.dieWithParent);
-  t.is(c.rootfsPropagation, MS.SLAVE);
+  t.is(c.rootfsPropagation, MS.SLAVE | MS.REC); // the r- variants are recursive
 });
 
 test('explicit masked/readonly paths replace the defaults', async (t) => {
