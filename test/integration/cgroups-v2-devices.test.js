@@ -147,6 +147,26 @@ gated('v2 manager: rules that allow everything leave no program attached', manag
   t.false(fs.existsSync(m.unifiedPath));
 });
 
+gated('v2 manager: a program that cannot be attached rejects with CGROUP_FAILED naming the step, errno, syscall and cgroup', managerSkip, async (t) => {
+  const fdsBefore = bpfProgFds();
+  const m = createCgroupManager({ id: newId('m'), layout: 'v2' });
+  t.teardown(() => m.destroy());
+  await m.create({ devices: [{ allow: false, access: 'rwm' }] });
+  // The cgroup vanishing under the manager is the one attach failure a test can cause for real.
+  fs.rmdirSync(m.unifiedPath);
+  const err = await t.throwsAsync(m.update({ devices: [{ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }] }));
+  t.is(err.name, 'CgroupError');
+  t.is(err.code, 'CGROUP_FAILED');
+  t.is(err.step, 'devices');
+  t.is(err.errno, 'ENOENT');
+  t.is(err.syscall, 'open');
+  t.is(err.path, m.unifiedPath);
+  t.regex(err.message, /cannot attach the device cgroup program/);
+  t.is(bpfProgFds(), fdsBefore + 1, 'the program that failed to attach is closed; the attached one is still held');
+  await m.destroy();
+  t.is(bpfProgFds(), fdsBefore, 'destroy closes it although the cgroup is gone');
+});
+
 // ---- containers whose cgroup is v2 -----------------------------------------------
 
 // runc's default set plus CAP_MKNOD: the cgroup, not a missing capability, is what refuses.
