@@ -116,8 +116,6 @@ export interface Native {
   detachDeviceProgram(cgroupPath: string, progFd: number): void;
   /** Ids of the device programs attached to the cgroup itself (bpf(BPF_PROG_QUERY)). */
   queryDevicePrograms(cgroupPath: string): number[];
-  /** The kernel's id of a loaded program (what queryDevicePrograms lists). */
-  deviceProgramId(progFd: number): number;
 }
 
 export const native: Native = require('node-gyp-build')(packageRoot);

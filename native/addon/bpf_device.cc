@@ -149,19 +149,4 @@ Napi::Value QueryDevicePrograms(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// deviceProgramId(progFd) -> the kernel's id of a loaded program, to find it in a query.
-Napi::Value DeviceProgramId(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int prog = info[0].As<Napi::Number>().Int32Value();
-  struct bpf_prog_info pinfo;
-  memset(&pinfo, 0, sizeof pinfo);
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.info.bpf_fd = static_cast<uint32_t>(prog);
-  attr.info.info_len = sizeof pinfo;
-  attr.info.info = Ptr(&pinfo);
-  if (Bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) < 0) return ThrowErrno(env, errno, "bpf");
-  return Napi::Number::New(env, pinfo.id);
-}
-
 }  // namespace berth
