@@ -72,6 +72,7 @@ export class CgroupV2Manager implements CgroupManager {
     }
     if (update.devices) {
       this.enforceDevices(merged.devices ?? []);
+      // The program is in force even if a write below fails: the next update builds on it.
       this.applied = { ...this.applied, devices: merged.devices };
     }
     await applyWrites(writes, () => this.unifiedPath, 'apply');
