@@ -70,6 +70,7 @@
         "native/addon/remove.cc",
         "native/addon/write_file.cc",
         "native/addon/decode_plan.cc",
+        "native/addon/bpf_device.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],
       "include_dirs": ["native/addon", "<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -3,12 +3,14 @@ import { constants, openSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CgroupError } from '../errors.js';
-import type { LinuxResources } from '../../types/oci.js';
+import { native } from '../native/addon.js';
+import type { LinuxDeviceCgroup, LinuxResources } from '../../types/oci.js';
 import type { CgroupManager, CgroupStats } from './manager.js';
 import { applyWrites } from './apply.js';
 import { mergeResources, v2ControllersNeeded, v2Writes } from './convert.js';
 import { waitForKeyValue, watchCounter } from './events.js';
-import { parseCount, parseFlatKeyed, parsePids, readOptional, readOptionalSync, toCgroupError, writeText } from './fsio.js';
+import { isErrno, parseCount, parseFlatKeyed, parsePids, readOptional, readOptionalSync, toCgroupError, writeText } from './fsio.js';
+import { deviceFilter } from './device-filter.js';
 import { adoptedDirs, createDirs, enableSubtreeControllers, removeDirs } from './tree.js';
 import { DEFAULT_FREEZE_TIMEOUT_MS, freezeV2, thawV2 } from './freezer.js';
 
@@ -26,6 +28,8 @@ export class CgroupV2Manager implements CgroupManager {
   private created: string[] = [];
   private applied: LinuxResources = {};
   private readonly segments: string[];
+  /** The device program attached to the cgroup (v2 has no devices.allow), or -1. */
+  private deviceProgramFd = -1;
 
   constructor(private readonly mount: string, segments: string[]) {
     this.segments = segments;
@@ -74,8 +78,82 @@ export class CgroupV2Manager implements CgroupManager {
     } catch (err) {
       throw new CgroupError({ step: 'apply', path: this.unifiedPath, message: (err as Error).message });
     }
+    if (update.devices) {
+      this.enforceDevices(merged.devices ?? []);
+      // The program is in force even if a write below fails: the next update builds on it.
+      this.applied = { ...this.applied, devices: merged.devices };
+    }
     await applyWrites(writes, () => this.unifiedPath, 'apply');
     this.applied = merged;
+  }
+
+  /**
+   * Puts the program for `rules` in force on the cgroup. create() gets here
+   * before the init is cloned into the cgroup, so nothing in the container
+   * ever runs without it.
+   */
+  private enforceDevices(rules: LinuxDeviceCgroup[]): void {
+    const insns = deviceFilter(rules);
+    const old = this.deviceProgramFd;
+    if (insns === null) {
+      // Rules that allow everything need no program, and must not keep an older, stricter one.
+      if (old >= 0) this.releaseDeviceProgram(true);
+      return;
+    }
+    let fd: number;
+    try {
+      fd = native.loadDeviceProgram(insns);
+    } catch (err) {
+      throw toCgroupError('devices', err, this.unifiedPath, 'cannot load the device cgroup program');
+    }
+    try {
+      if (old < 0) native.attachDeviceProgram(this.unifiedPath, fd, -1);
+      else this.replaceDeviceProgram(old, fd);
+    } catch (err) {
+      native.close(fd);
+      throw toCgroupError('devices', err, this.unifiedPath, 'cannot attach the device cgroup program');
+    }
+    if (old >= 0) native.close(old);
+    this.deviceProgramFd = fd;
+  }
+
+  private replaceDeviceProgram(old: number, fd: number): void {
+    try {
+      native.attachDeviceProgram(this.unifiedPath, fd, old);
+      return;
+    } catch (err) {
+      if (!isErrno(err, 'EINVAL')) throw err;
+    }
+    // No BPF_F_REPLACE before Linux 5.6: attach, then detach the old one. While
+    // both are attached an access must pass both, so the window is never looser
+    // than either rule set.
+    native.attachDeviceProgram(this.unifiedPath, fd, -1);
+    try {
+      native.detachDeviceProgram(this.unifiedPath, old);
+    } catch (err) {
+      native.detachDeviceProgram(this.unifiedPath, fd);
+      throw err;
+    }
+  }
+
+  /**
+   * Detaches the device program and closes its fd. `strict` is for update():
+   * destroy() removes the cgroup right after, and that releases whatever is
+   * still attached, so there a failed detach is no leak.
+   */
+  private releaseDeviceProgram(strict: boolean): void {
+    const fd = this.deviceProgramFd;
+    if (fd < 0) return;
+    this.deviceProgramFd = -1;
+    let failure: unknown = null;
+    try {
+      native.detachDeviceProgram(this.unifiedPath, fd);
+    } catch (err) {
+      // ENOENT: the cgroup is gone, and took its programs with it.
+      if (strict && !isErrno(err, 'ENOENT')) failure = err;
+    }
+    native.close(fd);
+    if (failure) throw toCgroupError('devices', failure, this.unifiedPath, 'cannot detach the device cgroup program');
   }
 
   /** v2 needs no child placement: the process is born in its cgroup. */
@@ -196,6 +274,7 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
+    this.releaseDeviceProgram(false);
     await removeDirs(this.created, this.unifiedPath);
     this.created = [];
   }

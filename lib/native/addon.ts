@@ -117,6 +117,14 @@ export interface Native {
    * For tests and diagnosis; spawn never needs it.
    */
   decodePlan(plan: Buffer): NativePlan | null;
+  /** bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program (struct bpf_insn bytes); an O_CLOEXEC fd the caller closes. */
+  loadDeviceProgram(insns: Buffer): number;
+  /** bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) to a cgroup directory; replaceFd >= 0 adds BPF_F_REPLACE of that program. */
+  attachDeviceProgram(cgroupPath: string, progFd: number, replaceFd: number): void;
+  /** bpf(BPF_PROG_DETACH) of that program from the cgroup. */
+  detachDeviceProgram(cgroupPath: string, progFd: number): void;
+  /** Ids of the device programs attached to the cgroup itself (bpf(BPF_PROG_QUERY)). */
+  queryDevicePrograms(cgroupPath: string): number[];
 }
 
 export const native: Native = require('node-gyp-build')(packageRoot);

@@ -20,6 +20,10 @@ int InitProgramFd();
 Napi::Value RemovePaths(const Napi::CallbackInfo&);
 Napi::Value WriteFileAtomic(const Napi::CallbackInfo&);
 Napi::Value DecodePlanToJs(const Napi::CallbackInfo&);
+Napi::Value LoadDeviceProgram(const Napi::CallbackInfo&);
+Napi::Value AttachDeviceProgram(const Napi::CallbackInfo&);
+Napi::Value DetachDeviceProgram(const Napi::CallbackInfo&);
+Napi::Value QueryDevicePrograms(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -39,6 +43,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("removePaths", Napi::Function::New(env, berth::RemovePaths, "removePaths"));
   exports.Set("writeFileAtomic", Napi::Function::New(env, berth::WriteFileAtomic, "writeFileAtomic"));
   exports.Set("decodePlan", Napi::Function::New(env, berth::DecodePlanToJs, "decodePlan"));
+  exports.Set("loadDeviceProgram", Napi::Function::New(env, berth::LoadDeviceProgram, "loadDeviceProgram"));
+  exports.Set("attachDeviceProgram", Napi::Function::New(env, berth::AttachDeviceProgram, "attachDeviceProgram"));
+  exports.Set("detachDeviceProgram", Napi::Function::New(env, berth::DetachDeviceProgram, "detachDeviceProgram"));
+  exports.Set("queryDevicePrograms", Napi::Function::New(env, berth::QueryDevicePrograms, "queryDevicePrograms"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;
