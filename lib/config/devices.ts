@@ -2,7 +2,7 @@
 // with them.
 import type { LinuxResources } from '../../types/oci.js';
 import { ConfigError } from '../errors.js';
-import { UINT32_ID_MAX, absPath, int, optArray, optInt, optObject, str } from './check.js';
+import { UINT32_ID_MAX, containerPath, int, optArray, optInt, optObject, str } from './check.js';
 import { DEFAULT_DEVICES } from './defaults.js';
 
 export interface ResolvedDevice {
@@ -19,8 +19,8 @@ export function normalizeDevices(v: unknown, field: string): ResolvedDevice[] {
   return (optArray(v, field) ?? []).map((d, i) => {
     const f = `${field}[${i}]`;
     const o = optObject(d, f) ?? {};
-    const devPath = absPath(o.path, `${f}.path`);
-    if (!devPath.startsWith('/dev/')) throw new ConfigError(`${f}.path`, 'must be under /dev');
+    const devPath = containerPath(o.path, `${f}.path`);
+    if (!devPath.startsWith('/dev/')) throw new ConfigError(`${f}.path`, `must be under /dev/, got "${devPath.slice(0, 64)}"`);
     const type = str(o.type, `${f}.type`);
     if (type !== 'c' && type !== 'b' && type !== 'p' && type !== 'u') throw new ConfigError(`${f}.type`, `unknown device type "${type}"`);
     return {
