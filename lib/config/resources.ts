@@ -7,7 +7,7 @@
 import { ConfigError } from '../errors.js';
 import type { LinuxResources } from '../../types/oci.js';
 import { type HostCgroupInfo, normalizePageSize, parseCpuList } from '../host/index.js';
-import { array, object as obj, onlyKeys, optBool, optLimit } from './check.js';
+import { array, object as obj, onlyKeys, optBool, optLimit, plainJson } from './check.js';
 
 type Obj = Record<string, unknown>;
 
@@ -152,6 +152,7 @@ function validateUnified(u: unknown, at: string): void {
 /** Throws a ConfigError naming the JSON path of the first invalid field. Pure: no I/O. */
 export function validateResources(resources: unknown, host: HostCgroupInfo, at = 'linux.resources'): asserts resources is LinuxResources | undefined {
   if (resources === undefined) return;
+  plainJson(resources, at); // update() hands its argument here straight from the caller
   const r = obj(resources, at);
   // network and rdma are OCI fields berth accepts but does not apply (no net_cls/net_prio/rdma support yet).
   onlyKeys(r, at, ['devices', 'memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'unified', 'network', 'rdma']);
