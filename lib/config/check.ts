@@ -25,6 +25,13 @@ export function str(v: unknown, field: string): string {
   return v;
 }
 
+/** `s` as given, refused when longer than `max` bytes (what the kernel copies of it). */
+export function maxBytes(s: string, field: string, max: number, why: string): string {
+  const n = Buffer.byteLength(s);
+  if (n > max) throw new ConfigError(field, `is ${n} bytes; ${why} takes at most ${max}`);
+  return s;
+}
+
 export function optStr(v: unknown, field: string): string | undefined {
   return v === undefined ? undefined : str(v, field);
 }

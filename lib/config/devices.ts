@@ -4,6 +4,7 @@ import type { LinuxResources } from '../../types/oci.js';
 import { ConfigError } from '../errors.js';
 import { UINT32_ID_MAX, containerPath, int, optArray, optInt, optObject, str } from './check.js';
 import { DEFAULT_DEVICES } from './defaults.js';
+import type { ResolvedMount } from './mounts.js';
 
 export interface ResolvedDevice {
   path: string;
@@ -57,4 +58,25 @@ export function withDeviceRules(resources: LinuxResources | undefined, devices: 
       ...devices.filter((d) => d.type !== 'p').map((d) => allow(d.type, d.major, d.minor)),
     ],
   };
+}
+
+// Filesystems whose directories take no mknod (EPERM): a node cannot be made in them.
+const NO_NODES = new Set(['devpts', 'mqueue', 'proc', 'sysfs', 'cgroup', 'cgroup2']);
+
+/**
+ * Device nodes are made after the mounts: one at a mount point meets the
+ * mounted directory (EEXIST), one inside devpts, mqueue, proc or sysfs a
+ * filesystem without mknod.
+ */
+export function checkDeviceTargets(devices: ResolvedDevice[], mounts: ResolvedMount[], field: string): void {
+  devices.forEach((d, i) => {
+    let below: { m: ResolvedMount; j: number } | undefined;
+    mounts.forEach((m, j) => {
+      if (m.destination === d.path) throw new ConfigError(`${field}[${i}].path`, `${d.path} is the mount point of mounts[${j}]`);
+      if (d.path.startsWith(`${m.destination === '/' ? '' : m.destination}/`) && (!below || m.destination.length >= below.m.destination.length)) below = { m, j };
+    });
+    if (below && !below.m.bind && NO_NODES.has(below.m.type ?? '')) {
+      throw new ConfigError(`${field}[${i}].path`, `${d.path} is inside the ${below.m.type} mount of mounts[${below.j}], which cannot hold device nodes`);
+    }
+  });
 }

@@ -103,6 +103,9 @@ export function checkFsOptions(type: string | undefined, options: Array<{ opt: s
     if (opt === '' || eq === 0 || LSM_KEYS.has(key)) continue;
     const check = lookup(fs.params, key);
     const at = `${field}.options[${index}]`;
+    // Kernel option names are lowercase words; anything else ("toString",
+    // "/etc", "a b") is an option of no kernel, old or new.
+    if (!/^[a-z0-9_]+$/.test(key)) throw new ConfigError(at, `"${opt.slice(0, 64)}" is not a ${type} option`);
     if (!check) {
       if (fs.closed) {
         const known = Object.keys(fs.params);

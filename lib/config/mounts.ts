@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import type { Mount } from '../../types/oci.js';
 import { ConfigError } from '../errors.js';
 import { MOUNT_ATTR, MS } from '../kernel/abi.js';
-import { containerPath, hostPath, lookup, optArray, optStr, str } from './check.js';
+import { containerPath, hostPath, lookup, maxBytes, optArray, optStr, str } from './check.js';
 import { checkFsOptions } from './mount-data.js';
 
 export interface ResolvedMount {
@@ -69,7 +69,16 @@ export function resolveMount(m: unknown, field: string, bundleDir: string | unde
   const raw = m as Mount;
   const destination = containerPath(raw.destination, `${field}.destination`);
   const type = optStr(raw.type, `${field}.type`);
+  if (type === '') throw new ConfigError(`${field}.type`, 'must not be empty (the kernel has no filesystem type "")');
+  // mount(2) copies type and source as strings of less than PATH_MAX (EINVAL beyond).
+  if (type !== undefined) maxBytes(type, `${field}.type`, 4095, 'mount(2)');
+  // Filesystem names are words like tmpfs, cgroup2 or fuse.sshfs; which ones
+  // exist is the kernel's to say (modules load on demand).
+  if (type !== undefined && !/^[A-Za-z0-9_+-]+(\.[A-Za-z0-9_+-]+)?$/.test(type)) {
+    throw new ConfigError(`${field}.type`, `"${type.slice(0, 64)}" is not a filesystem type name`);
+  }
   let source = optStr(raw.source, `${field}.source`);
+  if (source !== undefined) maxBytes(source, `${field}.source`, 4095, 'mount(2)');
   const options = (optArray(raw.options, `${field}.options`) ?? []).map((o, i) => str(o, `${field}.options[${i}]`));
   const bind = type === 'bind' || options.includes('bind') || options.includes('rbind');
   let flags = 0;

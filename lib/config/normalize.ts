@@ -13,12 +13,12 @@ import { defaultStateRoot } from '../state/state-dir.js';
 import { type CallerFacts, callerFacts } from './caller.js';
 import { absPath, containerPath, hostPath, isObject, optArray, optBool, optObject, optStr, plainJson, str, strArray } from './check.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from './defaults.js';
-import { type ResolvedDevice, normalizeDevices, withDeviceRules } from './devices.js';
+import { type ResolvedDevice, checkDeviceTargets, normalizeDevices, withDeviceRules } from './devices.js';
 import { readBundle, validateId } from './identity.js';
 import { type ResolvedMount, propagationFlag, resolveMount } from './mounts.js';
 import { type ResolvedNamespace, normalizeNamespaces } from './namespaces.js';
 import { type ResolvedProcess, normalizeProcess } from './process.js';
-import { validateResources } from './resources.js';
+import { validateResources, withoutNullLimits } from './resources.js';
 import { normalizeSysctl } from './sysctl.js';
 
 export type { ResolvedCapabilities, ResolvedProcess } from './process.js';
@@ -81,7 +81,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   const root = optObject(cfg.root, 'root');
   const rootField = cfg.rootfs !== undefined ? 'rootfs' : 'root.path';
   let rootPath = cfg.rootfs !== undefined ? hostPath(cfg.rootfs, 'rootfs') : root?.path === undefined ? undefined : hostPath(root.path, 'root.path');
-  if (rootPath === undefined) throw new ConfigError('root.path', 'a root filesystem is required (rootfs or root.path)');
+  if (rootPath === undefined) throw new ConfigError(root ? 'root.path' : 'rootfs', 'a root filesystem is required (rootfs or root.path)');
   rootPath = path.resolve(bundle ?? process.cwd(), rootPath);
   let rootfs: string;
   try {
@@ -129,10 +129,12 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   const stateRoot = cfg.stateRoot === undefined ? defaultStateRoot() : absPath(cfg.stateRoot, 'stateRoot');
   const resourcesGiven = optObject(linux.resources, 'linux.resources') as LinuxResources | undefined;
   const devices = normalizeDevices(linux.devices, 'linux.devices');
+  checkDeviceTargets(devices, mounts, 'linux.devices');
   const resources = withDeviceRules(resourcesGiven, devices);
   const cgroupsPath = optStr(linux.cgroupsPath, 'linux.cgroupsPath');
   cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now
   validateResources(resources, host, 'linux.resources');
+  const limits = withoutNullLimits(resources);
   const annotations = optObject(cfg.annotations, 'annotations') ?? {};
   for (const [k, v] of Object.entries(annotations)) str(v, `annotations.${k}`);
   return {
@@ -148,10 +150,10 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     process: processCfg,
     maskedPaths: linux.maskedPaths === undefined ? [...DEFAULT_MASKED_PATHS] : strArray(linux.maskedPaths, 'linux.maskedPaths').map((p, i) => containerPath(p, `linux.maskedPaths[${i}]`)),
     readonlyPaths: linux.readonlyPaths === undefined ? [...DEFAULT_READONLY_PATHS] : strArray(linux.readonlyPaths, 'linux.readonlyPaths').map((p, i) => containerPath(p, `linux.readonlyPaths[${i}]`)),
-    sysctl: normalizeSysctl(linux.sysctl, 'linux.sysctl', namespaces),
+    sysctl: normalizeSysctl(linux.sysctl, 'linux.sysctl', namespaces, mounts),
     devices,
     rootfsPropagation: linux.rootfsPropagation === undefined ? 0 : propagationFlag(str(linux.rootfsPropagation, 'linux.rootfsPropagation'), 'linux.rootfsPropagation'),
-    ...(resources !== undefined ? { resources } : {}),
+    ...(limits !== undefined ? { resources: limits } : {}),
     ...(cgroupsPath !== undefined ? { cgroupsPath } : {}),
     annotations: annotations as Record<string, string>,
     dieWithParent: optBool(cfg.dieWithParent, 'dieWithParent') ?? true,

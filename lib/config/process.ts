@@ -82,6 +82,7 @@ function additionalGids(v: unknown, field: string): number[] {
 }
 
 export function normalizeProcess(raw: unknown, field: string, caller: CallerFacts): ResolvedProcess {
+  if (raw === undefined) throw new ConfigError(field, 'is required: process.args names the program to run');
   const p = optObject(raw, field) ?? {};
   const args = strArray(p.args, `${field}.args`);
   if (args.length === 0) throw new ConfigError(`${field}.args`, 'must name the program to run');

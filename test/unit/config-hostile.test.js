@@ -261,3 +261,58 @@ test('a domainname longer than the kernel takes is refused', async (t) => {
   await refused(t, base({ domainname: 'd'.repeat(65) }), 'domainname', /64/);
   await accepted(t, base({ domainname: 'd'.repeat(64) }));
 });
+
+// --- found by test/integration/fuzz-config: each failed late before ---
+
+test('an empty or malformed filesystem type is refused (ENODEV/EINVAL at mount before)', async (t) => {
+  await refused(t, base({ mounts: [{ destination: '/tmp', type: '', source: 'tmpfs' }] }), 'mounts[0].type', /empty/);
+  await refused(t, base({ mounts: [{ destination: '/tmp', type: '/../../etc', source: 'tmpfs' }] }), 'mounts[0].type');
+  await refused(t, base({ mounts: [{ destination: '/tmp', type: 'x'.repeat(5000), source: 'tmpfs' }] }), 'mounts[0].type');
+  await accepted(t, base({ mounts: [{ destination: '/tmp', type: 'fuse.sshfs', source: 'x' }] }));
+});
+
+test('an option name no kernel has is refused even for filesystems whose keys are open-ended', async (t) => {
+  await refused(t, tmpfsWith('nosuid', 'toString'), 'mounts[0].options[1]', /not a tmpfs option/);
+  await refused(t, tmpfsWith('/../../etc'), 'mounts[0].options[0]');
+  // A lowercase key this table does not know is the kernel's to judge (a newer one may have it).
+  await accepted(t, tmpfsWith('huge=within_size', 'noswap', 'quota'));
+});
+
+test('a device at a mount point, or inside devpts or mqueue, is refused (EEXIST/EPERM at mknod before)', async (t) => {
+  const dev = (p) => base({ linux: { devices: [{ path: p, type: 'c', major: 1, minor: 3 }] } });
+  await refused(t, dev('/dev/pts'), 'linux.devices[0].path', /mount point of mounts\[2\]/);
+  await refused(t, dev('/dev/mqueue/x'), 'linux.devices[0].path', /mqueue/);
+  await refused(t, dev('/dev/pts/x'), 'linux.devices[0].path', /devpts/);
+  await accepted(t, dev('/dev/shm/x'));
+});
+
+test('sysctls without proc mounted at /proc are refused (ENOENT at the write before)', async (t) => {
+  const mounts = [{ destination: '/dev', type: 'tmpfs', source: 'tmpfs' }];
+  await refused(t, base({ mounts, linux: { sysctl: { 'net.ipv4.ip_forward': '0' } } }), 'linux.sysctl', /proc/);
+  await accepted(t, base({ linux: { sysctl: { 'net.ipv4.ip_forward': '0' } } }));
+});
+
+test('pids without a limit is refused, and null limits do not reach the cgroup files', async (t) => {
+  await refused(t, base({ linux: { resources: { pids: {} } } }), 'linux.resources.pids.limit', /required/);
+  await refused(t, base({ linux: { resources: { pids: { limit: null } } } }), 'linux.resources.pids.limit', /required/);
+  const cfg = await accepted(t, base({ linux: { resources: { memory: { limit: null, swap: null }, cpu: { shares: null, quota: 20000 } } } }));
+  t.deepEqual(cfg.resources.memory, {});
+  t.deepEqual(cfg.resources.cpu, { quota: 20000 });
+  t.true(cfg.resources.devices.some((d) => d.major === null), 'device rules keep their null wildcards');
+});
+
+test('a missing process or rootfs is named by its own field', async (t) => {
+  await refused(t, { rootfs, stateRoot: '/run/berth-unit' }, 'process', /required/);
+  await refused(t, { stateRoot: '/run/berth-unit', process: { args: ['/bin/true'] } }, 'rootfs', /required/);
+  await refused(t, { root: {}, stateRoot: '/run/berth-unit', process: { args: ['/bin/true'] } }, 'root.path', /required/);
+});
+
+test('keys like "toString" never reach Object.prototype', async (t) => {
+  await refused(t, withProcess({ rlimits: [{ type: 'toString', soft: 1, hard: 1 }] }), 'process.rlimits[0].type');
+  await refused(t, base({ linux: { namespaces: [{ type: 'mount' }, { type: 'constructor' }] } }), 'linux.namespaces[1].type');
+  await refused(t, withProcess({ ioPriority: { class: 'toString', priority: 0 } }), 'process.ioPriority.class');
+  await refused(t, base({ mounts: [{ destination: '/x', type: 'bind', source: rootfs, options: ['rbind', 'toString'] }] }), 'mounts[0].options[1]');
+  // A "__proto__" key from JSON stays a variable, not the copy's prototype.
+  const cfg = await accepted(t, withProcess({ env: JSON.parse('{"__proto__": "x", "A": "1"}') }));
+  t.deepEqual(cfg.process.env.filter((e) => !e.startsWith('PATH=')), ['__proto__=x', 'A=1']);
+});
