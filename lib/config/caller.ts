@@ -1,8 +1,9 @@
 // What the kernel will hold the child to, known before anything is created:
 // the child is a clone of this process, so it starts with this process's
-// capabilities and rlimits, and fs.nr_open caps RLIMIT_NOFILE. Read lazily
-// (only what a config's checks need) and fresh for each config, since an
-// administrator may change nr_open or this process's limits at any time.
+// capabilities and rlimits, and fs.nr_open caps RLIMIT_NOFILE. Each fact is
+// read when a check first needs it, and kept for a second: reading /proc for
+// every container costs more than the rest of validation, and these change
+// rarely (sysctl, prlimit from outside, a setuid of this process).
 import fs from 'node:fs';
 import { CAPABILITIES, RLIMITS } from '../kernel/abi.js';
 
@@ -67,23 +68,45 @@ function readLimits(): Map<string, Limit> {
   return out;
 }
 
+const FRESH_MS = 1000;
+
+function cached<T>(read: () => T): (uid: number) => T {
+  let value: T | undefined;
+  let at = -Infinity;
+  let readAs = -1;
+  return (uid) => {
+    const now = Date.now();
+    // A uid change (process.setuid) changes the capability sets at once.
+    if (value === undefined || now - at > FRESH_MS || uid !== readAs) {
+      value = read();
+      at = now;
+      readAs = uid;
+    }
+    return value;
+  };
+}
+
+// 1048576 is the kernel's default when /proc/sys is not there to ask.
+const nrOpen = cached(() => Number(readText('/proc/sys/fs/nr_open')?.trim() ?? 1048576));
+const caps = cached(readCaps);
+const limits = cached(readLimits);
+
+/** The facts for one config: each asked of the cache at most once. */
 export function callerFacts(): CallerFacts {
-  let nrOpen: number | undefined;
-  let caps: CapabilitySets | undefined;
-  let limits: Map<string, Limit> | undefined;
+  let uid: number | undefined;
+  const euid = () => (uid ??= process.geteuid?.() ?? 0);
+  let n: number | undefined;
+  let c: CapabilitySets | undefined;
+  let l: Map<string, Limit> | undefined;
   return {
     get nrOpen() {
-      // 1048576 is the kernel's default when /proc/sys is not there to ask.
-      nrOpen ??= Number(readText('/proc/sys/fs/nr_open')?.trim() ?? 1048576);
-      return nrOpen;
+      return (n ??= nrOpen(euid()));
     },
     get caps() {
-      caps ??= readCaps();
-      return caps;
+      return (c ??= caps(euid()));
     },
     rlimit(type: string) {
-      limits ??= readLimits();
-      return limits.get(type) ?? UNLIMITED;
+      return (l ??= limits(euid())).get(type) ?? UNLIMITED;
     },
   };
 }

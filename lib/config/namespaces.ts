@@ -77,6 +77,11 @@ export function normalizeNamespaces(v: unknown, field: string): ResolvedNamespac
     seen.add(type);
     const nsPath = o.path === undefined ? undefined : absPath(o.path, `${f}.path`);
     if (nsPath !== undefined && type === 'pid') throw new ConfigError(`${f}.path`, 'joining a pid namespace is not supported yet');
+    // The child sets up rootfs, mounts, devices and masked paths only in a new
+    // mount namespace; in a joined one they would all be silently ignored.
+    if (nsPath !== undefined && type === 'mount') {
+      throw new ConfigError(`${f}.path`, 'joining a mount namespace is not supported yet (rootfs, mounts and masked paths would be ignored in it)');
+    }
     if (nsPath !== undefined) checkNamespaceFile(nsPath, type, `${f}.path`);
     return nsPath === undefined ? { type } : { type, path: nsPath };
   });

@@ -152,7 +152,6 @@ function validateUnified(u: unknown, at: string): void {
 /** Throws a ConfigError naming the JSON path of the first invalid field. Pure: no I/O. */
 export function validateResources(resources: unknown, host: HostCgroupInfo, at = 'linux.resources'): asserts resources is LinuxResources | undefined {
   if (resources === undefined) return;
-  plainJson(resources, at); // update() hands its argument here straight from the caller
   const r = obj(resources, at);
   // network and rdma are OCI fields berth accepts but does not apply (no net_cls/net_prio/rdma support yet).
   onlyKeys(r, at, ['devices', 'memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'unified', 'network', 'rdma']);
@@ -192,4 +191,15 @@ export function withoutNullLimits<T extends LinuxResources | undefined>(resource
     return out;
   };
   return strip(resources, false) as T;
+}
+
+/**
+ * update()'s argument, straight from the caller: checked as data (a plain copy,
+ * see plainJson) and as resources, and returned without its null limits.
+ */
+export function validateUpdate(resources: unknown, host: HostCgroupInfo, at = 'resources'): LinuxResources {
+  const copy = plainJson(resources, at);
+  if (copy === undefined) throw new ConfigError(at, 'is required');
+  validateResources(copy, host, at);
+  return withoutNullLimits(copy as LinuxResources);
 }

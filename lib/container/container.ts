@@ -6,7 +6,7 @@ import type { ContainerState, ContainerStatus, ExitStatus, ProcessConfig } from 
 import type { LinuxResources } from '../../types/oci.js';
 import type { CgroupManager, CgroupStats } from '../cgroups/index.js';
 import type { ResolvedConfig } from '../config/normalize.js';
-import { validateResources, withoutNullLimits } from '../config/resources.js';
+import { validateUpdate } from '../config/resources.js';
 import { InvalidStateError } from '../errors.js';
 import { type HostFacts, readHostCgroupInfo } from '../host/index.js';
 import type { PidHandle } from '../launch/channel.js';
@@ -167,8 +167,7 @@ export class Container extends EventEmitter<ContainerEvents> {
   async update(resources: LinuxResources): Promise<void> {
     if (this.current === 'stopped' || this.destroyed) throw new InvalidStateError('update', this.current, this.id);
     const host = await readHostCgroupInfo();
-    validateResources(resources, { ...host, layout: this.parts.cgroup.layout }, 'resources');
-    await this.parts.cgroup.update(withoutNullLimits(resources));
+    await this.parts.cgroup.update(validateUpdate(resources, { ...host, layout: this.parts.cgroup.layout }));
   }
 
   /** Freezes every process of the container (state 'paused'). */

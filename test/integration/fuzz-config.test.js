@@ -139,10 +139,13 @@ const TARGETED = [
 const KERNEL_JUDGED = [
   /^process\.args\[0\]$/, // which executables exist: EXECUTABLE_NOT_FOUND at exec
   /^process\.rlimits\[\d+\]\.(soft|hard)$/, // small limits are legal; berth's own setup needs fds after prlimit (see report)
+  /^process\.oomScoreAdj$/, // lowering it needs CAP_SYS_RESOURCE or a low oom_score_adj_min, which /proc does not show
   /^linux\.sysctl[.[]/, // a sysctl's value syntax is the sysctl's
   /^linux\.resources\./, // a 1-byte memory limit is legal and kills the container
 ];
 const isJudged = (p) => KERNEL_JUDGED.some((re) => re.test(p));
+/** Values that are well-formed at a kernel-judged path (so only the kernel can refuse them). */
+const wellFormed = (v) => typeof v === 'string' || typeof v === 'number';
 
 // --- paths of a config, in the library's spelling ---
 
@@ -205,7 +208,7 @@ function mutate(config, rnd) {
   const steps = [];
   const roll0 = rnd();
   const count = roll0 < 0.5 ? 1 : roll0 < 0.8 ? 2 : 3;
-  for (let n = 0; n < count; n++) {
+  for (let n = 0, tries = 0; n < count && tries < 100; n++, tries++) {
     const roll = rnd();
     if (roll < 0.35) {
       const [what, apply] = pick(rnd, TARGETED);
@@ -231,7 +234,7 @@ function mutate(config, rnd) {
       steps.push(`drop ${target.path}`);
     } else if (roll < 0.85) {
       const value = (rnd() < 0.8 ? pick(rnd, JUNK) : pick(rnd, HUGE))();
-      if (isJudged(target.path) && typeof value !== 'object' && typeof value !== 'bigint' && typeof value !== 'function' && typeof value !== 'symbol' && !(typeof value === 'number' && (!Number.isInteger(value) || value < 0))) {
+      if (isJudged(target.path) && wellFormed(value)) {
         n--; // a well-formed value where only the kernel can judge it: pick again
         continue;
       }

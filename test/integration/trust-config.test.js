@@ -187,3 +187,17 @@ test.serial('an exec with an argument execve would refuse is a ConfigError and t
     await c.destroy();
   }
 });
+
+test.serial('update() with null limits (as OCI writers emit them) applies the rest instead of writing "null"', async (t) => {
+  const c = await createContainer(base({ process: { args: ['sleep', '100'] }, linux: { resources: { pids: { limit: 100 } } } }));
+  try {
+    await c.start();
+    await c.update({ memory: { limit: null, reservation: null }, cpu: { shares: null }, pids: { limit: 50 } });
+    t.is((await c.stats()).pids.limit, 50);
+    const err = await t.throwsAsync(c.update({ pids: { limit: null } }));
+    t.true(err instanceof ConfigError, `${err}`);
+    t.is(err.field, 'resources.pids.limit');
+  } finally {
+    await c.destroy();
+  }
+});

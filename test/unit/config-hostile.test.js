@@ -255,6 +255,10 @@ test('a config without a mount namespace is refused instead of ignoring rootfs',
   await accepted(t, base({ linux: { namespaces: [{ type: 'mount' }] } }));
 });
 
+test('joining a mount namespace is refused instead of ignoring rootfs, mounts and masked paths in it', async (t) => {
+  await refused(t, base({ linux: { namespaces: [{ type: 'mount', path: '/proc/self/ns/mnt' }] } }), 'linux.namespaces[0].path', /mount namespace/);
+});
+
 // --- siblings: the same mistakes in other fields ---
 
 test('a domainname longer than the kernel takes is refused', async (t) => {
