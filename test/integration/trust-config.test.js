@@ -38,6 +38,15 @@ async function runs(t, config, script) {
   return String(r.stdout);
 }
 
+/** This process's limit of a resource, from its /proc/self/limits line ("Max open files"). */
+function limitOf(name) {
+  const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith(name));
+  const [, soft, hard] = line.trim().split(/\s{2,}/);
+  const value = (v) => (v === 'unlimited' ? Infinity : Number(v));
+  return { soft: value(soft), hard: value(hard) };
+}
+const hardLimit = (name) => limitOf(name).hard;
+
 /** Env entries of 100 KiB filling args + env to `budget` bytes as execve counts them (strings, NULs, pointers). */
 function envFilling(budget, args) {
   const count = (s) => Buffer.byteLength(s) + 1 + 8;
@@ -62,23 +71,19 @@ test.serial('a 200 KB argument is refused naming it; one of 131071 bytes runs', 
 
 test.serial('args + env: the largest total validation allows execs, one byte more is refused', async (t) => {
   const reserved = 2 * 4096 + 256 + 8;
-  // This process's 8 MiB stack: a quarter of it.
-  const atLimit = envFilling(2 * 1024 * 1024 - reserved, ['/bin/true']);
+  // This process's stack rlimit, which the container inherits: a quarter of it, within [128 KiB, 6 MiB].
+  const stack = limitOf('Max stack size').soft;
+  const atLimit = envFilling(Math.max(Math.min(6 * 1024 * 1024, Math.floor(stack / 4)), 128 * 1024) - reserved, ['/bin/true']);
   await runs(t, withProcess({ env: atLimit }));
   await refusedCleanly(t, withProcess({ env: [...atLimit.slice(0, -1), `${atLimit.at(-1)}v`] }), 'process.env', /execve/);
-  // The container's own unlimited stack: 3/4 of _STK_LIM.
+  // The container's own unlimited stack: 3/4 of _STK_LIM (if this process may set it).
+  if (hardLimit('Max stack size') !== Infinity && !mayRaiseLimits) return;
   const rlimits = [{ type: 'RLIMIT_STACK', soft: 18446744073709551615, hard: 18446744073709551615 }];
   const big = envFilling(6 * 1024 * 1024 - reserved, ['/bin/true']);
   await runs(t, withProcess({ env: big, rlimits }));
   await refusedCleanly(t, withProcess({ env: [...big, 'ONE=1'], rlimits }), 'process.env', /execve/);
 });
 
-/** This process's hard limit of a resource (/proc/self/limits line), and whether it may raise it. */
-function hardLimit(name) {
-  const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith(name));
-  const hard = line.trim().split(/\s{2,}/)[2];
-  return hard === 'unlimited' ? Infinity : Number(hard);
-}
 const mayRaiseLimits = (BigInt(`0x${/CapEff:\s*(\w+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]}`) >> 24n) & 1n;
 
 test.serial('an RLIMIT_NOFILE hard limit above fs.nr_open (or above ours, without CAP_SYS_RESOURCE) is refused; the highest allowed works', async (t) => {
