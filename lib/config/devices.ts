@@ -2,8 +2,9 @@
 // with them.
 import type { LinuxResources } from '../../types/oci.js';
 import { ConfigError } from '../errors.js';
-import { UINT32_ID_MAX, absPath, int, optArray, optInt, optObject, str } from './check.js';
+import { UINT32_ID_MAX, containerPath, int, optArray, optInt, optObject, str } from './check.js';
 import { DEFAULT_DEVICES } from './defaults.js';
+import type { ResolvedMount } from './mounts.js';
 
 export interface ResolvedDevice {
   path: string;
@@ -19,8 +20,8 @@ export function normalizeDevices(v: unknown, field: string): ResolvedDevice[] {
   return (optArray(v, field) ?? []).map((d, i) => {
     const f = `${field}[${i}]`;
     const o = optObject(d, f) ?? {};
-    const devPath = absPath(o.path, `${f}.path`);
-    if (!devPath.startsWith('/dev/')) throw new ConfigError(`${f}.path`, 'must be under /dev');
+    const devPath = containerPath(o.path, `${f}.path`);
+    if (!devPath.startsWith('/dev/')) throw new ConfigError(`${f}.path`, `must be under /dev/, got "${devPath.slice(0, 64)}"`);
     const type = str(o.type, `${f}.type`);
     if (type !== 'c' && type !== 'b' && type !== 'p' && type !== 'u') throw new ConfigError(`${f}.type`, `unknown device type "${type}"`);
     return {
@@ -57,4 +58,25 @@ export function withDeviceRules(resources: LinuxResources | undefined, devices: 
       ...devices.filter((d) => d.type !== 'p').map((d) => allow(d.type, d.major, d.minor)),
     ],
   };
+}
+
+// Filesystems whose directories take no mknod (EPERM): a node cannot be made in them.
+const NO_NODES = new Set(['devpts', 'mqueue', 'proc', 'sysfs', 'cgroup', 'cgroup2']);
+
+/**
+ * Device nodes are made after the mounts: one at a mount point meets the
+ * mounted directory (EEXIST), one inside devpts, mqueue, proc or sysfs a
+ * filesystem without mknod.
+ */
+export function checkDeviceTargets(devices: ResolvedDevice[], mounts: ResolvedMount[], field: string): void {
+  devices.forEach((d, i) => {
+    let below: { m: ResolvedMount; j: number } | undefined;
+    mounts.forEach((m, j) => {
+      if (m.destination === d.path) throw new ConfigError(`${field}[${i}].path`, `${d.path} is the mount point of mounts[${j}]`);
+      if (d.path.startsWith(`${m.destination === '/' ? '' : m.destination}/`) && (!below || m.destination.length >= below.m.destination.length)) below = { m, j };
+    });
+    if (below && !below.m.bind && NO_NODES.has(below.m.type ?? '')) {
+      throw new ConfigError(`${field}[${i}].path`, `${d.path} is inside the ${below.m.type} mount of mounts[${below.j}], which cannot hold device nodes`);
+    }
+  });
 }

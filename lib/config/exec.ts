@@ -2,11 +2,12 @@
 // (env merged by key, the rest taken whole), validated like the init's.
 import type { ProcessConfig } from '../../types/api.js';
 import { ConfigError } from '../errors.js';
-import { isObject } from './check.js';
+import { type CallerFacts, callerFacts } from './caller.js';
+import { isObject, plainJson } from './check.js';
 import { type ResolvedProcess, normalizeEnv, normalizeProcess } from './process.js';
 
 function envObject(env: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null); // "__proto__" is a variable name like any other
   for (const e of env) {
     const i = e.indexOf('=');
     out[e.slice(0, i)] = e.slice(i + 1);
@@ -14,9 +15,9 @@ function envObject(env: string[]): Record<string, string> {
   return out;
 }
 
-export function resolveExecProcess(init: ResolvedProcess, given: ProcessConfig): ResolvedProcess {
+export function resolveExecProcess(init: ResolvedProcess, given: ProcessConfig, caller: CallerFacts = callerFacts()): ResolvedProcess {
   if (!isObject(given)) throw new ConfigError('process', 'must be an object');
-  const g = given as ProcessConfig;
+  const g = plainJson(given, 'process') as ProcessConfig;
   let env: Record<string, string> = envObject(init.env);
   if (g.env !== undefined) env = { ...env, ...envObject(normalizeEnv(g.env, 'process.env')) };
   return normalizeProcess(
@@ -35,5 +36,6 @@ export function resolveExecProcess(init: ResolvedProcess, given: ProcessConfig):
       ...(g.stdio !== undefined ? { stdio: g.stdio } : {}),
     } as ProcessConfig,
     'process',
+    caller,
   );
 }

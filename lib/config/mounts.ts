@@ -4,7 +4,8 @@ import { statSync } from 'node:fs';
 import type { Mount } from '../../types/oci.js';
 import { ConfigError } from '../errors.js';
 import { MOUNT_ATTR, MS } from '../kernel/abi.js';
-import { absPath, optArray, optStr, str } from './check.js';
+import { containerPath, hostPath, lookup, maxBytes, optArray, optStr, str } from './check.js';
+import { checkFsOptions } from './mount-data.js';
 
 export interface ResolvedMount {
   destination: string;
@@ -20,6 +21,7 @@ export interface ResolvedMount {
 }
 
 const FLAG_OPTIONS: Record<string, { set?: number; clear?: number; attr?: number }> = {
+  defaults: {}, // runc and crun accept it as "no flags"; the kernel would refuse it as data
   ro: { set: MS.RDONLY, attr: MOUNT_ATTR.RDONLY },
   rw: { clear: MS.RDONLY },
   nosuid: { set: MS.NOSUID, attr: MOUNT_ATTR.NOSUID },
@@ -57,7 +59,7 @@ const PROPAGATION: Record<string, number> = {
 };
 
 export function propagationFlag(name: string, field: string): number {
-  const p = PROPAGATION[name];
+  const p = lookup(PROPAGATION, name);
   if (p === undefined) throw new ConfigError(field, `unknown propagation "${name}"`);
   return p;
 }
@@ -65,23 +67,32 @@ export function propagationFlag(name: string, field: string): number {
 export function resolveMount(m: unknown, field: string, bundleDir: string | undefined): ResolvedMount {
   if (typeof m !== 'object' || m === null) throw new ConfigError(field, 'must be an object');
   const raw = m as Mount;
-  const destination = absPath(raw.destination, `${field}.destination`);
+  const destination = containerPath(raw.destination, `${field}.destination`);
   const type = optStr(raw.type, `${field}.type`);
+  if (type === '') throw new ConfigError(`${field}.type`, 'must not be empty (the kernel has no filesystem type "")');
+  // mount(2) copies type and source as strings of less than PATH_MAX (EINVAL beyond).
+  if (type !== undefined) maxBytes(type, `${field}.type`, 4095, 'mount(2)');
+  // Filesystem names are words like tmpfs, cgroup2 or fuse.sshfs; which ones
+  // exist is the kernel's to say (modules load on demand).
+  if (type !== undefined && !/^[A-Za-z0-9_+-]+(\.[A-Za-z0-9_+-]+)?$/.test(type)) {
+    throw new ConfigError(`${field}.type`, `"${type.slice(0, 64)}" is not a filesystem type name`);
+  }
   let source = optStr(raw.source, `${field}.source`);
+  if (source !== undefined) maxBytes(source, `${field}.source`, 4095, 'mount(2)');
   const options = (optArray(raw.options, `${field}.options`) ?? []).map((o, i) => str(o, `${field}.options[${i}]`));
   const bind = type === 'bind' || options.includes('bind') || options.includes('rbind');
   let flags = 0;
   let attrSet = 0;
   let propagation = 0;
   let recursive = false;
-  const data: string[] = [];
+  const data: Array<{ opt: string; index: number }> = [];
   options.forEach((opt, i) => {
     if (opt === 'bind') return;
     if (opt === 'rbind') {
       recursive = true;
       return;
     }
-    const flag = FLAG_OPTIONS[opt];
+    const flag = lookup(FLAG_OPTIONS, opt);
     if (flag) {
       if (flag.set) flags |= flag.set;
       if (flag.clear) flags &= ~flag.clear;
@@ -89,16 +100,18 @@ export function resolveMount(m: unknown, field: string, bundleDir: string | unde
       if (flag.clear && opt === 'rw') attrSet &= ~MOUNT_ATTR.RDONLY;
       return;
     }
-    if (opt in PROPAGATION) {
-      propagation = PROPAGATION[opt];
+    const prop = lookup(PROPAGATION, opt);
+    if (prop !== undefined) {
+      propagation = prop;
       return;
     }
     if (bind) throw new ConfigError(`${field}.options[${i}]`, `unknown option "${opt}" for a bind mount`);
-    data.push(opt);
+    data.push({ opt, index: i });
   });
   let destIsFile = false;
   if (bind) {
     if (source === undefined) throw new ConfigError(`${field}.source`, 'a bind mount needs a source');
+    hostPath(source, `${field}.source`); // "" would name the bundle directory itself
     if (!source.startsWith('/')) {
       if (!bundleDir) throw new ConfigError(`${field}.source`, 'must be an absolute path');
       source = `${bundleDir}/${source}`;
@@ -110,6 +123,8 @@ export function resolveMount(m: unknown, field: string, bundleDir: string | unde
     }
   } else if (type === undefined) {
     throw new ConfigError(`${field}.type`, 'is required for a non-bind mount');
+  } else {
+    checkFsOptions(type, data, field);
   }
   return {
     destination,
@@ -120,7 +135,7 @@ export function resolveMount(m: unknown, field: string, bundleDir: string | unde
     flags,
     attrSet,
     propagation,
-    data: data.join(','),
+    data: data.map((d) => d.opt).join(','),
     destIsFile,
   };
 }

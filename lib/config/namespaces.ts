@@ -1,13 +1,66 @@
 // linux.namespaces: which namespaces are new, which are joined by path.
+import fs from 'node:fs';
 import type { LinuxNamespaceType } from '../../types/oci.js';
 import { ConfigError } from '../errors.js';
 import { CLONE_NS } from '../kernel/abi.js';
-import { absPath, optArray, optObject, str } from './check.js';
+import { absPath, lookup, optArray, optObject, str } from './check.js';
 import { DEFAULT_NAMESPACES } from './defaults.js';
 
 export interface ResolvedNamespace {
   type: LinuxNamespaceType;
   path?: string;
+}
+
+// nsfs names each namespace inode "<name>:[<inode>]"; /proc/self/fd/N of an
+// open namespace file reads back that name, whatever path reached the file
+// (/proc/<pid>/ns/net, a bind mount of it like /run/netns/x, pid_for_children).
+const NSFS_NAME: Record<LinuxNamespaceType, string> = {
+  mount: 'mnt', network: 'net', pid: 'pid', ipc: 'ipc', uts: 'uts', user: 'user', cgroup: 'cgroup', time: 'time',
+};
+
+function nsfsDevice(): number | undefined {
+  try {
+    return fs.statSync('/proc/self/ns/net').dev;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * setns(2) takes only a namespace file of the given type (EINVAL otherwise).
+ * Every namespace file is an inode of the one nsfs, so a stat that shows
+ * another device rules the path out without opening it (a FIFO or a device
+ * must not be opened just to be judged); the type comes from the nsfs name of
+ * the opened file. Without /proc neither can be asked: the kernel decides.
+ */
+function checkNamespaceFile(nsPath: string, type: LinuxNamespaceType, field: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(nsPath);
+  } catch (err) {
+    throw new ConfigError(field, `${nsPath}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  const nsfs = nsfsDevice();
+  if (nsfs === undefined) return;
+  const notNs = `${nsPath} is not a namespace file (a /proc/<pid>/ns/* file or a bind mount of one)`;
+  if (st.dev !== nsfs) throw new ConfigError(field, notNs);
+  let fd: number;
+  try {
+    fd = fs.openSync(nsPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+  } catch (err) {
+    throw new ConfigError(field, `${nsPath}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  let name: string;
+  try {
+    name = fs.readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return; // cannot tell: the kernel decides
+  } finally {
+    fs.closeSync(fd);
+  }
+  const m = /^([a-z_]+):\[\d+\]$/.exec(name);
+  if (!m) throw new ConfigError(field, notNs);
+  if (m[1] !== NSFS_NAME[type]) throw new ConfigError(field, `${nsPath} is a "${m[1]}" namespace, not ${type} ("${NSFS_NAME[type]}")`);
 }
 
 export function normalizeNamespaces(v: unknown, field: string): ResolvedNamespace[] {
@@ -18,12 +71,18 @@ export function normalizeNamespaces(v: unknown, field: string): ResolvedNamespac
     const f = `${field}[${i}]`;
     const o = optObject(n, f) ?? {};
     const type = str(o.type, `${f}.type`) as LinuxNamespaceType;
-    if (!(type in CLONE_NS)) throw new ConfigError(`${f}.type`, `unknown namespace type "${type}"`);
+    if (lookup(CLONE_NS, type) === undefined) throw new ConfigError(`${f}.type`, `unknown namespace type "${type.slice(0, 64)}"`);
     if (type === 'user') throw new ConfigError(`${f}.type`, 'user namespaces are not supported yet');
     if (seen.has(type)) throw new ConfigError(`${f}.type`, `namespace "${type}" is listed twice`);
     seen.add(type);
     const nsPath = o.path === undefined ? undefined : absPath(o.path, `${f}.path`);
     if (nsPath !== undefined && type === 'pid') throw new ConfigError(`${f}.path`, 'joining a pid namespace is not supported yet');
+    // The child sets up rootfs, mounts, devices and masked paths only in a new
+    // mount namespace; in a joined one they would all be silently ignored.
+    if (nsPath !== undefined && type === 'mount') {
+      throw new ConfigError(`${f}.path`, 'joining a mount namespace is not supported yet (rootfs, mounts and masked paths would be ignored in it)');
+    }
+    if (nsPath !== undefined) checkNamespaceFile(nsPath, type, `${f}.path`);
     return nsPath === undefined ? { type } : { type, path: nsPath };
   });
 }

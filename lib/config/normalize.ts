@@ -2,7 +2,7 @@
 // JSON path of the first bad one), defaults filled in, paths resolved. Nothing
 // on the system is changed here; a bad config leaves no trace.
 import crypto from 'node:crypto';
-import { accessSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ContainerConfig } from '../../types/api.js';
 import type { LinuxNamespaceType, LinuxResources } from '../../types/oci.js';
@@ -11,14 +11,15 @@ import type { HostCgroupInfo } from '../host/index.js';
 import { MS } from '../kernel/abi.js';
 import { cgroupSegments } from '../cgroups/paths.js';
 import { defaultStateRoot } from '../state/state-dir.js';
-import { absPath, isObject, optArray, optBool, optObject, optStr, str, strArray } from './check.js';
+import { type CallerFacts, callerFacts } from './caller.js';
+import { absPath, containerPath, hostPath, isObject, optArray, optBool, optObject, optStr, plainJson, str, strArray } from './check.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from './defaults.js';
-import { type ResolvedDevice, normalizeDevices, withDeviceRules } from './devices.js';
+import { type ResolvedDevice, checkDeviceTargets, normalizeDevices, withDeviceRules } from './devices.js';
 import { readBundle, validateId } from './identity.js';
 import { type ResolvedMount, propagationFlag, resolveMount } from './mounts.js';
 import { type ResolvedNamespace, normalizeNamespaces } from './namespaces.js';
 import { type ResolvedProcess, normalizeProcess } from './process.js';
-import { validateResources } from './resources.js';
+import { validateResources, withoutNullLimits } from './resources.js';
 import { normalizeSysctl } from './sysctl.js';
 
 export type { ResolvedCapabilities, ResolvedProcess } from './process.js';
@@ -27,6 +28,8 @@ export type { ResolvedDevice } from './devices.js';
 export type { ResolvedMount } from './mounts.js';
 
 const HOSTNAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?$/;
+/** __NEW_UTS_LEN: sethostname/setdomainname refuse longer names (EINVAL). */
+const UTS_NAME_MAX = 64;
 
 
 export interface ResolvedConfig {
@@ -66,14 +69,20 @@ function rootfsPropagation(value: unknown, ownMountNs: boolean, field: string): 
 
 /**
  * Reads a bundle if one is given and validates everything against the host's
- * cgroup facts (passed in); no side effects.
+ * cgroup facts and what the kernel will hold the child to (`caller`: this
+ * process's credentials and limits, read when absent); no side effects.
  */
-export async function normalizeConfig(input: ContainerConfig, host: HostCgroupInfo): Promise<ResolvedConfig> {
-  if (!isObject(input)) throw new ConfigError('$', 'config must be an object');
+export async function normalizeConfig(given: ContainerConfig, host: HostCgroupInfo, caller: CallerFacts = callerFacts()): Promise<ResolvedConfig> {
+  if (!isObject(given)) throw new ConfigError('$', 'config must be an object');
+  // From here on the checks read a plain copy: nothing the caller's object
+  // does later (getters, proxies, mutation) can differ from what was checked.
+  const input = plainJson(given, '') as ContainerConfig;
   let cfg: ContainerConfig = input;
   let bundle: string | undefined;
   if (input.bundle !== undefined) {
-    bundle = path.resolve(str(input.bundle, 'bundle'));
+    bundle = path.resolve(hostPath(input.bundle, 'bundle'));
+    optObject(input.process, 'process');
+    optObject(input.linux, 'linux');
     const spec = await readBundle(bundle);
     cfg = {
       ...(spec as ContainerConfig),
@@ -85,8 +94,8 @@ export async function normalizeConfig(input: ContainerConfig, host: HostCgroupIn
   const id = cfg.id === undefined ? `berth-${crypto.randomBytes(6).toString('hex')}` : validateId(cfg.id);
   const root = optObject(cfg.root, 'root');
   const rootField = cfg.rootfs !== undefined ? 'rootfs' : 'root.path';
-  let rootPath = cfg.rootfs !== undefined ? str(cfg.rootfs, 'rootfs') : optStr(root?.path, 'root.path');
-  if (rootPath === undefined) throw new ConfigError('root.path', 'a root filesystem is required (rootfs or root.path)');
+  let rootPath = cfg.rootfs !== undefined ? hostPath(cfg.rootfs, 'rootfs') : root?.path === undefined ? undefined : hostPath(root.path, 'root.path');
+  if (rootPath === undefined) throw new ConfigError(root ? 'root.path' : 'rootfs', 'a root filesystem is required (rootfs or root.path)');
   rootPath = path.resolve(bundle ?? process.cwd(), rootPath);
   let rootfs: string;
   try {
@@ -109,33 +118,37 @@ export async function normalizeConfig(input: ContainerConfig, host: HostCgroupIn
     if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0)) throw new ConfigError(field, why);
   }
   const namespaces = normalizeNamespaces(linux.namespaces, 'linux.namespaces');
+  // Without one the child has nowhere to mount or pivot into, and the process
+  // would run in the host's filesystem with rootfs ignored (runc refuses the
+  // same config for its masked paths). The namespace list is the field to fix:
+  // berth always needs a rootfs.
+  if (!namespaces.some((n) => n.type === 'mount')) {
+    throw new ConfigError('linux.namespaces', 'has no mount namespace, which the root filesystem, mounts and masked paths need: add { type: "mount" }');
+  }
   const ownNs = (t: LinuxNamespaceType) => namespaces.some((n) => n.type === t && n.path === undefined);
   const hostname = optStr(cfg.hostname, 'hostname') ?? (ownNs('uts') ? id.slice(0, 63) : undefined);
   if (hostname !== undefined) {
-    if (!HOSTNAME_PATTERN.test(hostname)) throw new ConfigError('hostname', `"${hostname}" is not a valid hostname`);
+    if (!HOSTNAME_PATTERN.test(hostname)) throw new ConfigError('hostname', `"${hostname.slice(0, 80)}" is not a valid hostname`);
     if (!ownNs('uts')) throw new ConfigError('hostname', 'needs a new uts namespace');
   }
   const domainname = optStr(cfg.domainname, 'domainname');
   if (domainname !== undefined && !ownNs('uts')) throw new ConfigError('domainname', 'needs a new uts namespace');
+  if (domainname !== undefined && Buffer.byteLength(domainname) > UTS_NAME_MAX) {
+    throw new ConfigError('domainname', `is ${Buffer.byteLength(domainname)} bytes; the kernel takes at most ${UTS_NAME_MAX}`);
+  }
   const mountsRaw = optArray(cfg.mounts, 'mounts') ?? defaultMounts();
   const mounts: ResolvedMount[] = [];
   for (let i = 0; i < mountsRaw.length; i++) mounts.push(resolveMount(mountsRaw[i], `mounts[${i}]`, bundle));
-  for (const [i, n] of namespaces.entries()) {
-    if (n.path === undefined) continue;
-    try {
-      accessSync(n.path);
-    } catch (err) {
-      throw new ConfigError(`linux.namespaces[${i}].path`, `${n.path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-    }
-  }
-  const processCfg = normalizeProcess(cfg.process, 'process');
+  const processCfg = normalizeProcess(cfg.process, 'process', caller);
   const stateRoot = cfg.stateRoot === undefined ? defaultStateRoot() : absPath(cfg.stateRoot, 'stateRoot');
   const resourcesGiven = optObject(linux.resources, 'linux.resources') as LinuxResources | undefined;
   const devices = normalizeDevices(linux.devices, 'linux.devices');
+  checkDeviceTargets(devices, mounts, 'linux.devices');
   const resources = withDeviceRules(resourcesGiven, devices);
   const cgroupsPath = optStr(linux.cgroupsPath, 'linux.cgroupsPath');
   cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now
   validateResources(resources, host, 'linux.resources');
+  const limits = withoutNullLimits(resources);
   const annotations = optObject(cfg.annotations, 'annotations') ?? {};
   for (const [k, v] of Object.entries(annotations)) str(v, `annotations.${k}`);
   return {
@@ -149,12 +162,12 @@ export async function normalizeConfig(input: ContainerConfig, host: HostCgroupIn
     mounts,
     namespaces,
     process: processCfg,
-    maskedPaths: linux.maskedPaths === undefined ? [...DEFAULT_MASKED_PATHS] : strArray(linux.maskedPaths, 'linux.maskedPaths').map((p, i) => absPath(p, `linux.maskedPaths[${i}]`)),
-    readonlyPaths: linux.readonlyPaths === undefined ? [...DEFAULT_READONLY_PATHS] : strArray(linux.readonlyPaths, 'linux.readonlyPaths').map((p, i) => absPath(p, `linux.readonlyPaths[${i}]`)),
-    sysctl: normalizeSysctl(linux.sysctl, 'linux.sysctl', namespaces),
+    maskedPaths: linux.maskedPaths === undefined ? [...DEFAULT_MASKED_PATHS] : strArray(linux.maskedPaths, 'linux.maskedPaths').map((p, i) => containerPath(p, `linux.maskedPaths[${i}]`)),
+    readonlyPaths: linux.readonlyPaths === undefined ? [...DEFAULT_READONLY_PATHS] : strArray(linux.readonlyPaths, 'linux.readonlyPaths').map((p, i) => containerPath(p, `linux.readonlyPaths[${i}]`)),
+    sysctl: normalizeSysctl(linux.sysctl, 'linux.sysctl', namespaces, mounts),
     devices,
     rootfsPropagation: rootfsPropagation(linux.rootfsPropagation, ownNs('mount'), 'linux.rootfsPropagation'),
-    ...(resources !== undefined ? { resources } : {}),
+    ...(limits !== undefined ? { resources: limits } : {}),
     ...(cgroupsPath !== undefined ? { cgroupsPath } : {}),
     annotations: annotations as Record<string, string>,
     dieWithParent: optBool(cfg.dieWithParent, 'dieWithParent') ?? true,

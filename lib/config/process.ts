@@ -2,17 +2,14 @@
 // the init and (through exec.ts) for every exec'd process.
 import type { StdioOption } from '../../types/api.js';
 import { ConfigError } from '../errors.js';
-import { CAPABILITIES, RLIMITS } from '../kernel/abi.js';
-import { UINT32_ID_MAX, absPath, int, isObject, optArray, optBool, optInt, optObject, str, strArray } from './check.js';
-import { DEFAULT_CAPABILITIES, DEFAULT_PATH, DEFAULT_RLIMITS } from './defaults.js';
+import type { CallerFacts } from './caller.js';
+import { type ResolvedCapabilities, normalizeCapabilities } from './capabilities.js';
+import { UINT32_ID_MAX, containerPath, int, lookup, isObject, optArray, optBool, optInt, optObject, str, strArray } from './check.js';
+import { DEFAULT_PATH } from './defaults.js';
+import { checkExecveTotal, execString } from './execve-limits.js';
+import { type ResolvedRlimit, normalizeRlimits } from './rlimits.js';
 
-export interface ResolvedCapabilities {
-  bounding: string[];
-  effective: string[];
-  permitted: string[];
-  inheritable: string[];
-  ambient: string[];
-}
+export type { ResolvedCapabilities } from './capabilities.js';
 
 export interface ResolvedProcess {
   args: string[];
@@ -23,7 +20,7 @@ export interface ResolvedProcess {
   additionalGids: number[];
   umask: number;
   capabilities: ResolvedCapabilities;
-  rlimits: Array<{ type: string; soft: number; hard: number }>;
+  rlimits: ResolvedRlimit[];
   noNewPrivileges: boolean;
   oomScoreAdj?: number;
   /** ioprio_set value: class << 13 | level. */
@@ -40,23 +37,17 @@ export function normalizeEnv(v: unknown, field: string): string[] {
   if (Array.isArray(v)) {
     return v.map((e, i) => {
       const s = str(e, `${field}[${i}]`);
-      if (!s.includes('=') || s.startsWith('=')) throw new ConfigError(`${field}[${i}]`, `"${s}" is not KEY=VALUE`);
+      if (!s.includes('=') || s.startsWith('=')) throw new ConfigError(`${field}[${i}]`, `"${s.slice(0, 64)}" is not KEY=VALUE`);
+      execString(s, `${field}[${i}]`);
       return s;
     });
   }
   if (!isObject(v)) throw new ConfigError(field, 'must be an array of KEY=VALUE strings or an object');
   return Object.entries(v).map(([k, val]) => {
     if (k === '' || k.includes('=') || k.includes('\0')) throw new ConfigError(`${field}.${k}`, 'is not a valid variable name');
-    return `${k}=${str(val, `${field}.${k}`)}`;
-  });
-}
-
-function capList(v: unknown, field: string, fallback: readonly string[]): string[] {
-  if (v === undefined) return [...fallback];
-  return strArray(v, field).map((c, i) => {
-    const name = c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : `CAP_${c.toUpperCase()}`;
-    if (!(CAPABILITIES as readonly string[]).includes(name)) throw new ConfigError(`${field}[${i}]`, `unknown capability "${c}"`);
-    return name;
+    const s = `${k}=${str(val, `${field}.${k}`)}`;
+    execString(s, `${field}.${k}`);
+    return s;
   });
 }
 
@@ -81,11 +72,22 @@ function normalizeStdio(v: unknown, field: string): StdioOption[] {
   return out;
 }
 
-export function normalizeProcess(raw: unknown, field: string): ResolvedProcess {
+// setgroups(2) refuses more than NGROUPS_MAX groups (EINVAL).
+const NGROUPS_MAX = 65536;
+
+function additionalGids(v: unknown, field: string): number[] {
+  const list = optArray(v, field) ?? [];
+  if (list.length > NGROUPS_MAX) throw new ConfigError(field, `has ${list.length} groups; the kernel takes at most ${NGROUPS_MAX} (NGROUPS_MAX)`);
+  return list.map((g, i) => int(g, `${field}[${i}]`, 0, UINT32_ID_MAX));
+}
+
+export function normalizeProcess(raw: unknown, field: string, caller: CallerFacts): ResolvedProcess {
+  if (raw === undefined) throw new ConfigError(field, 'is required: process.args names the program to run');
   const p = optObject(raw, field) ?? {};
   const args = strArray(p.args, `${field}.args`);
   if (args.length === 0) throw new ConfigError(`${field}.args`, 'must name the program to run');
   if (args[0] === '') throw new ConfigError(`${field}.args[0]`, 'must not be empty');
+  args.forEach((a, i) => execString(a, `${field}.args[${i}]`));
   const env = normalizeEnv(p.env, `${field}.env`);
   if (!env.some((e) => e.startsWith('PATH='))) env.unshift(`PATH=${DEFAULT_PATH}`);
   const terminal = optBool(p.terminal, `${field}.terminal`) ?? false;
@@ -101,35 +103,21 @@ export function normalizeProcess(raw: unknown, field: string): ResolvedProcess {
   if (terminal && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
   const user = optObject(p.user, `${field}.user`) ?? {};
   if (user.username !== undefined) throw new ConfigError(`${field}.user.username`, 'is not supported (use numeric uid/gid)');
-  const caps = optObject(p.capabilities, `${field}.capabilities`);
-  const capabilities: ResolvedCapabilities = {
-    bounding: capList(caps?.bounding, `${field}.capabilities.bounding`, DEFAULT_CAPABILITIES),
-    effective: capList(caps?.effective, `${field}.capabilities.effective`, caps ? [] : DEFAULT_CAPABILITIES),
-    permitted: capList(caps?.permitted, `${field}.capabilities.permitted`, caps ? [] : DEFAULT_CAPABILITIES),
-    inheritable: capList(caps?.inheritable, `${field}.capabilities.inheritable`, []),
-    ambient: capList(caps?.ambient, `${field}.capabilities.ambient`, []),
-  };
-  // The kernel only raises an ambient capability that is also permitted and
-  // inheritable; runc and crun skip the others (`runc spec` lists ambient caps
-  // with no inheritable set), and so does berth.
-  capabilities.ambient = capabilities.ambient.filter((c) => capabilities.permitted.includes(c) && capabilities.inheritable.includes(c));
-  const rlimitsRaw = optArray(p.rlimits, `${field}.rlimits`);
-  const rlimits = (rlimitsRaw ?? DEFAULT_RLIMITS).map((r, i) => {
-    const f = `${field}.rlimits[${i}]`;
-    const o = optObject(r, f) ?? {};
-    const type = str(o.type, `${f}.type`);
-    if (!(type in RLIMITS)) throw new ConfigError(`${f}.type`, `unknown rlimit "${type}"`);
-    const soft = int(o.soft, `${f}.soft`, 0, Number.MAX_SAFE_INTEGER);
-    const hard = int(o.hard, `${f}.hard`, 0, Number.MAX_SAFE_INTEGER);
-    if (soft > hard) throw new ConfigError(`${f}.soft`, `soft limit ${soft} exceeds hard limit ${hard}`);
-    return { type, soft, hard };
-  });
-  const cwd = p.cwd === undefined ? '/' : absPath(p.cwd, `${field}.cwd`);
+  const uid = optInt(user.uid, `${field}.user.uid`, 0, UINT32_ID_MAX) ?? 0;
+  const capabilities = normalizeCapabilities(p.capabilities, `${field}.capabilities`, uid, caller);
+  const rlimits = normalizeRlimits(p.rlimits, `${field}.rlimits`, caller);
+  // The stack limit execve measures args and env against is the container's
+  // own RLIMIT_STACK when it sets one (applied before execve), else this process's.
+  const stack = rlimits.filter((r) => r.type === 'RLIMIT_STACK').pop();
+  checkExecveTotal(args, env, { args: `${field}.args`, env: `${field}.env` }, () =>
+    stack ? (stack.soft >= Number.MAX_SAFE_INTEGER ? Infinity : stack.soft) : caller.rlimit('RLIMIT_STACK').soft,
+  );
+  const cwd = p.cwd === undefined ? '/' : containerPath(p.cwd, `${field}.cwd`);
   const oomScoreAdj = optInt(p.oomScoreAdj, `${field}.oomScoreAdj`, -1000, 1000);
   const io = optObject(p.ioPriority, `${field}.ioPriority`);
   let ioPriority: number | undefined;
   if (io) {
-    const cls = IOPRIO_CLASSES[str(io.class, `${field}.ioPriority.class`)];
+    const cls = lookup(IOPRIO_CLASSES, str(io.class, `${field}.ioPriority.class`));
     if (cls === undefined) throw new ConfigError(`${field}.ioPriority.class`, `must be one of ${Object.keys(IOPRIO_CLASSES).join(', ')}`);
     ioPriority = (cls << 13) | int(io.priority, `${field}.ioPriority.priority`, 0, 7);
   }
@@ -137,11 +125,9 @@ export function normalizeProcess(raw: unknown, field: string): ResolvedProcess {
     args,
     env,
     cwd,
-    uid: optInt(user.uid, `${field}.user.uid`, 0, UINT32_ID_MAX) ?? 0,
+    uid,
     gid: optInt(user.gid, `${field}.user.gid`, 0, UINT32_ID_MAX) ?? 0,
-    additionalGids: (optArray(user.additionalGids, `${field}.user.additionalGids`) ?? []).map((g, i) =>
-      int(g, `${field}.user.additionalGids[${i}]`, 0, UINT32_ID_MAX),
-    ),
+    additionalGids: additionalGids(user.additionalGids, `${field}.user.additionalGids`),
     umask: optInt(user.umask, `${field}.user.umask`, 0, 0o777) ?? 0o022,
     capabilities,
     rlimits,

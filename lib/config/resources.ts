@@ -7,7 +7,7 @@
 import { ConfigError } from '../errors.js';
 import type { LinuxResources } from '../../types/oci.js';
 import { type HostCgroupInfo, normalizePageSize, parseCpuList } from '../host/index.js';
-import { array, object as obj, onlyKeys, optBool, optLimit } from './check.js';
+import { array, object as obj, onlyKeys, optBool, optLimit, plainJson } from './check.js';
 
 type Obj = Record<string, unknown>;
 
@@ -91,7 +91,7 @@ function validateBlockIO(b: Obj, at: string, host: HostCgroupInfo): void {
       const o = obj(d, p);
       onlyKeys(o, p, ['major', 'minor', 'rate']);
       validateDeviceRef(o, p, host);
-      if (o.rate === undefined) throw new ConfigError(`${p}.rate`, 'is required');
+      if (o.rate === undefined || o.rate === null) throw new ConfigError(`${p}.rate`, 'is required');
       optLimit(o, 'rate', p, { min: 0 });
     });
   }
@@ -122,7 +122,7 @@ function validateHugepages(list: unknown, at: string, host: HostCgroupInfo): voi
     if (!host.hugepageSizes.includes(size)) {
       throw new ConfigError(`${p}.pageSize`, `huge page size ${o.pageSize} not supported by this host (has: ${host.hugepageSizes.join(', ') || 'none'})`);
     }
-    if (o.limit === undefined) throw new ConfigError(`${p}.limit`, 'is required');
+    if (o.limit === undefined || o.limit === null) throw new ConfigError(`${p}.limit`, 'is required');
     optLimit(o, 'limit', p, { min: 0, unlimited: true });
   });
 }
@@ -161,6 +161,8 @@ export function validateResources(resources: unknown, host: HostCgroupInfo, at =
   if (r.pids !== undefined) {
     const p = obj(r.pids, `${at}.pids`);
     onlyKeys(p, `${at}.pids`, ['limit']);
+    // Required by the spec; the managers would write it as given.
+    if (p.limit === undefined || p.limit === null) throw new ConfigError(`${at}.pids.limit`, 'is required (-1 for no limit)');
     // 0 = unset (runc), -1 = unlimited.
     optLimit(p, 'limit', `${at}.pids`, { min: 0, unlimited: true });
   }
@@ -170,4 +172,34 @@ export function validateResources(resources: unknown, host: HostCgroupInfo, at =
     if (host.layout === 'v1') throw new ConfigError(`${at}.unified`, 'needs a cgroup v2 hierarchy, and this host has none');
     validateUnified(r.unified, `${at}.unified`);
   }
+}
+
+/**
+ * A copy without the null members validation took as absent (OCI writers emit
+ * them): the cgroup managers skip only undefined ones and would write "null".
+ * Device rules keep theirs: a null major or minor there means "any".
+ */
+export function withoutNullLimits<T extends LinuxResources | undefined>(resources: T): T {
+  const strip = (v: unknown, keepNulls: boolean): unknown => {
+    if (Array.isArray(v)) return v.map((x) => strip(x, keepNulls));
+    if (typeof v !== 'object' || v === null) return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (x === null && !keepNulls) continue;
+      out[k] = k === 'unified' ? x : strip(x, keepNulls || k === 'devices');
+    }
+    return out;
+  };
+  return strip(resources, false) as T;
+}
+
+/**
+ * update()'s argument, straight from the caller: checked as data (a plain copy,
+ * see plainJson) and as resources, and returned without its null limits.
+ */
+export function validateUpdate(resources: unknown, host: HostCgroupInfo, at = 'resources'): LinuxResources {
+  const copy = plainJson(resources, at);
+  if (copy === undefined) throw new ConfigError(at, 'is required');
+  validateResources(copy, host, at);
+  return withoutNullLimits(copy as LinuxResources);
 }

@@ -2,11 +2,17 @@
 // change the host is refused.
 import { ConfigError } from '../errors.js';
 import { optObject, str } from './check.js';
+import type { ResolvedMount } from './mounts.js';
 import { type ResolvedNamespace, ownsNamespace } from './namespaces.js';
 
-export function normalizeSysctl(v: unknown, field: string, namespaces: ResolvedNamespace[]): Record<string, string> {
+export function normalizeSysctl(v: unknown, field: string, namespaces: ResolvedNamespace[], mounts: ResolvedMount[]): Record<string, string> {
   const o = optObject(v, field) ?? {};
   const out: Record<string, string> = {};
+  // In a new mount namespace the child writes them through the container's own
+  // /proc (its namespaces' view); without a proc mount there they are not there (ENOENT).
+  if (Object.keys(o).length > 0 && ownsNamespace(namespaces, 'mount') && !mounts.some((m) => m.destination === '/proc' && m.type === 'proc' && !m.bind)) {
+    throw new ConfigError(field, 'needs proc mounted at /proc in the container (the sysctls are written there)');
+  }
   for (const [k, val] of Object.entries(o)) {
     if (!/^[A-Za-z0-9_]+([./][A-Za-z0-9_-]+)*$/.test(k)) throw new ConfigError(`${field}.${k}`, 'is not a sysctl name');
     const isNet = k.startsWith('net.');

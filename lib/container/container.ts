@@ -6,7 +6,7 @@ import type { ContainerHandle, ContainerState, ContainerStatus, ExitStatus, Proc
 import type { LinuxResources } from '../../types/oci.js';
 import type { CgroupStats } from '../cgroups/index.js';
 import type { ResolvedConfig } from '../config/normalize.js';
-import { validateResources } from '../config/resources.js';
+import { validateUpdate } from '../config/resources.js';
 import { InvalidStateError } from '../errors.js';
 import { readHostCgroupInfo } from '../host/index.js';
 import type { PidHandle } from '../launch/channel.js';
@@ -152,8 +152,7 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
   async update(resources: LinuxResources): Promise<void> {
     if (this.current === 'stopped' || this.destroyed) throw new InvalidStateError('update', this.current, this.id);
     const host = await readHostCgroupInfo();
-    validateResources(resources, { ...host, layout: this.parts.cgroup.layout }, 'resources');
-    await this.parts.cgroup.update(resources);
+    await this.parts.cgroup.update(validateUpdate(resources, { ...host, layout: this.parts.cgroup.layout }));
   }
 
   /** Freezes every process of the container (state 'paused'). */

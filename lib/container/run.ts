@@ -1,6 +1,6 @@
 // run(): create + start + wait + destroy, with the output buffered natively.
 import type { ContainerConfig, RunOptions, RunResult } from '../../types/api.js';
-import { describe } from '../config/check.js';
+import { describe, isObject } from '../config/check.js';
 import { AbortError, ConfigError, SetupError, errnoName } from '../errors.js';
 import { native } from '../native/addon.js';
 import { createInit } from './create.js';
@@ -49,8 +49,13 @@ export async function run(config: ContainerConfig, options: RunOptions = {}): Pr
   const { maxBytes, kill } = outputLimits(options);
   if (signal?.aborted) throw new AbortError('run', signal.reason);
   // Without input and without the caller's own stdio, stdin is /dev/null: no pipe to make and close.
-  const stdio = config.process?.stdio ?? [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'];
-  const { container, fds } = await createInit({ ...config, process: { ...config.process, stdio } }, { execAfterReady: true, takeFds: [1, 2] });
+  // Only a process object gets run()'s stdio default; anything else reaches
+  // validation as the caller wrote it, to be named there.
+  const given = isObject(config) ? config.process : undefined;
+  const withStdio = isObject(given)
+    ? { ...config, process: { ...given, stdio: given.stdio ?? [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] } }
+    : config;
+  const { container, fds } = await createInit(withStdio as ContainerConfig, { execAfterReady: true, takeFds: [1, 2] });
   // The collectors keep draining after the kill, to EOF, so nothing blocks on a full pipe meanwhile.
   const onLimit = kill ? () => void container.kill('SIGKILL').catch(() => {}) : null;
   const outputs = [collect(fds[0] ?? null, 1, maxBytes, onLimit), collect(fds[1] ?? null, 2, maxBytes, onLimit)];
