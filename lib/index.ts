@@ -14,6 +14,7 @@ export type {
   ResolvedMount,
   ResolvedNamespace,
   ResolvedProcess,
+  ResolvedRlimit,
 } from './config/normalize.js';
 export {
   AbortError,

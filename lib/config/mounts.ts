@@ -58,6 +58,13 @@ const PROPAGATION: Record<string, number> = {
   runbindable: MS.UNBINDABLE,
 };
 
+/** The MOUNT_ATTR_* bit of the option that sets `flag` (0 when no option maps it to one). */
+function attrOfFlag(flag: number): number {
+  let attr = 0;
+  for (const o of Object.values(FLAG_OPTIONS)) if (o.set !== undefined && (o.set & flag) !== 0 && o.attr) attr |= o.attr;
+  return attr;
+}
+
 export function propagationFlag(name: string, field: string): number {
   const p = lookup(PROPAGATION, name);
   if (p === undefined) throw new ConfigError(field, `unknown propagation "${name}"`);
@@ -97,7 +104,9 @@ export function resolveMount(m: unknown, field: string, bundleDir: string | unde
       if (flag.set) flags |= flag.set;
       if (flag.clear) flags &= ~flag.clear;
       if (flag.attr) attrSet |= flag.attr;
-      if (flag.clear && opt === 'rw') attrSet &= ~MOUNT_ATTR.RDONLY;
+      // A bind mount is made from attrSet: an option that clears a flag (exec
+      // after noexec, rw after ro) must clear its attribute too, or it is ignored.
+      if (flag.clear) attrSet &= ~attrOfFlag(flag.clear);
       return;
     }
     const prop = lookup(PROPAGATION, opt);

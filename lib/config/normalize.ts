@@ -23,6 +23,7 @@ import { validateResources, withoutNullLimits } from './resources.js';
 import { normalizeSysctl } from './sysctl.js';
 
 export type { ResolvedCapabilities, ResolvedProcess } from './process.js';
+export type { ResolvedRlimit } from './rlimits.js';
 export type { ResolvedNamespace } from './namespaces.js';
 export type { ResolvedDevice } from './devices.js';
 export type { ResolvedMount } from './mounts.js';
@@ -126,7 +127,9 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     throw new ConfigError('linux.namespaces', 'has no mount namespace, which the root filesystem, mounts and masked paths need: add { type: "mount" }');
   }
   const ownNs = (t: LinuxNamespaceType) => namespaces.some((n) => n.type === t && n.path === undefined);
-  const hostname = optStr(cfg.hostname, 'hostname') ?? (ownNs('uts') ? id.slice(0, 63) : undefined);
+  // The default hostname is the id as a hostname can spell it: ids may hold '_',
+  // hostnames may not (an id the caller may use must not make a field they never set invalid).
+  const hostname = optStr(cfg.hostname, 'hostname') ?? (ownNs('uts') ? id.slice(0, 63).replace(/_/g, '-') : undefined);
   if (hostname !== undefined) {
     if (!HOSTNAME_PATTERN.test(hostname)) throw new ConfigError('hostname', `"${hostname.slice(0, 80)}" is not a valid hostname`);
     if (!ownNs('uts')) throw new ConfigError('hostname', 'needs a new uts namespace');
@@ -144,6 +147,9 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   const resourcesGiven = optObject(linux.resources, 'linux.resources') as LinuxResources | undefined;
   const devices = normalizeDevices(linux.devices, 'linux.devices');
   checkDeviceTargets(devices, mounts, 'linux.devices');
+  // Validated before the device rules are appended: a non-array `devices` is
+  // the caller's to fix, named as such.
+  validateResources(resourcesGiven, host, 'linux.resources');
   const resources = withDeviceRules(resourcesGiven, devices);
   const cgroupsPath = optStr(linux.cgroupsPath, 'linux.cgroupsPath');
   cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now

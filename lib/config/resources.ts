@@ -47,7 +47,8 @@ function validateCpu(c: Obj, at: string, host: HostCgroupInfo): void {
   onlyKeys(c, at, ['shares', 'quota', 'burst', 'period', 'realtimeRuntime', 'realtimePeriod', 'cpus', 'mems', 'idle']);
   optLimit(c, 'shares', at, { min: 0, max: 262144 });
   // The kernel refuses quotas under 1 ms and periods outside 1 ms .. 1 s.
-  optLimit(c, 'quota', at, { min: 1000, unlimited: true });
+  // 0 = not set (runc; cpuMax() skips it too).
+  if (c.quota !== 0) optLimit(c, 'quota', at, { min: 1000, unlimited: true });
   if (c.period !== 0) optLimit(c, 'period', at, { min: 1000, max: 1_000_000 });
   optLimit(c, 'burst', at, { min: 0 });
   optLimit(c, 'realtimeRuntime', at, { min: 0, unlimited: true });

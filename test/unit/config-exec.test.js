@@ -4,7 +4,10 @@ import test from 'ava';
 import { resolveExecProcess } from '../../dist/lib/config/exec.js';
 import { normalizeProcess } from '../../dist/lib/config/process.js';
 import { DEFAULT_PATH } from '../../dist/lib/config/defaults.js';
-import { rejectsField } from './helpers.js';
+import { fakeCaller, rejectsField } from './helpers.js';
+
+/** Exec resolution as a root caller with every capability would see it. */
+const resolve = (initProcess, given) => resolveExecProcess(initProcess, given, fakeCaller());
 
 const init = normalizeProcess(
   {
@@ -22,6 +25,7 @@ const init = normalizeProcess(
     stdio: ['pipe', 'pipe', 'pipe', 3],
   },
   'process',
+  fakeCaller(),
 );
 
 test('the init fixture is what the exec inherits from', (t) => {
@@ -30,7 +34,7 @@ test('the init fixture is what the exec inherits from', (t) => {
 });
 
 test('only args given: cwd, user, capabilities, rlimits, noNewPrivileges and env come from the init', (t) => {
-  const p = resolveExecProcess(init, { args: ['/bin/ps'] });
+  const p = resolve(init, { args: ['/bin/ps'] });
   t.deepEqual(p.args, ['/bin/ps']);
   t.deepEqual(p.env, init.env);
   t.is(p.cwd, '/srv');
@@ -44,7 +48,7 @@ test('only args given: cwd, user, capabilities, rlimits, noNewPrivileges and env
 });
 
 test('terminal, consoleSize, stdio, oomScoreAdj and ioPriority are the exec\'s own, not the init\'s', (t) => {
-  const p = resolveExecProcess(init, { args: ['/bin/ps'] });
+  const p = resolve(init, { args: ['/bin/ps'] });
   t.false(p.terminal);
   t.is(p.consoleSize, undefined);
   t.deepEqual(p.stdio, ['pipe', 'pipe', 'pipe']);
@@ -53,21 +57,21 @@ test('terminal, consoleSize, stdio, oomScoreAdj and ioPriority are the exec\'s o
 });
 
 test('env is merged by key: the caller overrides in place and adds at the end, in both forms', (t) => {
-  t.deepEqual(resolveExecProcess(init, { args: ['/bin/sh'], env: ['LANG=en_US.UTF-8', 'NEW=1'] }).env, [
+  t.deepEqual(resolve(init, { args: ['/bin/sh'], env: ['LANG=en_US.UTF-8', 'NEW=1'] }).env, [
     'PATH=/bin:/usr/bin', 'HOME=/root', 'LANG=en_US.UTF-8', 'TERM=xterm', 'NEW=1',
   ]);
-  t.deepEqual(resolveExecProcess(init, { args: ['/bin/sh'], env: { HOME: '/tmp', X: 'a=b' } }).env, [
+  t.deepEqual(resolve(init, { args: ['/bin/sh'], env: { HOME: '/tmp', X: 'a=b' } }).env, [
     'PATH=/bin:/usr/bin', 'HOME=/tmp', 'LANG=C', 'TERM=xterm', 'X=a=b',
   ]);
 });
 
 test('an init without PATH still gives the exec the default PATH', (t) => {
-  const bare = normalizeProcess({ args: ['/init'], env: ['A=1'] }, 'process');
-  t.deepEqual(resolveExecProcess(bare, { args: ['/bin/true'] }).env, [`PATH=${DEFAULT_PATH}`, 'A=1']);
+  const bare = normalizeProcess({ args: ['/init'], env: ['A=1'] }, 'process', fakeCaller());
+  t.deepEqual(resolve(bare, { args: ['/bin/true'] }).env, [`PATH=${DEFAULT_PATH}`, 'A=1']);
 });
 
 test('fields the caller gives replace the init\'s whole (user, capabilities, rlimits, cwd)', (t) => {
-  const p = resolveExecProcess(init, {
+  const p = resolve(init, {
     args: ['/bin/id'],
     cwd: '/',
     user: { uid: 0 },
@@ -95,7 +99,7 @@ test('fields the caller gives replace the init\'s whole (user, capabilities, rli
 
 test('the init is not changed by an exec', (t) => {
   const before = structuredClone(init);
-  resolveExecProcess(init, { args: ['/bin/sh'], env: ['HOME=/x'], capabilities: { bounding: [] } });
+  resolve(init, { args: ['/bin/sh'], env: ['HOME=/x'], capabilities: { bounding: [] } });
   t.deepEqual(init, before);
 });
 
@@ -115,6 +119,6 @@ const rejections = [
 
 for (const [what, given, field] of rejections) {
   test(`rejected: ${what} -> ${field}`, async (t) => {
-    await rejectsField(t, () => resolveExecProcess(init, given), field);
+    await rejectsField(t, () => resolve(init, given), field);
   });
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { normalizeConfig } from '../../dist/lib/config/normalize.js';
 import { DEFAULT_PATH } from '../../dist/lib/config/defaults.js';
-import { fakeCgroupInfo, rejectsField, removeDir, scratchDir } from './helpers.js';
+import { fakeCaller, fakeCgroupInfo, rejectsField, removeDir, scratchDir } from './helpers.js';
 
 let dir;
 test.before(() => {
@@ -13,7 +13,7 @@ test.before(() => {
 });
 test.after.always(() => removeDir(dir));
 
-const proc = async (p) => (await normalizeConfig({ rootfs: dir, process: { args: ['/bin/true'], ...p } }, fakeCgroupInfo())).process;
+const proc = async (p) => (await normalizeConfig({ rootfs: dir, process: { args: ['/bin/true'], ...p } }, fakeCgroupInfo(), fakeCaller())).process;
 const rejects = (t, p, field, message) => rejectsField(t, () => proc(p), field, message);
 
 test('env as KEY=VALUE strings keeps order; PATH is added first when missing', async (t) => {
@@ -90,7 +90,7 @@ test('capabilities: names with or without CAP_, any case; a given object empties
 
 test('an ambient capability is kept only when permitted and inheritable (runc, crun)', async (t) => {
   const p = await proc({
-    capabilities: { permitted: ['CAP_KILL', 'CAP_CHOWN'], inheritable: ['CAP_KILL', 'CAP_SYS_ADMIN'], ambient: ['CAP_KILL', 'CAP_CHOWN', 'CAP_SYS_ADMIN'] },
+    capabilities: { bounding: ['CAP_KILL', 'CAP_CHOWN', 'CAP_SYS_ADMIN'], permitted: ['CAP_KILL', 'CAP_CHOWN'], inheritable: ['CAP_KILL', 'CAP_SYS_ADMIN'], ambient: ['CAP_KILL', 'CAP_CHOWN', 'CAP_SYS_ADMIN'] },
   });
   t.deepEqual(p.capabilities.ambient, ['CAP_KILL']);
 });
@@ -100,14 +100,12 @@ test('rlimits: the given list replaces the default', async (t) => {
   t.deepEqual(p.rlimits, [{ type: 'RLIMIT_NPROC', soft: 10, hard: 20 }, { type: 'RLIMIT_CORE', soft: 0, hard: 0 }]);
   t.deepEqual((await proc({ rlimits: [] })).rlimits, []);
   const max = Number.MAX_SAFE_INTEGER;
-  t.deepEqual((await proc({ rlimits: [{ type: 'RLIMIT_NOFILE', soft: max, hard: max }] })).rlimits[0], { type: 'RLIMIT_NOFILE', soft: max, hard: max });
+  t.deepEqual((await proc({ rlimits: [{ type: 'RLIMIT_CORE', soft: max, hard: max }] })).rlimits[0], { type: 'RLIMIT_CORE', soft: max, hard: max });
 });
 
-// BUG: OCI rlimits are uint64, and RLIM_INFINITY is 2^64-1 (18446744073709551615, what
-// `ulimit unlimited` is in a config.json). JSON.parse gives 18446744073709552000, which
-// int(..., MAX_SAFE_INTEGER) refuses, so an OCI config asking for an unlimited rlimit
-// cannot be run; plan.ts already maps anything >= 2^53-1 to RLIM_INFINITY.
-test.failing('an OCI rlimit of 2^64-1 (RLIM_INFINITY) is accepted', async (t) => {
+// OCI rlimits are uint64, and RLIM_INFINITY is 2^64-1 (18446744073709551615, what
+// `ulimit unlimited` is in a config.json); JSON.parse gives 18446744073709552000.
+test('an OCI rlimit of 2^64-1 (RLIM_INFINITY) is accepted', async (t) => {
   const inf = JSON.parse('18446744073709551615');
   const p = await proc({ rlimits: [{ type: 'RLIMIT_CORE', soft: inf, hard: inf }] });
   t.is(p.rlimits[0].hard >= Number.MAX_SAFE_INTEGER, true);
@@ -161,8 +159,8 @@ for (const [what, p, field] of rejections) {
 }
 
 test('a process that is not an object is a ConfigError at process', async (t) => {
-  await rejectsField(t, () => normalizeConfig({ rootfs: dir, process: ['/bin/true'] }, fakeCgroupInfo()), 'process');
-  await rejectsField(t, () => normalizeConfig({ rootfs: dir }, fakeCgroupInfo()), 'process.args');
+  await rejectsField(t, () => normalizeConfig({ rootfs: dir, process: ['/bin/true'] }, fakeCgroupInfo(), fakeCaller()), 'process');
+  await rejectsField(t, () => normalizeConfig({ rootfs: dir }, fakeCgroupInfo(), fakeCaller()), 'process');
 });
 
 test('the scratch rootfs is still a plain directory (normalize made nothing in it)', (t) => {

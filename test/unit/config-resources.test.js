@@ -9,11 +9,12 @@ const hybrid = fakeCgroupInfo('hybrid');
 const v2 = fakeCgroupInfo('v2');
 const at = 'linux.resources';
 
-test('absent resources and empty sections are fine on every layout', (t) => {
+test('absent resources and empty sections are fine on every layout (pids needs its limit, as OCI says)', async (t) => {
   for (const host of [v1, hybrid, v2]) {
     t.notThrows(() => validateResources(undefined, host));
     t.notThrows(() => validateResources({}, host));
-    t.notThrows(() => validateResources({ memory: {}, cpu: {}, pids: {}, blockIO: {}, hugepageLimits: [], devices: [] }, host));
+    t.notThrows(() => validateResources({ memory: {}, cpu: {}, blockIO: {}, hugepageLimits: [], devices: [] }, host));
+    await rejectsField(t, () => validateResources({ pids: {} }, host), `${at}.pids.limit`, /required/);
   }
 });
 
@@ -94,10 +95,7 @@ test('cpu: shares, quota, period, burst, realtime, idle ranges', async (t) => {
   await rejectsField(t, () => validateResources({ cpu: { weight: 100 } }, v2), `${at}.cpu.weight`, /unknown field/);
 });
 
-// BUG: runc (and berth's own cpuMax(), which maps quota 0 to "max") take cpu.quota 0
-// as "not set", like period 0 (which validateCpu does skip); validateCpu refuses it
-// with "must be >= 1000", so OCI configs written with "quota": 0 cannot be run.
-test.failing('cpu.quota 0 means "not set" and is accepted, as cpu.period 0 is', (t) => {
+test('cpu.quota 0 means "not set" and is accepted, as cpu.period 0 is', (t) => {
   t.notThrows(() => validateResources({ cpu: { quota: 0, period: 100000 } }, v2));
 });
 
@@ -112,7 +110,8 @@ test('cpusets must be well-formed and present on the host', async (t) => {
 });
 
 test('pids: 0 unset, -1 unlimited, nothing else below 1', async (t) => {
-  for (const limit of [0, -1, 1, 32768, null]) t.notThrows(() => validateResources({ pids: { limit } }, v2));
+  for (const limit of [0, -1, 1, 32768]) t.notThrows(() => validateResources({ pids: { limit } }, v2));
+  await rejectsField(t, () => validateResources({ pids: { limit: null } }, v2), `${at}.pids.limit`, /required/);
   await rejectsField(t, () => validateResources({ pids: { limit: -2 } }, v2), `${at}.pids.limit`);
   await rejectsField(t, () => validateResources({ pids: { max: 1 } }, v2), `${at}.pids.max`, /unknown field/);
   await rejectsField(t, () => validateResources({ pids: [] }, v2), `${at}.pids`);

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CAPABILITIES } from '../../dist/lib/kernel/abi.js';
 
 export function fakeCgroupInfo(layout = 'hybrid') {
   return { layout, cpus: new Set([0, 1]), mems: new Set([0]), hugepageSizes: ['2MB'], blockDevices: new Set(['8:0']) };
@@ -11,6 +12,22 @@ export function fakeCgroupInfo(layout = 'hybrid') {
 export function fakeHostFacts(layout = 'hybrid') {
   const unifiedMount = layout === 'v1' ? null : layout === 'v2' ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
   return { capLast: 40, cgroups: { layout, unifiedMount, v1: {} } };
+}
+
+/**
+ * The facts of a root caller with every capability (what config validation
+ * checks capsets and rlimits against), so a unit test judges the config, not
+ * the user or machine it runs as.
+ */
+export function fakeCaller(over = {}) {
+  const all = new Set(CAPABILITIES);
+  const rlimits = { RLIMIT_STACK: { soft: 8 * 1024 * 1024, hard: Infinity }, RLIMIT_NOFILE: { soft: 1024, hard: 1048576 } };
+  return {
+    nrOpen: 1048576,
+    caps: { effective: all, permitted: all, inheritable: new Set(), bounding: all },
+    rlimit: (type) => rlimits[type] ?? { soft: Infinity, hard: Infinity },
+    ...over,
+  };
 }
 
 /** A scratch directory under os.tmpdir(); the test file removes it in after.always. */

@@ -7,7 +7,7 @@ import { normalizeConfig } from '../../dist/lib/config/normalize.js';
 import { resolveExecProcess } from '../../dist/lib/config/exec.js';
 import { CAPABILITIES, CLONE_NS, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from '../../dist/lib/kernel/abi.js';
 import { DEFAULT_DEV_LINKS, DEFAULT_DEVICES, DEFAULT_PATH } from '../../dist/lib/config/defaults.js';
-import { fakeCgroupInfo, fakeHostFacts, removeDir, scratchDir } from './helpers.js';
+import { fakeCaller, fakeCgroupInfo, fakeHostFacts, removeDir, scratchDir } from './helpers.js';
 
 const hybrid = fakeHostFacts('hybrid');
 const v2 = fakeHostFacts('v2');
@@ -17,7 +17,7 @@ test.before(() => {
 });
 test.after.always(() => removeDir(rootfs));
 
-const config = (extra = {}) => normalizeConfig({ id: 'p1', rootfs, process: { args: ['/bin/sh'] }, ...extra }, fakeCgroupInfo());
+const config = (extra = {}) => normalizeConfig({ id: 'p1', rootfs, process: { args: ['/bin/sh'] }, ...extra }, fakeCgroupInfo(), fakeCaller());
 const plan = async (extra, inputs = {}) => containerPlan(await config(extra), { host: hybrid, fds: [0, 1, 2], joins: [], ...inputs });
 const bit = (name) => 1n << BigInt(CAPABILITIES.indexOf(name));
 const RLIM_INFINITY = 2n ** 64n - 1n;
@@ -199,7 +199,11 @@ test('rootfs work (mounts, devices, links, masked/readonly paths) only with a ne
   t.true(withNs.devices.length > 0);
   t.true(withNs.masked.includes('/proc/kcore'));
   t.true(withNs.readonly.includes('/proc/sys'));
-  const p = await plan({ linux: { namespaces: [{ type: 'pid' }, { type: 'uts' }], devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }] } });
+  // Config validation refuses both cases (no rootfs without a mount namespace
+  // of its own); the plan still must not do rootfs work for them.
+  const resolved = await config({ linux: { devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }] } });
+  const planOf = (namespaces) => containerPlan({ ...resolved, namespaces }, { host: hybrid, fds: [0, 1, 2], joins: [] });
+  const p = planOf([{ type: 'pid' }, { type: 'uts' }]);
   t.false(p.setupRootfs);
   t.deepEqual(p.mounts, []);
   t.deepEqual(p.devices, []);
@@ -207,7 +211,7 @@ test('rootfs work (mounts, devices, links, masked/readonly paths) only with a ne
   t.deepEqual(p.masked, []);
   t.deepEqual(p.readonly, []);
   t.is(p.rootfs, withNs.rootfs, 'the rootfs is still named (the child chdirs to it)');
-  const joined = await plan({ linux: { namespaces: [{ type: 'mount', path: '/proc/self/ns/mnt' }] } });
+  const joined = planOf([{ type: 'mount', path: '/proc/self/ns/mnt' }]);
   t.false(joined.setupRootfs, 'a joined mount namespace is not ours to set up');
 });
 
