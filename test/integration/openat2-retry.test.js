@@ -29,17 +29,62 @@ function startRenaming(dir) {
   };
 }
 
-test.serial('a sysctl whose path walks ".." is written while renames race the lookup', async (t) => {
-  // A /proc of our own whose sys/net/ipv4 is a symlink down and back up ten
-  // levels: the container's sysctl write resolves through all those '..'.
+test.serial('a mount destination whose path walks ".." is resolved while renames race the lookup', async (t) => {
+  // A directory of our own, bound at /home, whose sys/net/ipv4 is a symlink
+  // down and back up ten levels: the next mount's destination resolves through
+  // all those '..' (inside the rootfs, RESOLVE_IN_ROOT).
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-openat2-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const proc = path.join(dir, 'proc');
+  const tree = path.join(dir, 'tree');
   const down = Array(10).fill('d').join('/');
-  fs.mkdirSync(path.join(proc, 'sys/net', down), { recursive: true });
-  fs.mkdirSync(path.join(proc, 'sys/net/real'));
-  fs.symlinkSync(`${down}/${Array(10).fill('..').join('/')}/real`, path.join(proc, 'sys/net/ipv4'));
-  fs.writeFileSync(path.join(proc, 'sys/net/real/ip_forward'), '');
+  fs.mkdirSync(path.join(tree, 'sys/net', down), { recursive: true });
+  fs.mkdirSync(path.join(tree, 'sys/net/real'));
+  fs.symlinkSync(`${down}/${Array(10).fill('..').join('/')}/real`, path.join(tree, 'sys/net/ipv4'));
+  const renames = path.join(dir, 'renames');
+  fs.mkdirSync(renames);
+
+  const before = await settledSnapshot(stateRoot);
+  const stopRenaming = startRenaming(renames);
+  const failures = [];
+  try {
+    for (let i = 0; i < 40; i++) {
+      try {
+        const r = await run({
+          rootfs: ROOTFS,
+          stateRoot,
+          mounts: [
+            { destination: '/proc', type: 'proc', source: 'proc' },
+            { destination: '/home', type: 'bind', source: tree, options: ['rbind'] },
+            { destination: '/home/sys/net/ipv4', type: 'tmpfs', source: 'tmpfs', options: ['size=64k'] },
+          ],
+          linux: { maskedPaths: [], readonlyPaths: [] },
+          process: { args: ['/bin/sh', '-c', 'grep -q " /home/sys/net/real " /proc/self/mountinfo'] },
+        });
+        t.is(r.exitCode, 0, 'the tmpfs landed on the symlink\'s target, inside the rootfs');
+      } catch (err) {
+        failures.push(`${err.step} ${err.syscall} ${err.errno}: ${err.message}`);
+      }
+    }
+  } finally {
+    await stopRenaming();
+  }
+  t.deepEqual(failures, []);
+  await assertNoLeaks(t, before, stateRoot);
+});
+
+test.serial('a sysctl written through a /proc whose path walks ".." is written while renames race the lookup', async (t) => {
+  // A rootfs of our own whose /proc is a symlink down and back up ten levels:
+  // proc is mounted at its target, and every sysctl write resolves through all
+  // those '..' (RESOLVE_IN_ROOT).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-openat2-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const rootfs = path.join(dir, 'rootfs');
+  const down = Array(10).fill('d').join('/');
+  for (const d of ['bin', 'dev', 'sys', 'tmp', 'realproc', down]) fs.mkdirSync(path.join(rootfs, d), { recursive: true });
+  fs.copyFileSync(path.join(ROOTFS, 'bin/busybox'), path.join(rootfs, 'bin/busybox'));
+  fs.chmodSync(path.join(rootfs, 'bin/busybox'), 0o755);
+  fs.symlinkSync('busybox', path.join(rootfs, 'bin/sh'));
+  fs.symlinkSync(`${down}/${Array(10).fill('..').join('/')}/realproc`, path.join(rootfs, 'proc'));
   const renames = path.join(dir, 'renames');
   fs.mkdirSync(renames);
 
@@ -50,14 +95,14 @@ test.serial('a sysctl whose path walks ".." is written while renames race the lo
     for (let i = 0; i < 40; i++) {
       const value = String(i % 2);
       try {
-        await run({
-          rootfs: ROOTFS,
+        const r = await run({
+          rootfs,
           stateRoot,
-          mounts: [{ destination: '/proc', type: 'bind', source: proc, options: ['rbind'] }],
+          mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
           linux: { sysctl: { 'net.ipv4.ip_forward': value }, maskedPaths: [], readonlyPaths: [] },
-          process: { args: ['/bin/true'] },
+          process: { args: ['/bin/sh', '-c', 'read v < /realproc/sys/net/ipv4/ip_forward; echo $v'] },
         });
-        t.is(fs.readFileSync(path.join(proc, 'sys/net/real/ip_forward'), 'utf8'), value);
+        t.is(r.stdout.toString().trim(), value, "the container's own ip_forward");
       } catch (err) {
         failures.push(`${err.step} ${err.syscall} ${err.errno}: ${err.message}`);
       }
