@@ -45,6 +45,12 @@ export const STEP_NAMES = [
   'io-priority', // IO_PRIORITY
   'cgroup-namespace', // CGROUPNS
   'cgroup', // CGROUP
+  'time-namespace', // TIME_NAMESPACE
+  'personality', // PERSONALITY
+  'scheduler', // SCHEDULER
+  'cpu-affinity', // CPU_AFFINITY
+  'memory-policy', // MEMORY_POLICY
+  'lsm-label', // LSM_LABEL
 ] as const;
 /** BerthError.syscall for each `enum SyscallId` number of native/wire/protocol.gen.h. */
 export const SYSCALL_NAMES = [
@@ -86,4 +92,8 @@ export const SYSCALL_NAMES = [
   'sendmsg', // SENDMSG
   'ioprio_set', // IOPRIO_SET
   'unshare', // UNSHARE
+  'sched_setattr', // SCHED_SETATTR
+  'sched_setaffinity', // SCHED_SETAFFINITY
+  'set_mempolicy', // SET_MEMPOLICY
+  'personality', // PERSONALITY
 ] as const;

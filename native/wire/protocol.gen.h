@@ -47,6 +47,12 @@ enum Step : int32_t {
   STEP_IO_PRIORITY = 28,  // io-priority
   STEP_CGROUPNS = 29,  // cgroup-namespace
   STEP_CGROUP = 30,  // cgroup
+  STEP_TIME_NAMESPACE = 31,  // time-namespace
+  STEP_PERSONALITY = 32,  // personality
+  STEP_SCHEDULER = 33,  // scheduler
+  STEP_CPU_AFFINITY = 34,  // cpu-affinity
+  STEP_MEMORY_POLICY = 35,  // memory-policy
+  STEP_LSM_LABEL = 36,  // lsm-label
 };
 
 // BerthError.syscall names (lib/native/protocol.gen.ts SYSCALL_NAMES) by number.
@@ -89,6 +95,10 @@ enum SyscallId : int32_t {
   SC_SENDMSG = 35,  // sendmsg
   SC_IOPRIO_SET = 36,  // ioprio_set
   SC_UNSHARE = 37,  // unshare
+  SC_SCHED_SETATTR = 38,  // sched_setattr
+  SC_SCHED_SETAFFINITY = 39,  // sched_setaffinity
+  SC_SET_MEMPOLICY = 40,  // set_mempolicy
+  SC_PERSONALITY = 41,  // personality
 };
 
 }  // namespace berth
