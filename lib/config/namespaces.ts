@@ -1,6 +1,7 @@
 // linux.namespaces: which namespaces are new, which are joined by path.
 import type { LinuxNamespaceType } from '../../types/oci.js';
 import { ConfigError } from '../errors.js';
+import { kernelHasNamespace } from '../host/index.js';
 import { CLONE_NS } from '../kernel/abi.js';
 import { absPath, optArray, optObject, str } from './check.js';
 import { DEFAULT_NAMESPACES } from './defaults.js';
@@ -23,7 +24,8 @@ export function normalizeNamespaces(v: unknown, field: string): ResolvedNamespac
     if (seen.has(type)) throw new ConfigError(`${f}.type`, `namespace "${type}" is listed twice`);
     seen.add(type);
     const nsPath = o.path === undefined ? undefined : absPath(o.path, `${f}.path`);
-    if (nsPath !== undefined && type === 'pid') throw new ConfigError(`${f}.path`, 'joining a pid namespace is not supported yet');
+    // A joined one exists already (its path is checked with the others); a new one needs the kernel's support.
+    if (nsPath === undefined && !kernelHasNamespace(type)) throw new ConfigError(`${f}.type`, `this kernel has no ${type} namespaces`);
     return nsPath === undefined ? { type } : { type, path: nsPath };
   });
 }

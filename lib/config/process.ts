@@ -4,7 +4,10 @@ import type { StdioOption } from '../../types/api.js';
 import { ConfigError } from '../errors.js';
 import { CAPABILITIES, RLIMITS } from '../kernel/abi.js';
 import { UINT32_ID_MAX, absPath, int, isObject, optArray, optBool, optInt, optObject, str, strArray } from './check.js';
+import { type ResolvedCpuAffinity, normalizeCpuAffinity } from './cpu-affinity.js';
 import { DEFAULT_CAPABILITIES, DEFAULT_PATH, DEFAULT_RLIMITS } from './defaults.js';
+import { lsmSetting } from './lsm.js';
+import { type ResolvedScheduler, normalizeScheduler } from './scheduler.js';
 
 export interface ResolvedCapabilities {
   bounding: string[];
@@ -31,6 +34,11 @@ export interface ResolvedProcess {
   terminal: boolean;
   consoleSize?: { width: number; height: number };
   stdio: StdioOption[];
+  scheduler?: ResolvedScheduler;
+  /** Applies to exec'd processes only (runtime-spec); the init's is their default. */
+  execCPUAffinity?: ResolvedCpuAffinity;
+  apparmorProfile?: string;
+  selinuxLabel?: string;
 }
 
 const IOPRIO_CLASSES: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
@@ -133,6 +141,10 @@ export function normalizeProcess(raw: unknown, field: string): ResolvedProcess {
     if (cls === undefined) throw new ConfigError(`${field}.ioPriority.class`, `must be one of ${Object.keys(IOPRIO_CLASSES).join(', ')}`);
     ioPriority = (cls << 13) | int(io.priority, `${field}.ioPriority.priority`, 0, 7);
   }
+  const scheduler = normalizeScheduler(p.scheduler, `${field}.scheduler`);
+  const execCPUAffinity = normalizeCpuAffinity(p.execCPUAffinity, `${field}.execCPUAffinity`);
+  const apparmorProfile = lsmSetting(p.apparmorProfile, `${field}.apparmorProfile`, 'apparmor');
+  const selinuxLabel = lsmSetting(p.selinuxLabel, `${field}.selinuxLabel`, 'selinux');
   return {
     args,
     env,
@@ -151,6 +163,10 @@ export function normalizeProcess(raw: unknown, field: string): ResolvedProcess {
     terminal,
     ...(consoleSize ? { consoleSize } : {}),
     stdio,
+    ...(scheduler ? { scheduler } : {}),
+    ...(execCPUAffinity ? { execCPUAffinity } : {}),
+    ...(apparmorProfile !== undefined ? { apparmorProfile } : {}),
+    ...(selinuxLabel !== undefined ? { selinuxLabel } : {}),
   };
 }
 
