@@ -25,6 +25,7 @@ export type {
   SchedulerFlag,
   SchedulerPolicy,
 } from './config/normalize.js';
+export { type Features, features } from './features.js';
 export {
   AbortError,
   BerthError,
