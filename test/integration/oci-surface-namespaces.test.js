@@ -82,6 +82,20 @@ test.serial('exec\'d processes join the container\'s time namespace; another con
   await assertNoLeaks(t, before, stateRoot);
 });
 
+test.serial('an offset the kernel refuses (a clock below zero) rejects with the time-namespace step, errno and file, and leaves nothing', async (t) => {
+  if (!hasTimeNs) return t.pass('this kernel has no time namespaces');
+  const before = await settledSnapshot(stateRoot);
+  const err = await t.throwsAsync(sh('true', {
+    linux: { namespaces: withNamespaces({ type: 'time' }), timeOffsets: { boottime: { secs: -1e9 } } },
+  }));
+  t.is(err?.code, 'SETUP_FAILED', err?.message);
+  t.is(err?.step, 'time-namespace');
+  t.is(err?.errno, 'ERANGE');
+  t.is(err?.syscall, 'write');
+  t.is(err?.path, '/proc/self/timens_offsets');
+  await assertNoLeaks(t, before, stateRoot);
+});
+
 test.serial('linux.timeOffsets is refused, naming the field, without a new time namespace or with a bad clock or value', async (t) => {
   const before = await settledSnapshot(stateRoot);
   const cases = [
@@ -149,6 +163,10 @@ test.serial('a pid namespace joined by path: setup failures still reject with th
     const err = await t.throwsAsync(sh('true', { linux, process: { cwd: '/no/such/dir' } }));
     t.is(err?.step, 'cwd');
     t.is(err?.errno, 'ENOENT');
+    const wrongType = { namespaces: [...linux.namespaces.slice(0, -1), { type: 'pid', path: `/proc/${host.pid}/ns/net` }] };
+    const setns = await t.throwsAsync(sh('true', { linux: wrongType }));
+    t.is(setns?.step, 'setns');
+    t.is(setns?.errno, 'EINVAL');
     const ok = await sh('echo $$', { linux });
     t.is(ok.exitCode, 0);
     t.not(ok.stdout.toString().trim(), '1', 'not the init of the joined namespace');
