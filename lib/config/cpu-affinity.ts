@@ -37,14 +37,3 @@ export function normalizeCpuAffinity(v: unknown, field: string): ResolvedCpuAffi
   }
   return out.initial || out.final ? out : undefined;
 }
-
-/** ids -> the 64-bit words of a kernel bit mask (cpu_set_t, nodemask_t), lowest first. */
-export function maskWords(ids: number[]): bigint[] {
-  const words: bigint[] = [];
-  for (const id of ids) {
-    const w = Math.floor(id / 64);
-    while (words.length <= w) words.push(0n);
-    words[w]! |= 1n << BigInt(id % 64);
-  }
-  return words;
-}

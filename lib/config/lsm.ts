@@ -15,5 +15,7 @@ export function lsmSetting(v: unknown, field: string, lsm: Lsm): string | undefi
   const host = hostLsms();
   if (!host[lsm]) throw new ConfigError(field, `this host does not run ${LSM_NAME[lsm]} (${host.evidence[lsm]}), so it cannot be applied`);
   if (s.includes('\n')) throw new ConfigError(field, 'must be a single line');
+  // berth-init builds "exec <profile>" in a fixed buffer (no allocation after clone).
+  if (Buffer.byteLength(s) > 4000) throw new ConfigError(field, 'is longer than 4000 bytes');
   return s;
 }

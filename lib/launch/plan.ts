@@ -9,7 +9,6 @@ import type { ChildPlacement } from '../cgroups/manager.js';
 import type { HostFacts } from '../host/index.js';
 import { CAPABILITIES, CLONE_NS, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from '../kernel/abi.js';
 import { MPOL_FLAGS, MPOL_MODES, SCHED_FLAGS, SCHED_POLICIES } from '../kernel/task-attrs.js';
-import { maskWords } from '../config/cpu-affinity.js';
 import { personalityValue } from '../config/personality.js';
 import { timensOffsetsText } from '../config/time.js';
 
@@ -17,6 +16,17 @@ function capMask(names: string[]): bigint {
   let mask = 0n;
   for (const n of names) mask |= 1n << BigInt((CAPABILITIES as readonly string[]).indexOf(n));
   return mask;
+}
+
+/** ids -> the 64-bit words of a kernel bit mask (cpu_set_t, nodemask_t), lowest first. */
+function maskWords(ids: number[]): bigint[] {
+  const words: bigint[] = [];
+  for (const id of ids) {
+    const w = Math.floor(id / 64);
+    while (words.length <= w) words.push(0n);
+    words[w]! |= 1n << BigInt(id % 64);
+  }
+  return words;
 }
 
 const RLIM_INFINITY = 0xffffffffffffffffn;
@@ -105,6 +115,7 @@ function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
   const out: NativeMount[] = [];
   for (const m of cfg.mounts) {
     let type = m.type;
+    const data = m.bind ? m.data : withMountLabel(m.data, type, cfg.mountLabel);
     if (type === 'cgroup' || type === 'cgroup2') {
       // A v1/hybrid host would need one mount per controller; only a pure v2
       // host gets /sys/fs/cgroup inside for now.
@@ -115,7 +126,7 @@ function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
       ...(m.source !== undefined ? { source: m.source } : {}),
       destination: m.destination,
       ...(type !== undefined ? { type } : {}),
-      ...(m.data || (cfg.mountLabel && !m.bind) ? { data: withMountLabel(m.data, type, cfg.mountLabel) } : {}),
+      ...(data ? { data } : {}),
       flags: m.flags,
       attrSet: m.attrSet,
       propagation: m.propagation,

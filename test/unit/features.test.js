@@ -10,6 +10,7 @@ import { resolveMount } from '../../dist/lib/config/mounts.js';
 import { normalizeNamespaces } from '../../dist/lib/config/namespaces.js';
 import { normalizeProcess } from '../../dist/lib/config/process.js';
 import { normalizeMemoryPolicy } from '../../dist/lib/config/memory-policy.js';
+import { CAPABILITIES } from '../../dist/lib/kernel/abi.js';
 
 const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 const version = (v) => v.split(/[.-]/).slice(0, 3).map(Number);
@@ -68,7 +69,8 @@ test('every mount option listed is accepted by the mount validation (a bind moun
 test('every capability listed is accepted by validation, and this kernel knows it', (t) => {
   const { capabilities } = features().linux;
   const last = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
-  t.is(capabilities.length, last + 1);
+  // Those this kernel has, as far as berth knows their names.
+  t.is(capabilities.length, Math.min(last + 1, CAPABILITIES.length));
   for (const cap of capabilities) {
     t.notThrows(() => normalizeProcess({ args: ['x'], capabilities: { bounding: [cap] } }, 'process'), cap);
   }
