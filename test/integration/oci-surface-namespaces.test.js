@@ -164,9 +164,10 @@ test.serial('a pid namespace joined by path: setup failures still reject with th
     t.is(err?.step, 'cwd');
     t.is(err?.errno, 'ENOENT');
     const wrongType = { namespaces: [...linux.namespaces.slice(0, -1), { type: 'pid', path: `/proc/${host.pid}/ns/net` }] };
-    const setns = await t.throwsAsync(sh('true', { linux: wrongType }));
-    t.is(setns?.step, 'setns');
-    t.is(setns?.errno, 'EINVAL');
+    // Refused before anything exists where validation reads the namespace file's type, else by setns.
+    const wrong = await t.throwsAsync(sh('true', { linux: wrongType }));
+    if (wrong instanceof ConfigError) t.is(wrong.field, `linux.namespaces[${wrongType.namespaces.length - 1}].path`);
+    else t.deepEqual([wrong?.step, wrong?.errno], ['setns', 'EINVAL'], String(wrong));
     const ok = await sh('echo $$', { linux });
     t.is(ok.exitCode, 0);
     t.not(ok.stdout.toString().trim(), '1', 'not the init of the joined namespace');
