@@ -38,7 +38,10 @@
         "native/init/child_mounts.cc",
         "native/init/child_process.cc",
         "native/init/child_terminal.cc",
-        "native/init/child_cgroup.cc"
+        "native/init/child_cgroup.cc",
+        "native/init/child_timens.cc",
+        "native/init/child_attrs.cc",
+        "native/init/child_lsm.cc"
       ],
       "ldflags": ["-static", "-s"]
     },
@@ -65,6 +68,9 @@
         "native/init/child_process.cc",
         "native/init/child_terminal.cc",
         "native/init/child_cgroup.cc",
+        "native/init/child_timens.cc",
+        "native/init/child_attrs.cc",
+        "native/init/child_lsm.cc",
         "native/addon/fd_watch.cc",
         "native/addon/pipe_collect.cc",
         "native/addon/remove.cc",

@@ -8,14 +8,25 @@ export { ContainerRef, listContainers, loadContainer, type RegistryOptions } fro
 export { Terminal, type WindowSize } from './launch/terminal.js';
 export type { CgroupStats } from './cgroups/manager.js';
 export type {
+  MemoryPolicyFlag,
+  MemoryPolicyMode,
   ResolvedCapabilities,
   ResolvedConfig,
+  ResolvedCpuAffinity,
   ResolvedDevice,
+  ResolvedMemoryPolicy,
   ResolvedMount,
   ResolvedNamespace,
+  ResolvedPersonality,
   ResolvedProcess,
   ResolvedRlimit,
+  ResolvedScheduler,
+  ResolvedTimeOffset,
+  ResolvedTimeOffsets,
+  SchedulerFlag,
+  SchedulerPolicy,
 } from './config/normalize.js';
+export { type Features, features } from './features.js';
 export {
   AbortError,
   BerthError,

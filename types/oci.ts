@@ -66,6 +66,25 @@ export interface Process {
   oomScoreAdj?: number;
   selinuxLabel?: string;
   ioPriority?: LinuxIOPriority;
+  scheduler?: Scheduler;
+  /** exec'd processes only: CPUs while joining (`initial`) and from execve on (`final`), e.g. "0-3,7". */
+  execCPUAffinity?: CPUAffinity;
+}
+
+export interface Scheduler {
+  policy: 'SCHED_OTHER' | 'SCHED_FIFO' | 'SCHED_RR' | 'SCHED_BATCH' | 'SCHED_ISO' | 'SCHED_IDLE' | 'SCHED_DEADLINE';
+  nice?: number;
+  priority?: number;
+  flags?: string[];
+  /** SCHED_DEADLINE, ns. */
+  runtime?: number;
+  deadline?: number;
+  period?: number;
+}
+
+export interface CPUAffinity {
+  initial?: string;
+  final?: string;
 }
 
 export interface Mount {
@@ -211,4 +230,25 @@ export interface Linux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   mountLabel?: string;
+  /** Offsets of a new time namespace's clocks. */
+  timeOffsets?: Partial<Record<'monotonic' | 'boottime', LinuxTimeOffset>>;
+  personality?: LinuxPersonality;
+  memoryPolicy?: LinuxMemoryPolicy;
+}
+
+export interface LinuxTimeOffset {
+  secs?: number;
+  nanosecs?: number;
+}
+
+export interface LinuxPersonality {
+  domain: 'LINUX' | 'LINUX32';
+  flags?: string[];
+}
+
+export interface LinuxMemoryPolicy {
+  mode: 'MPOL_DEFAULT' | 'MPOL_BIND' | 'MPOL_INTERLEAVE' | 'MPOL_WEIGHTED_INTERLEAVE' | 'MPOL_PREFERRED' | 'MPOL_PREFERRED_MANY' | 'MPOL_LOCAL';
+  /** e.g. "0-3,7" */
+  nodes?: string;
+  flags?: Array<'MPOL_F_NUMA_BALANCING' | 'MPOL_F_RELATIVE_NODES' | 'MPOL_F_STATIC_NODES'>;
 }

@@ -4,6 +4,7 @@ import type { ProcessConfig } from '../../types/api.js';
 import { ConfigError } from '../errors.js';
 import { type CallerFacts, callerFacts } from './caller.js';
 import { isObject, plainJson } from './check.js';
+import type { ResolvedCpuAffinity } from './cpu-affinity.js';
 import { type ResolvedProcess, normalizeEnv, normalizeProcess } from './process.js';
 
 function envObject(env: string[]): Record<string, string> {
@@ -13,6 +14,11 @@ function envObject(env: string[]): Record<string, string> {
     out[e.slice(0, i)] = e.slice(i + 1);
   }
   return out;
+}
+
+function cpuAffinityConfig(a: ResolvedCpuAffinity | undefined): ProcessConfig['execCPUAffinity'] {
+  if (!a) return undefined;
+  return { ...(a.initial ? { initial: a.initial.join(',') } : {}), ...(a.final ? { final: a.final.join(',') } : {}) };
 }
 
 export function resolveExecProcess(init: ResolvedProcess, given: ProcessConfig, caller: CallerFacts = callerFacts()): ResolvedProcess {
@@ -34,6 +40,12 @@ export function resolveExecProcess(init: ResolvedProcess, given: ProcessConfig, 
       ...(g.terminal !== undefined ? { terminal: g.terminal } : {}),
       ...(g.consoleSize !== undefined ? { consoleSize: g.consoleSize } : {}),
       ...(g.stdio !== undefined ? { stdio: g.stdio } : {}),
+      // Like runc's exec of the config's process: the init's confinement and
+      // scheduling hold for every exec unless it brings its own.
+      scheduler: g.scheduler ?? init.scheduler,
+      execCPUAffinity: g.execCPUAffinity ?? cpuAffinityConfig(init.execCPUAffinity),
+      apparmorProfile: g.apparmorProfile ?? init.apparmorProfile,
+      selinuxLabel: g.selinuxLabel ?? init.selinuxLabel,
     } as ProcessConfig,
     'process',
     caller,

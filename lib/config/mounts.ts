@@ -65,6 +65,9 @@ function attrOfFlag(flag: number): number {
   return attr;
 }
 
+/** Every option name resolveMount() knows (others are filesystem data, refused for binds). */
+export const MOUNT_OPTIONS: readonly string[] = Object.freeze(['bind', 'rbind', ...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION)]);
+
 export function propagationFlag(name: string, field: string): number {
   const p = lookup(PROPAGATION, name);
   if (p === undefined) throw new ConfigError(field, `unknown propagation "${name}"`);

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import type { LinuxNamespaceType } from '../../types/oci.js';
 import { ConfigError } from '../errors.js';
+import { kernelHasNamespace } from '../host/index.js';
 import { CLONE_NS } from '../kernel/abi.js';
 import { absPath, lookup, optArray, optObject, str } from './check.js';
 import { DEFAULT_NAMESPACES } from './defaults.js';
@@ -76,13 +77,14 @@ export function normalizeNamespaces(v: unknown, field: string): ResolvedNamespac
     if (seen.has(type)) throw new ConfigError(`${f}.type`, `namespace "${type}" is listed twice`);
     seen.add(type);
     const nsPath = o.path === undefined ? undefined : absPath(o.path, `${f}.path`);
-    if (nsPath !== undefined && type === 'pid') throw new ConfigError(`${f}.path`, 'joining a pid namespace is not supported yet');
     // The child sets up rootfs, mounts, devices and masked paths only in a new
     // mount namespace; in a joined one they would all be silently ignored.
     if (nsPath !== undefined && type === 'mount') {
       throw new ConfigError(`${f}.path`, 'joining a mount namespace is not supported yet (rootfs, mounts and masked paths would be ignored in it)');
     }
     if (nsPath !== undefined) checkNamespaceFile(nsPath, type, `${f}.path`);
+    // A joined one exists already (its path is checked with the others); a new one needs the kernel's support.
+    if (nsPath === undefined && !kernelHasNamespace(type)) throw new ConfigError(`${f}.type`, `this kernel has no ${type} namespaces`);
     return nsPath === undefined ? { type } : { type, path: nsPath };
   });
 }

@@ -21,12 +21,21 @@ import { type ResolvedNamespace, normalizeNamespaces } from './namespaces.js';
 import { type ResolvedProcess, normalizeProcess } from './process.js';
 import { validateResources, withoutNullLimits } from './resources.js';
 import { normalizeSysctl } from './sysctl.js';
+import { lsmSetting } from './lsm.js';
+import { type ResolvedMemoryPolicy, normalizeMemoryPolicy } from './memory-policy.js';
+import { type ResolvedPersonality, normalizePersonality } from './personality.js';
+import { type ResolvedTimeOffsets, normalizeTimeOffsets } from './time.js';
 
 export type { ResolvedCapabilities, ResolvedProcess } from './process.js';
 export type { ResolvedRlimit } from './rlimits.js';
 export type { ResolvedNamespace } from './namespaces.js';
 export type { ResolvedDevice } from './devices.js';
 export type { ResolvedMount } from './mounts.js';
+export type { ResolvedCpuAffinity } from './cpu-affinity.js';
+export type { MemoryPolicyFlag, MemoryPolicyMode, ResolvedMemoryPolicy } from './memory-policy.js';
+export type { ResolvedPersonality } from './personality.js';
+export type { ResolvedScheduler, SchedulerFlag, SchedulerPolicy } from './scheduler.js';
+export type { ResolvedTimeOffset, ResolvedTimeOffsets } from './time.js';
 
 const HOSTNAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?$/;
 /** __NEW_UTS_LEN: sethostname/setdomainname refuse longer names (EINVAL). */
@@ -53,6 +62,11 @@ export interface ResolvedConfig {
   cgroupsPath?: string;
   annotations: Record<string, string>;
   dieWithParent: boolean;
+  timeOffsets?: ResolvedTimeOffsets;
+  personality?: ResolvedPersonality;
+  memoryPolicy?: ResolvedMemoryPolicy;
+  /** SELinux context of the container's own filesystems (context= mount option). */
+  mountLabel?: string;
 }
 
 /**
@@ -155,6 +169,10 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now
   validateResources(resources, host, 'linux.resources');
   const limits = withoutNullLimits(resources);
+  const timeOffsets = normalizeTimeOffsets(linux.timeOffsets, 'linux.timeOffsets', namespaces);
+  const personality = normalizePersonality(linux.personality, 'linux.personality');
+  const memoryPolicy = normalizeMemoryPolicy(linux.memoryPolicy, 'linux.memoryPolicy');
+  const mountLabel = lsmSetting(linux.mountLabel, 'linux.mountLabel', 'selinux');
   const annotations = optObject(cfg.annotations, 'annotations') ?? {};
   for (const [k, v] of Object.entries(annotations)) str(v, `annotations.${k}`);
   return {
@@ -177,5 +195,9 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     ...(cgroupsPath !== undefined ? { cgroupsPath } : {}),
     annotations: annotations as Record<string, string>,
     dieWithParent: optBool(cfg.dieWithParent, 'dieWithParent') ?? true,
+    ...(timeOffsets ? { timeOffsets } : {}),
+    ...(personality ? { personality } : {}),
+    ...(memoryPolicy ? { memoryPolicy } : {}),
+    ...(mountLabel !== undefined ? { mountLabel } : {}),
   };
 }

@@ -8,6 +8,9 @@ import { UINT32_ID_MAX, containerPath, int, lookup, isObject, optArray, optBool,
 import { DEFAULT_PATH } from './defaults.js';
 import { checkExecveTotal, execString } from './execve-limits.js';
 import { type ResolvedRlimit, normalizeRlimits } from './rlimits.js';
+import { type ResolvedCpuAffinity, normalizeCpuAffinity } from './cpu-affinity.js';
+import { lsmSetting } from './lsm.js';
+import { type ResolvedScheduler, normalizeScheduler } from './scheduler.js';
 
 export type { ResolvedCapabilities } from './capabilities.js';
 
@@ -28,6 +31,11 @@ export interface ResolvedProcess {
   terminal: boolean;
   consoleSize?: { width: number; height: number };
   stdio: StdioOption[];
+  scheduler?: ResolvedScheduler;
+  /** Applies to exec'd processes only (runtime-spec); the init's is their default. */
+  execCPUAffinity?: ResolvedCpuAffinity;
+  apparmorProfile?: string;
+  selinuxLabel?: string;
 }
 
 const IOPRIO_CLASSES: Record<string, number> = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 };
@@ -121,6 +129,10 @@ export function normalizeProcess(raw: unknown, field: string, caller: CallerFact
     if (cls === undefined) throw new ConfigError(`${field}.ioPriority.class`, `must be one of ${Object.keys(IOPRIO_CLASSES).join(', ')}`);
     ioPriority = (cls << 13) | int(io.priority, `${field}.ioPriority.priority`, 0, 7);
   }
+  const scheduler = normalizeScheduler(p.scheduler, `${field}.scheduler`);
+  const execCPUAffinity = normalizeCpuAffinity(p.execCPUAffinity, `${field}.execCPUAffinity`);
+  const apparmorProfile = lsmSetting(p.apparmorProfile, `${field}.apparmorProfile`, 'apparmor');
+  const selinuxLabel = lsmSetting(p.selinuxLabel, `${field}.selinuxLabel`, 'selinux');
   return {
     args,
     env,
@@ -137,6 +149,10 @@ export function normalizeProcess(raw: unknown, field: string, caller: CallerFact
     terminal,
     ...(consoleSize ? { consoleSize } : {}),
     stdio,
+    ...(scheduler ? { scheduler } : {}),
+    ...(execCPUAffinity ? { execCPUAffinity } : {}),
+    ...(apparmorProfile !== undefined ? { apparmorProfile } : {}),
+    ...(selinuxLabel !== undefined ? { selinuxLabel } : {}),
   };
 }
 

@@ -9,7 +9,7 @@ import { normalizeConfig } from '../config/normalize.js';
 import { hostFacts, readHostCgroupInfo } from '../host/index.js';
 import { CLONE_NS } from '../kernel/abi.js';
 import { setupSlot } from '../launch/admission.js';
-import { containerPlan } from '../launch/plan.js';
+import { containerPlan, initForks } from '../launch/plan.js';
 import { type Launch, spawnProcess } from '../launch/spawn.js';
 import { native } from '../native/addon.js';
 import { StateDir, processStartTime } from '../state/state-dir.js';
@@ -108,7 +108,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       stdio: config.process.stdio,
       plan: (fds) => containerPlan(config, { host, fds, joins, cgroupFd, placement, execAfterReady }),
       childOnlyFds,
-      forks: false,
+      forks: initForks(config),
       release,
       // state.json ('created') is written while the child sets itself up; a
       // failed setup waits for this write before removing the directory.
@@ -121,6 +121,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       },
     });
     const readyAt = nowUs();
+    await launch.joinerExited; // a pid namespace join: the first process exits right after the fork
     const fds = (options.takeFds ?? []).map((i) => launch!.stdio.streams.takeFd(i));
     const container = new Container({
       config,

@@ -19,4 +19,6 @@ export function hostFacts(): HostFacts {
 
 export { capLast } from './capabilities.js';
 export { type CgroupHierarchies, type CgroupLayout, V1_CONTROLLERS, detectLayout, detectLayoutSync, parseMountinfo, readHierarchies } from './cgroup-layout.js';
+export { type HostLsms, hostLsms } from './lsm.js';
+export { kernelHasNamespace, kernelHasWeightedInterleave, possibleCpus, possibleNodes } from './kernel-features.js';
 export { type HostCgroupInfo, normalizePageSize, pageSizeName, parseCpuList, readHostCgroupInfo } from './cgroup-info.js';

@@ -8,11 +8,25 @@ import type { NativeMount, NativePlan } from '../native/addon.js';
 import type { ChildPlacement } from '../cgroups/manager.js';
 import type { HostFacts } from '../host/index.js';
 import { CAPABILITIES, CLONE_NS, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from '../kernel/abi.js';
+import { MPOL_FLAGS, MPOL_MODES, SCHED_FLAGS, SCHED_POLICIES } from '../kernel/task-attrs.js';
+import { personalityValue } from '../config/personality.js';
+import { timensOffsetsText } from '../config/time.js';
 
 function capMask(names: string[]): bigint {
   let mask = 0n;
   for (const n of names) mask |= 1n << BigInt((CAPABILITIES as readonly string[]).indexOf(n));
   return mask;
+}
+
+/** ids -> the 64-bit words of a kernel bit mask (cpu_set_t, nodemask_t), lowest first. */
+function maskWords(ids: number[]): bigint[] {
+  const words: bigint[] = [];
+  for (const id of ids) {
+    const w = Math.floor(id / 64);
+    while (words.length <= w) words.push(0n);
+    words[w]! |= 1n << BigInt(id % 64);
+  }
+  return words;
 }
 
 const RLIM_INFINITY = 0xffffffffffffffffn;
@@ -24,8 +38,11 @@ export function processPlan(p: ResolvedProcess, host: HostFacts): Pick<
   NativePlan,
   | 'args' | 'env' | 'pathEnv' | 'cwd' | 'uid' | 'gid' | 'groups' | 'setGroups' | 'umask' | 'setCaps' | 'caps'
   | 'capLast' | 'noNewPrivs' | 'rlimits' | 'oomScoreAdj' | 'ioPriority' | 'terminal' | 'consoleWidth' | 'consoleHeight'
+  | 'schedPolicy' | 'schedFlags' | 'schedNice' | 'schedPriority' | 'schedRuntime' | 'schedDeadline' | 'schedPeriod'
+  | 'apparmorProfile' | 'selinuxLabel'
 > {
   const pathEntry = p.env.find((e) => e.startsWith('PATH='));
+  const sched = p.scheduler;
   return {
     args: p.args,
     env: p.env,
@@ -52,13 +69,53 @@ export function processPlan(p: ResolvedProcess, host: HostFacts): Pick<
     terminal: p.terminal,
     consoleWidth: p.consoleSize?.width ?? 0,
     consoleHeight: p.consoleSize?.height ?? 0,
+    ...(sched
+      ? {
+          schedPolicy: SCHED_POLICIES[sched.policy],
+          schedFlags: sched.flags.reduce<number>((m, f) => m | SCHED_FLAGS[f], 0),
+          schedNice: sched.nice,
+          schedPriority: sched.priority,
+          schedRuntime: sched.runtime,
+          schedDeadline: sched.deadline,
+          schedPeriod: sched.period,
+        }
+      : {}),
+    ...(p.apparmorProfile !== undefined ? { apparmorProfile: p.apparmorProfile } : {}),
+    ...(p.selinuxLabel !== undefined ? { selinuxLabel: p.selinuxLabel } : {}),
   };
+}
+
+/** The container-wide task attributes (linux.personality, linux.memoryPolicy): the init's and every exec's. */
+function taskPlan(cfg: ResolvedConfig): Pick<NativePlan, 'personality' | 'memoryPolicyMode' | 'memoryPolicyNodes'> {
+  const mp = cfg.memoryPolicy;
+  return {
+    ...(cfg.personality ? { personality: personalityValue(cfg.personality) } : {}),
+    ...(mp ? { memoryPolicyMode: mp.flags.reduce<number>((m, f) => m | MPOL_FLAGS[f], MPOL_MODES[mp.mode]), memoryPolicyNodes: maskWords(mp.nodes) } : {}),
+  };
+}
+
+/**
+ * Whether the init's berth-init forks the process that execs: a pid namespace
+ * joined by path applies only to children of the process that joins it.
+ */
+export function initForks(cfg: ResolvedConfig): boolean {
+  return cfg.namespaces.some((n) => n.type === 'pid' && n.path !== undefined);
+}
+
+// SELinux labels the container's own filesystems as runc does: with the
+// context= option of the kinds that take one (not proc, sysfs or cgroupfs).
+const LABELED_FS = new Set(['tmpfs', 'devpts', 'mqueue']);
+
+function withMountLabel(data: string, type: string | undefined, label: string | undefined): string {
+  if (label === undefined || type === undefined || !LABELED_FS.has(type)) return data;
+  return data ? `${data},context="${label}"` : `context="${label}"`;
 }
 
 function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
   const out: NativeMount[] = [];
   for (const m of cfg.mounts) {
     let type = m.type;
+    const data = m.bind ? m.data : withMountLabel(m.data, type, cfg.mountLabel);
     if (type === 'cgroup' || type === 'cgroup2') {
       // A v1/hybrid host would need one mount per controller; only a pure v2
       // host gets /sys/fs/cgroup inside for now.
@@ -69,7 +126,7 @@ function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
       ...(m.source !== undefined ? { source: m.source } : {}),
       destination: m.destination,
       ...(type !== undefined ? { type } : {}),
-      ...(m.data ? { data: m.data } : {}),
+      ...(data ? { data } : {}),
       flags: m.flags,
       attrSet: m.attrSet,
       propagation: m.propagation,
@@ -95,6 +152,9 @@ export interface PlanInputs {
 export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePlan {
   let cloneFlags = 0;
   for (const ns of cfg.namespaces) if (ns.path === undefined) cloneFlags |= CLONE_NS[ns.type];
+  // With offsets, berth-init makes the time namespace itself (clone3's is
+  // entered at once, and its offsets are then fixed at zero).
+  if (cfg.timeOffsets) cloneFlags &= ~CLONE_NS.time;
   const lateCgroupNs = !!inputs.placement && (cloneFlags & CLONE_NS.cgroup) !== 0;
   if (lateCgroupNs) cloneFlags &= ~CLONE_NS.cgroup;
   const newMountNs = (cloneFlags & CLONE_NS.mount) !== 0;
@@ -133,6 +193,9 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     ...(cfg.domainname !== undefined ? { domainname: cfg.domainname } : {}),
     loopbackUp: (cloneFlags & CLONE_NS.network) !== 0,
     ...processPlan(cfg.process, inputs.host),
+    ...taskPlan(cfg),
+    ...(initForks(cfg) ? { forkIntoPidns: true } : {}),
+    ...(cfg.timeOffsets ? { timeOffsets: timensOffsetsText(cfg.timeOffsets) } : {}),
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
     execAfterReady: inputs.execAfterReady === true,
@@ -170,6 +233,9 @@ export function execPlan(cfg: ResolvedConfig, proc: ResolvedProcess, inputs: Exe
     sysctls: [],
     loopbackUp: false,
     ...processPlan(proc, inputs.host),
+    ...taskPlan(cfg),
+    ...(proc.execCPUAffinity?.initial ? { cpuAffinityInitial: maskWords(proc.execCPUAffinity.initial) } : {}),
+    ...(proc.execCPUAffinity?.final ? { cpuAffinityFinal: maskWords(proc.execCPUAffinity.final) } : {}),
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
   };

@@ -34,11 +34,11 @@ export interface SpawnSpec {
   plan(childFds: number[]): NativePlan;
   /** fds opened for the child only (namespaces to join, its root, a cgroup): closed once clone3 returned. */
   childOnlyFds: number[];
-  /** exec: the spawned process joins the container and forks the one that execs, reporting its pid. */
+  /** exec, or an init joining a pid namespace: the spawned process joins and forks the one that execs, reporting its pid. */
   forks: boolean;
   /** Gives back the setup slot (lib/launch/admission.ts) once setup is read. */
   release(): void;
-  /** Runs as soon as the process exists (the init's state.json is written meanwhile). */
+  /** Runs as soon as the process that will exec exists (the init's state.json is written meanwhile). */
   onSpawned?(pid: number, startTime: number | undefined): void;
   /** Sees the setup report before a failure is handled (cgroup v1: which directories the child made). */
   onReport?(report: SetupReport): void;
@@ -76,7 +76,7 @@ export async function spawnProcess(spec: SpawnSpec): Promise<Launch> {
     sync = new SyncChannel(spawned.syncFd);
     if (spec.forks) joiner = first;
     else proc = first;
-    spec.onSpawned?.(spawned.pid, spawned.startTime);
+    if (!spec.forks) spec.onSpawned?.(spawned.pid, spawned.startTime);
     // An exec's fork reports its pid; its own messages can overtake that pid.
     const report = await readSetup(sync, spec.forks);
     spec.release();
@@ -84,6 +84,7 @@ export async function spawnProcess(spec: SpawnSpec): Promise<Launch> {
     if (spec.forks && report.pid !== undefined) {
       // The fork is our child (CLONE_PARENT): its pid cannot be reused before we reap it.
       proc = new PidHandle(report.pid, native.pidfdOpen(report.pid));
+      spec.onSpawned?.(proc.pid, undefined);
     }
     ptyFd = report.ptyFd;
     if (report.failure || !proc) throw messageToError(report.failure ?? { eof: true }, proc ?? first);

@@ -49,6 +49,28 @@ export interface NativePlan {
   rlimits: Array<{ resource: number; soft: bigint; hard: bigint }>;
   oomScoreAdj?: number;
   ioPriority?: number;
+  /** The init joined a pid namespace by path: berth-init forks the process that execs into it. */
+  forkIntoPidns?: boolean;
+  /** /proc/self/timens_offsets lines: berth-init makes the time namespace itself, with these. */
+  timeOffsets?: string;
+  /** personality(2) domain; -1 or absent: unchanged. */
+  personality?: number;
+  /** sched_setattr(2); -1 or absent: unchanged. */
+  schedPolicy?: number;
+  schedFlags?: number;
+  schedNice?: number;
+  schedPriority?: number;
+  schedRuntime?: number;
+  schedDeadline?: number;
+  schedPeriod?: number;
+  /** sched_setaffinity masks (64-bit words, CPU 0 first): before the joins, and right before execve. */
+  cpuAffinityInitial?: bigint[];
+  cpuAffinityFinal?: bigint[];
+  /** set_mempolicy mode | flags; -1 or absent: unchanged. */
+  memoryPolicyMode?: number;
+  memoryPolicyNodes?: bigint[];
+  apparmorProfile?: string;
+  selinuxLabel?: string;
   terminal: boolean;
   consoleWidth: number;
   consoleHeight: number;

@@ -46,6 +46,12 @@ export const STEP_NAMES = [
   'cgroup-namespace', // CGROUPNS
   'cgroup', // CGROUP
   'session', // SESSION
+  'time-namespace', // TIME_NAMESPACE
+  'personality', // PERSONALITY
+  'scheduler', // SCHEDULER
+  'cpu-affinity', // CPU_AFFINITY
+  'memory-policy', // MEMORY_POLICY
+  'lsm-label', // LSM_LABEL
 ] as const;
 /** BerthError.syscall for each `enum SyscallId` number of native/wire/protocol.gen.h. */
 export const SYSCALL_NAMES = [
@@ -88,4 +94,8 @@ export const SYSCALL_NAMES = [
   'ioprio_set', // IOPRIO_SET
   'unshare', // UNSHARE
   'keyctl', // KEYCTL
+  'sched_setattr', // SCHED_SETATTR
+  'sched_setaffinity', // SCHED_SETAFFINITY
+  'set_mempolicy', // SET_MEMPOLICY
+  'personality', // PERSONALITY
 ] as const;

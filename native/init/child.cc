@@ -253,10 +253,33 @@ static void wait_for_go(int sync_fd, int exec_after_ready) {
   }
 }
 
-// exec: join the running init's namespaces and root, then fork the process that
-// will exec (setns(CLONE_NEWPID) only applies to children). The fork is made a
-// child of the Node process (CLONE_PARENT) so Node can wait for it; this first
-// process reports its pid and exits. Returns only in the forked process.
+// Forks the process that will exec, after a pid namespace was joined
+// (setns(CLONE_NEWPID) only applies to children). The fork is made a child of
+// the Node process (CLONE_PARENT) so Node can wait for it; this first process
+// reports its pid and exits. Returns only in the forked process.
+static void fork_into_pid_namespace(const Plan* p, int sync_fd, int into_cgroup_fd, int late_cgroupns) {
+  struct clone_args args;
+  zero(&args);
+  args.flags = CLONE_PARENT;
+  if (into_cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = (uint64_t)into_cgroup_fd;
+  }
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_CLONE3, nullptr);
+  if (pid == 0) {
+    if (late_cgroupns && setns(p->join_pidfd, late_cgroupns) < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_SETNS, "cgroup namespace");
+    return;
+  }
+  Msg m;
+  init_msg(&m, MSG_PID);
+  m.value = (int32_t)pid;
+  send(sync_fd, &m, sizeof m, MSG_NOSIGNAL);
+  _exit(0);
+}
+
+// exec: join the running init's namespaces and root, then fork the process
+// that will exec into its pid namespace.
 static void join_container(const Plan* p, int sync_fd) {
   // The cgroup namespace is joined by the fork, after it was born in the
   // container's cgroup: CLONE_INTO_CGROUP checks that the caller's own cgroup
@@ -268,24 +291,7 @@ static void join_container(const Plan* p, int sync_fd) {
     if (chroot(".") < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_CHROOT, "/");
     if (chdir("/") < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_CHDIR, "/");
   }
-  struct clone_args args;
-  zero(&args);
-  args.flags = CLONE_PARENT;
-  if (p->cgroup_fd >= 0) {
-    args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = (uint64_t)p->cgroup_fd;
-  }
-  long pid = syscall(SYS_clone3, &args, sizeof args);
-  if (pid < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_CLONE3, nullptr);
-  if (pid == 0) {
-    if (late && setns(p->join_pidfd, late) < 0) child_fail(sync_fd, STEP_JOIN, errno, SC_SETNS, "cgroup namespace");
-    return;
-  }
-  Msg m;
-  init_msg(&m, MSG_PID);
-  m.value = (int32_t)pid;
-  send(sync_fd, &m, sizeof m, MSG_NOSIGNAL);
-  _exit(0);
+  fork_into_pid_namespace(p, sync_fd, p->cgroup_fd, late);
 }
 
 // Every container process leads a session of its own, as runc's init does: in
@@ -321,15 +327,22 @@ void child_main(const Plan* p, int sync_fd) {
   // cannot ptrace us or open /proc/<pid>/exe (CVE-2019-5736).
   if (prctl(PR_SET_DUMPABLE, 0) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
   umask(0);  // modes of what we create are exact; the process's umask is set at the end
+  if (set_cpu_affinity(p->cpu_affinity_initial, p->ncpu_affinity_initial, &f) < 0) fail_with(sync_fd, f);
+  // Before the joins: the offsets go through the host's /proc, and a joined
+  // mount namespace may have none this process can see itself in.
+  if (enter_time_namespace(p, &f) < 0) fail_with(sync_fd, f);
   if (join_namespaces(p, &f) < 0) fail_with(sync_fd, f);
-  if (p->join_pidfd >= 0) {
-    join_container(p, sync_fd);
+  if (p->join_pidfd >= 0 || p->fork_into_pidns) {
+    // The init's fork is already in its cgroup (it inherits the one it was born in).
+    if (p->join_pidfd >= 0) join_container(p, sync_fd);
+    else fork_into_pid_namespace(p, sync_fd, -1, 0);
     // A new process: its parent-death signal and dumpable flag start afresh.
     if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)
       child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
     if (prctl(PR_SET_DUMPABLE, 0) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
   }
   if (leave_callers_session(&f) < 0) fail_with(sync_fd, f);
+  if (set_exec_labels(p, &f) < 0) fail_with(sync_fd, f);
   if (arrange_fds(p, &sync_fd, &f) < 0) fail_with(sync_fd, f);
   mark("fds");
   // cgroup v1: join (and limit) before anything else runs, then a cgroup
@@ -350,6 +363,7 @@ void child_main(const Plan* p, int sync_fd) {
   mark("loopback");
   if (p->cwd && chdir(p->cwd) < 0) child_fail(sync_fd, STEP_CWD, errno, SC_CHDIR, p->cwd);
   if (p->terminal && setup_terminal(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
+  if (set_task_attributes(p, &f) < 0) fail_with(sync_fd, f);
   if (setup_process_identity(p, &f) < 0) fail_with(sync_fd, f);
   mark("identity");
   // Changing credentials clears the parent-death signal: arm it again.
@@ -357,6 +371,9 @@ void child_main(const Plan* p, int sync_fd) {
     child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
   if (p->umask >= 0) umask((mode_t)p->umask);
   wait_for_go(sync_fd, p->exec_after_ready);
+  // After go: an exec on cgroup v1 was moved into the container's cpuset
+  // meanwhile, which reset its affinity.
+  if (set_cpu_affinity(p->cpu_affinity_final, p->ncpu_affinity_final, &f) < 0) fail_with(sync_fd, f);
   exec_process(p, sync_fd);
 }
 

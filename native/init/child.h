@@ -30,6 +30,11 @@ int setup_process_identity(const Plan* p, Failure* f);
 int setup_terminal(const Plan* p, int sync_fd, Failure* f);
 int place_in_cgroups(const Plan* p, int sync_fd, Failure* f);
 [[noreturn]] void exec_process(const Plan* p, int sync_fd);
+// The rest of the OCI Linux surface (child_timens.cc, child_attrs.cc, child_lsm.cc).
+int enter_time_namespace(const Plan* p, Failure* f);
+int set_cpu_affinity(const uint64_t* mask, int nwords, Failure* f);
+int set_task_attributes(const Plan* p, Failure* f);
+int set_exec_labels(const Plan* p, Failure* f);
 
 // Writes every sysctl, opened inside the rootfs (rootfd) or, without a new
 // rootfs (rootfd < 0), by its path.

@@ -130,6 +130,27 @@ struct Plan {
   int has_oom_score_adj;
   int oom_score_adj;
 
+  // The rest of the OCI Linux surface (native/init/child_attrs.cc, child_timens.cc).
+  int fork_into_pidns;      // the init joined a pid namespace: fork so the process that execs is in it
+  const char* time_offsets; // timens_offsets lines for a new time namespace, null for none
+  int personality;          // personality(2) domain, -1: leave as is
+  int sched_policy;         // sched_setattr, -1: leave as is
+  uint64_t sched_flags;
+  int sched_nice;
+  int sched_priority;
+  uint64_t sched_runtime;   // SCHED_DEADLINE, ns
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+  uint64_t cpu_affinity_initial[16];  // sched_setaffinity masks, lowest CPU first; none: leave as is
+  int ncpu_affinity_initial;
+  uint64_t cpu_affinity_final[16];
+  int ncpu_affinity_final;
+  int mempolicy_mode;       // set_mempolicy mode | flags, -1: leave as is
+  uint64_t mempolicy_nodes[16];
+  int nmempolicy_nodes;
+  const char* apparmor_profile;  // null: none
+  const char* selinux_label;
+
   int terminal;             // allocate a pty from the container's /dev/pts for 0-2
   unsigned short console_width;
   unsigned short console_height;

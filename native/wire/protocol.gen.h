@@ -48,6 +48,12 @@ enum Step : int32_t {
   STEP_CGROUPNS = 29,  // cgroup-namespace
   STEP_CGROUP = 30,  // cgroup
   STEP_SESSION = 31,  // session
+  STEP_TIME_NAMESPACE = 32,  // time-namespace
+  STEP_PERSONALITY = 33,  // personality
+  STEP_SCHEDULER = 34,  // scheduler
+  STEP_CPU_AFFINITY = 35,  // cpu-affinity
+  STEP_MEMORY_POLICY = 36,  // memory-policy
+  STEP_LSM_LABEL = 37,  // lsm-label
 };
 
 // BerthError.syscall names (lib/native/protocol.gen.ts SYSCALL_NAMES) by number.
@@ -91,6 +97,10 @@ enum SyscallId : int32_t {
   SC_IOPRIO_SET = 36,  // ioprio_set
   SC_UNSHARE = 37,  // unshare
   SC_KEYCTL = 38,  // keyctl
+  SC_SCHED_SETATTR = 39,  // sched_setattr
+  SC_SCHED_SETAFFINITY = 40,  // sched_setaffinity
+  SC_SET_MEMPOLICY = 41,  // set_mempolicy
+  SC_PERSONALITY = 42,  // personality
 };
 
 }  // namespace berth

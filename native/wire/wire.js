@@ -51,6 +51,12 @@ export const steps = [
   ['CGROUPNS', 'cgroup-namespace'],
   ['CGROUP', 'cgroup'],
   ['SESSION', 'session'],
+  ['TIME_NAMESPACE', 'time-namespace'],
+  ['PERSONALITY', 'personality'],
+  ['SCHEDULER', 'scheduler'],
+  ['CPU_AFFINITY', 'cpu-affinity'],
+  ['MEMORY_POLICY', 'memory-policy'],
+  ['LSM_LABEL', 'lsm-label'],
 ];
 
 // The syscall a failure names, numbered in this order: [C enumerator, the name
@@ -95,6 +101,10 @@ export const syscalls = [
   ['IOPRIO_SET', 'ioprio_set'],
   ['UNSHARE', 'unshare'],
   ['KEYCTL', 'keyctl'],
+  ['SCHED_SETATTR', 'sched_setattr'],
+  ['SCHED_SETAFFINITY', 'sched_setaffinity'],
+  ['SET_MEMPOLICY', 'set_mempolicy'],
+  ['PERSONALITY', 'personality'],
 ];
 
 // The launch plan (NativePlan in lib/native/addon.ts -> struct Plan in
@@ -120,7 +130,7 @@ export const syscalls = [
 // Bump `version` whenever the layout changes: the generator refuses a new
 // layout under an old version, so a plan from another build is refused, never misread.
 export const plan = {
-  version: 3,
+  version: 4,
   magic: 'berth',
   fields: [
     { ts: 'cloneFlags', c: 'clone_flags', type: 'int' },
@@ -225,6 +235,24 @@ export const plan = {
     { ts: 'ioPriority', c: 'ioprio', type: 'int', default: '-1' },
     { c: 'has_oom_score_adj', type: 'int', reads: ['oomScoreAdj'], value: '$.oomScoreAdj !== undefined' },
     { ts: 'oomScoreAdj', c: 'oom_score_adj', type: 'int', default: '0' },
+    // The rest of the OCI Linux surface (lib/config: namespaces.ts, time.ts,
+    // personality.ts, scheduler.ts, cpu-affinity.ts, memory-policy.ts, lsm.ts).
+    { ts: 'forkIntoPidns', c: 'fork_into_pidns', type: 'int', default: 'false' },
+    { ts: 'timeOffsets', c: 'time_offsets', type: 'str?', emptyIsNull: true },
+    { ts: 'personality', c: 'personality', type: 'int', default: '-1' },
+    { ts: 'schedPolicy', c: 'sched_policy', type: 'int', default: '-1' },
+    { ts: 'schedFlags', c: 'sched_flags', type: 'int', default: '0' },
+    { ts: 'schedNice', c: 'sched_nice', type: 'int', default: '0' },
+    { ts: 'schedPriority', c: 'sched_priority', type: 'int', default: '0' },
+    { ts: 'schedRuntime', c: 'sched_runtime', type: 'int', default: '0' },
+    { ts: 'schedDeadline', c: 'sched_deadline', type: 'int', default: '0' },
+    { ts: 'schedPeriod', c: 'sched_period', type: 'int', default: '0' },
+    { ts: 'cpuAffinityInitial', c: 'cpu_affinity_initial', type: 'array', of: 'int', inline: true, max: 16, default: '[]' },
+    { ts: 'cpuAffinityFinal', c: 'cpu_affinity_final', type: 'array', of: 'int', inline: true, max: 16, default: '[]' },
+    { ts: 'memoryPolicyMode', c: 'mempolicy_mode', type: 'int', default: '-1' },
+    { ts: 'memoryPolicyNodes', c: 'mempolicy_nodes', type: 'array', of: 'int', inline: true, max: 16, default: '[]' },
+    { ts: 'apparmorProfile', c: 'apparmor_profile', type: 'str?', emptyIsNull: true },
+    { ts: 'selinuxLabel', c: 'selinux_label', type: 'str?', emptyIsNull: true },
     { ts: 'terminal', c: 'terminal', type: 'int' },
     { ts: 'consoleWidth', c: 'console_width', type: 'int' },
     { ts: 'consoleHeight', c: 'console_height', type: 'int' },

@@ -58,6 +58,24 @@ const initPlan = {
   rlimits: [{ resource: 7, soft: 1024n, hard: 1048576n }, { resource: 4, soft: RLIM_INFINITY, hard: RLIM_INFINITY }],
   ioPriority: (2 << 13) | 4,
   oomScoreAdj: -1000,
+  forkIntoPidns: true,
+  timeOffsets: 'monotonic -86400 0\nboottime 4611686018 999999999\n',
+  personality: 8,
+  schedPolicy: 6,
+  schedFlags: 0x7f,
+  schedNice: -20,
+  schedPriority: 99,
+  // SCHED_DEADLINE ns, above 32 bits
+  schedRuntime: 2 ** 40,
+  schedDeadline: 2 ** 41,
+  schedPeriod: Number.MAX_SAFE_INTEGER,
+  cpuAffinityInitial: [1n],
+  // 16 words: CPU 1023 is the top bit of the last
+  cpuAffinityFinal: [...Array(15).fill(0n), 1n << 63n],
+  memoryPolicyMode: 2 | (1 << 13) | (1 << 15),
+  memoryPolicyNodes: [0xffffffffffffffffn, 3n],
+  apparmorProfile: 'berth-ßandbox',
+  selinuxLabel: 'system_u:system_r:container_t:s0:c1,c2',
   terminal: true,
   consoleWidth: 65535,
   consoleHeight: 24,
@@ -104,6 +122,19 @@ const execPlan = {
   noNewPrivs: false,
   rlimits: [],
   ioPriority: -1,
+  forkIntoPidns: false,
+  personality: -1,
+  schedPolicy: -1,
+  schedFlags: 0,
+  schedNice: 0,
+  schedPriority: 0,
+  schedRuntime: 0,
+  schedDeadline: 0,
+  schedPeriod: 0,
+  cpuAffinityInitial: [],
+  cpuAffinityFinal: [],
+  memoryPolicyMode: -1,
+  memoryPolicyNodes: [],
   terminal: false,
   consoleWidth: 0,
   consoleHeight: 0,
@@ -127,12 +158,18 @@ test('an exec plan arrives field by field', (t) => {
 });
 
 test('absent fields arrive as null strings and the numbers the child treats as "none"', (t) => {
-  const { cgroupFd, joinPidfd, joinNsFlags, joinRootFd, cgroupDirs, cgroupWrites, cgroupProcs, unshareCgroupns, ioPriority, execAfterReady, ...given } = execPlan;
+  const {
+    cgroupFd, joinPidfd, joinNsFlags, joinRootFd, cgroupDirs, cgroupWrites, cgroupProcs, unshareCgroupns, ioPriority, execAfterReady,
+    forkIntoPidns, personality, schedPolicy, schedFlags, schedNice, schedPriority, schedRuntime, schedDeadline, schedPeriod,
+    cpuAffinityInitial, cpuAffinityFinal, memoryPolicyMode, memoryPolicyNodes, ...given
+  } = execPlan;
   const sparse = {
     ...given,
     mounts: [{ source: '', destination: '/tmp', type: '', data: '', flags: 0, attrSet: 0, propagation: 0, kind: 0, recursive: false, destIsFile: false }],
     cwd: '',
     hostname: '',
+    timeOffsets: '',
+    apparmorProfile: '',
   };
   const { cwd, ...rest } = given;
   sameFields(t, native.decodePlan(encodePlan(sparse)), {
@@ -147,7 +184,9 @@ test('absent fields arrive as null strings and the numbers the child treats as "
     unshareCgroupns: false,
     ioPriority: -1,
     execAfterReady: false,
-    // '' means "not given" for a mount's source/type/data and for cwd (absent) ...
+    ...{ forkIntoPidns, personality, schedPolicy, schedFlags, schedNice, schedPriority, schedRuntime, schedDeadline, schedPeriod },
+    ...{ cpuAffinityInitial, cpuAffinityFinal, memoryPolicyMode, memoryPolicyNodes },
+    // '' means "not given" for a mount's source/type/data, cwd, time offsets and LSM labels (absent) ...
     mounts: [{ destination: '/tmp', flags: 0, attrSet: 0, propagation: 0, kind: 0, recursive: false, destIsFile: false }],
     // ... but an empty hostname is a hostname: the child sets it.
     hostname: '',
@@ -175,6 +214,7 @@ test('counts beyond the bounds of the C plan are refused on both sides', (t) => 
   t.throws(() => encodePlan({ ...execPlan, joins }), { instanceOf: RangeError, message: /joins/ });
   t.throws(() => encodePlan({ ...execPlan, fds: Array.from({ length: 65 }, (_, i) => i) }), { instanceOf: RangeError, message: /fds/ });
   t.throws(() => encodePlan({ ...execPlan, args: [] }), { instanceOf: RangeError, message: /args/ });
+  t.throws(() => encodePlan({ ...execPlan, cpuAffinityFinal: Array(17).fill(1n) }), { instanceOf: RangeError, message: /cpuAffinityFinal/ });
   // The decoder does not trust the encoder: 9 joins written by hand.
   const bytes = Buffer.from(encodePlan({ ...execPlan, joins: joins.slice(0, 8) }));
   t.truthy(native.decodePlan(bytes));

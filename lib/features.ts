@@ -1,0 +1,93 @@
+// features(): the runtime-spec features document (features.md,
+// features-linux.md) for this build on this host, so a caller can ask before
+// it configures. It lists what berth's validation accepts and this kernel can
+// do now: a namespace type the kernel lacks, an LSM the host does not run or a
+// memory policy mode it does not know is left out, because berth refuses it
+// here (the spec would list what the build recognizes; an engine that
+// trusts the list must not then be refused).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LinuxNamespaceType } from '../types/oci.js';
+import { MOUNT_OPTIONS } from './config/mounts.js';
+import { memoryPolicyModes } from './config/memory-policy.js';
+import { normalizeNamespaces } from './config/namespaces.js';
+import { capLast, hostLsms } from './host/index.js';
+import { CAPABILITIES, CLONE_NS } from './kernel/abi.js';
+import { MPOL_FLAGS } from './kernel/task-attrs.js';
+
+export interface Features {
+  ociVersionMin: string;
+  ociVersionMax: string;
+  /** Hook names berth runs (none yet: config hooks are refused). */
+  hooks: string[];
+  mountOptions: string[];
+  linux: {
+    namespaces: LinuxNamespaceType[];
+    capabilities: string[];
+    cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma: boolean };
+    seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[] };
+    apparmor: { enabled: boolean };
+    selinux: { enabled: boolean };
+    memoryPolicy: { modes: string[]; flags: string[] };
+    intelRdt: { enabled: boolean };
+    mountExtensions: { idmap: { enabled: boolean } };
+    netDevices: { enabled: boolean };
+  };
+  potentiallyUnsafeConfigAnnotations: string[];
+  annotations: Record<string, string>;
+}
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+let version: string | undefined;
+
+function berthVersion(): string {
+  try {
+    version ??= String(JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')).version);
+  } catch {
+    version = 'unknown';
+  }
+  return version;
+}
+
+function acceptedNamespaces(): LinuxNamespaceType[] {
+  return (Object.keys(CLONE_NS) as LinuxNamespaceType[]).sort().filter((type) => {
+    try {
+      normalizeNamespaces([{ type }], 'linux.namespaces');
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+// No seccomp in this build: linux.seccomp is refused, so nothing is advertised.
+function seccompFeatures(): Features['linux']['seccomp'] {
+  return { enabled: false, actions: [], operators: [], archs: [], knownFlags: [], supportedFlags: [] };
+}
+
+/** A fresh document on every call (the caller may change it). */
+export function features(): Features {
+  const lsms = hostLsms();
+  return {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: '1.3.0',
+    hooks: [],
+    mountOptions: [...MOUNT_OPTIONS],
+    linux: {
+      namespaces: acceptedNamespaces(),
+      capabilities: CAPABILITIES.slice(0, capLast() + 1),
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      seccomp: seccompFeatures(),
+      apparmor: { enabled: lsms.apparmor },
+      selinux: { enabled: lsms.selinux },
+      memoryPolicy: { modes: memoryPolicyModes(), flags: Object.keys(MPOL_FLAGS) },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+      netDevices: { enabled: false },
+    },
+    potentiallyUnsafeConfigAnnotations: [],
+    annotations: { 'berth.version': berthVersion(), 'berth.kernel': os.release() },
+  };
+}
