@@ -11,6 +11,7 @@ import { normalizeNamespaces } from '../../dist/lib/config/namespaces.js';
 import { normalizeProcess } from '../../dist/lib/config/process.js';
 import { normalizeMemoryPolicy } from '../../dist/lib/config/memory-policy.js';
 import { CAPABILITIES } from '../../dist/lib/kernel/abi.js';
+import { fakeCaller } from './helpers.js';
 
 const SEMVER = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 const version = (v) => v.split(/[.-]/).slice(0, 3).map(Number);
@@ -72,7 +73,7 @@ test('every capability listed is accepted by validation, and this kernel knows i
   // Those this kernel has, as far as berth knows their names.
   t.is(capabilities.length, Math.min(last + 1, CAPABILITIES.length));
   for (const cap of capabilities) {
-    t.notThrows(() => normalizeProcess({ args: ['x'], capabilities: { bounding: [cap] } }, 'process'), cap);
+    t.notThrows(() => normalizeProcess({ args: ['x'], capabilities: { bounding: [cap] } }, 'process', fakeCaller()), cap);
   }
 });
 
