@@ -113,19 +113,6 @@ static int apply_rlimits(const Plan* p, Failure* f) {
   return 0;
 }
 
-static int write_file(const char* path, const char* value, Step step, Failure* f) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *f = {step, errno, SC_OPEN, path};
-    return -1;
-  }
-  if (write_and_close(fd, value) < 0) {
-    *f = {step, errno, SC_WRITE, path};
-    return -1;
-  }
-  return 0;
-}
-
 static int set_oom_score_adj(const Plan* p, Failure* f) {
   if (!p->has_oom_score_adj) return 0;
   char buf[24];

@@ -43,6 +43,8 @@ int write_sysctls(const Plan* p, int rootfd, Failure* f);
 // small async-signal-safe helpers (child_util.cc)
 // Writes `value` to an open fd and closes it: 0, or -1 with errno kept.
 int write_and_close(int fd, const char* value);
+// Opens `path` for writing and writes `value`: 0, or -1 with *f naming the step, syscall and path.
+int write_file(const char* path, const char* value, Step step, Failure* f);
 unsigned cstrlen(const char* s);
 char* cstrcpy(char* dst, const char* src, char* end);  // returns the new end, always NUL-terminates
 char* format_uint(char* dst, unsigned long v, char* end);

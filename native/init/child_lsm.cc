@@ -18,18 +18,7 @@ namespace {
 const char kAppArmorExec[] = "/proc/self/attr/apparmor/exec";
 const char kSharedExec[] = "/proc/self/attr/exec";
 
-int write_attr(const char* path, const char* value, Failure* f) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *f = {STEP_LSM_LABEL, errno, SC_OPEN, path};
-    return -1;
-  }
-  if (write_and_close(fd, value) < 0) {
-    *f = {STEP_LSM_LABEL, errno, SC_WRITE, path};
-    return -1;
-  }
-  return 0;
-}
+int write_attr(const char* path, const char* value, Failure* f) { return write_file(path, value, STEP_LSM_LABEL, f); }
 
 }  // namespace
 

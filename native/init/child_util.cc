@@ -2,6 +2,7 @@
 // syscalls and plain loops over memory prepared before clone, nothing that
 // allocates, locks or touches stdio.
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,6 +43,19 @@ void zero_bytes(void* p, unsigned long n) {
 void init_msg(Msg* m, MsgKind kind) {
   zero(m);
   m->kind = kind;
+}
+
+int write_file(const char* path, const char* value, Step step, Failure* f) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *f = {step, errno, SC_OPEN, path};
+    return -1;
+  }
+  if (write_and_close(fd, value) < 0) {
+    *f = {step, errno, SC_WRITE, path};
+    return -1;
+  }
+  return 0;
 }
 
 int write_and_close(int fd, const char* value) {

@@ -118,3 +118,23 @@ export function isAlive(pid) {
     return false;
   }
 }
+
+/** Everything a process writes to its stdout, with its exit status. */
+export async function outputOf(p) {
+  const chunks = [];
+  p.stdout.on('data', (d) => chunks.push(d));
+  const [status] = await Promise.all([p.wait(), new Promise((r) => p.stdout.on('close', r))]);
+  return { ...status, out: Buffer.concat(chunks).toString() };
+}
+
+/** A started container whose init sleeps, for exec and for joining its namespaces. */
+export async function startedSleeper(createContainer, stateRoot, extra = {}) {
+  const c = await createContainer({ rootfs: ROOTFS, stateRoot, ...extra, process: { args: ['sleep', '1000'], stdio: 'ignore', ...(extra.process ?? {}) } });
+  try {
+    await c.start();
+    return c;
+  } catch (err) {
+    await c.destroy();
+    throw err;
+  }
+}

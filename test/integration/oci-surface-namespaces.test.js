@@ -5,7 +5,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import { ConfigError, createContainer, run } from '../../dist/lib/index.js';
 import { DEFAULT_NAMESPACES } from '../../dist/lib/config/defaults.js';
-import { assertNoLeaks, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
+import { assertNoLeaks, outputOf, ROOTFS, settledSnapshot, startedSleeper, stateRootFor } from './helpers.js';
 
 const stateRoot = stateRootFor('oci-surface-ns');
 const hasTimeNs = fs.existsSync('/proc/self/ns/time');
@@ -15,24 +15,9 @@ const withNamespaces = (...extra) => [...DEFAULT_NAMESPACES.map((type) => ({ typ
 const sh = (script, extra = {}) =>
   run({ rootfs: ROOTFS, stateRoot, ...extra, process: { args: ['/bin/sh', '-c', script], ...(extra.process ?? {}) } });
 
-async function output(p) {
-  const chunks = [];
-  p.stdout.on('data', (d) => chunks.push(d));
-  const [status] = await Promise.all([p.wait(), new Promise((r) => p.stdout.on('close', r))]);
-  return { ...status, out: Buffer.concat(chunks).toString() };
-}
+const output = outputOf;
 
-/** A started container whose init sleeps, for exec and for joining its namespaces. */
-async function sleeper(extra = {}) {
-  const c = await createContainer({ rootfs: ROOTFS, stateRoot, ...extra, process: { args: ['sleep', '1000'], stdio: 'ignore', ...(extra.process ?? {}) } });
-  try {
-    await c.start();
-    return c;
-  } catch (err) {
-    await c.destroy();
-    throw err;
-  }
-}
+const sleeper = (extra = {}) => startedSleeper(createContainer, stateRoot, extra);
 
 const uptimeSecs = (text) => Number(text.trim().split(/\s+/)[0]);
 

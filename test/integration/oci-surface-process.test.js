@@ -7,7 +7,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import { ConfigError, SetupError, createContainer, run } from '../../dist/lib/index.js';
-import { assertNoLeaks, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
+import { assertNoLeaks, outputOf, ROOTFS, settledSnapshot, startedSleeper, stateRootFor } from './helpers.js';
 
 const stateRoot = stateRootFor('oci-surface-proc');
 
@@ -40,23 +40,9 @@ async function probe(t, extra = {}) {
   return parseProbe(r.stdout.toString());
 }
 
-async function output(p) {
-  const chunks = [];
-  p.stdout.on('data', (d) => chunks.push(d));
-  const [status] = await Promise.all([p.wait(), new Promise((r) => p.stdout.on('close', r))]);
-  return { ...status, out: Buffer.concat(chunks).toString() };
-}
+const output = outputOf;
 
-async function sleeper(extra = {}) {
-  const c = await createContainer({ rootfs: ROOTFS, stateRoot, ...extra, process: { args: ['sleep', '1000'], stdio: 'ignore', ...(extra.process ?? {}) } });
-  try {
-    await c.start();
-    return c;
-  } catch (err) {
-    await c.destroy();
-    throw err;
-  }
-}
+const sleeper = (extra = {}) => startedSleeper(createContainer, stateRoot, extra);
 
 async function rejectsConfig(t, config, field, message) {
   const err = await t.throwsAsync(run({ rootfs: ROOTFS, stateRoot, ...config, process: { args: ['true'], ...(config.process ?? {}) } }), { instanceOf: ConfigError }, JSON.stringify(config));

@@ -29,6 +29,26 @@ function startRenaming(dir) {
   };
 }
 
+/** 40 run()s of `config(i)` while renames race them; what failed, as strings. */
+async function racedRuns(t, renames, config, check) {
+  const before = await settledSnapshot(stateRoot);
+  const stopRenaming = startRenaming(renames);
+  const failures = [];
+  try {
+    for (let i = 0; i < 40; i++) {
+      try {
+        check(await run({ stateRoot, ...config(i) }), i);
+      } catch (err) {
+        failures.push(`${err.step} ${err.syscall} ${err.errno}: ${err.message}`);
+      }
+    }
+  } finally {
+    await stopRenaming();
+  }
+  t.deepEqual(failures, []);
+  await assertNoLeaks(t, before, stateRoot);
+}
+
 test.serial('a mount destination whose path walks ".." is resolved while renames race the lookup', async (t) => {
   // A directory of our own, bound at /home, whose sys/net/ipv4 is a symlink
   // down and back up ten levels: the next mount's destination resolves through
@@ -43,33 +63,21 @@ test.serial('a mount destination whose path walks ".." is resolved while renames
   const renames = path.join(dir, 'renames');
   fs.mkdirSync(renames);
 
-  const before = await settledSnapshot(stateRoot);
-  const stopRenaming = startRenaming(renames);
-  const failures = [];
-  try {
-    for (let i = 0; i < 40; i++) {
-      try {
-        const r = await run({
-          rootfs: ROOTFS,
-          stateRoot,
-          mounts: [
-            { destination: '/proc', type: 'proc', source: 'proc' },
-            { destination: '/home', type: 'bind', source: tree, options: ['rbind'] },
-            { destination: '/home/sys/net/ipv4', type: 'tmpfs', source: 'tmpfs', options: ['size=64k'] },
-          ],
-          linux: { maskedPaths: [], readonlyPaths: [] },
-          process: { args: ['/bin/sh', '-c', 'grep -q " /home/sys/net/real " /proc/self/mountinfo'] },
-        });
-        t.is(r.exitCode, 0, 'the tmpfs landed on the symlink\'s target, inside the rootfs');
-      } catch (err) {
-        failures.push(`${err.step} ${err.syscall} ${err.errno}: ${err.message}`);
-      }
-    }
-  } finally {
-    await stopRenaming();
-  }
-  t.deepEqual(failures, []);
-  await assertNoLeaks(t, before, stateRoot);
+  await racedRuns(
+    t,
+    renames,
+    () => ({
+      rootfs: ROOTFS,
+      mounts: [
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/home', type: 'bind', source: tree, options: ['rbind'] },
+        { destination: '/home/sys/net/ipv4', type: 'tmpfs', source: 'tmpfs', options: ['size=64k'] },
+      ],
+      linux: { maskedPaths: [], readonlyPaths: [] },
+      process: { args: ['/bin/sh', '-c', 'grep -q " /home/sys/net/real " /proc/self/mountinfo'] },
+    }),
+    (r) => t.is(r.exitCode, 0, "the tmpfs landed on the symlink's target, inside the rootfs"),
+  );
 });
 
 test.serial('a sysctl written through a /proc whose path walks ".." is written while renames race the lookup', async (t) => {
@@ -88,28 +96,15 @@ test.serial('a sysctl written through a /proc whose path walks ".." is written w
   const renames = path.join(dir, 'renames');
   fs.mkdirSync(renames);
 
-  const before = await settledSnapshot(stateRoot);
-  const stopRenaming = startRenaming(renames);
-  const failures = [];
-  try {
-    for (let i = 0; i < 40; i++) {
-      const value = String(i % 2);
-      try {
-        const r = await run({
-          rootfs,
-          stateRoot,
-          mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
-          linux: { sysctl: { 'net.ipv4.ip_forward': value }, maskedPaths: [], readonlyPaths: [] },
-          process: { args: ['/bin/sh', '-c', 'read v < /realproc/sys/net/ipv4/ip_forward; echo $v'] },
-        });
-        t.is(r.stdout.toString().trim(), value, "the container's own ip_forward");
-      } catch (err) {
-        failures.push(`${err.step} ${err.syscall} ${err.errno}: ${err.message}`);
-      }
-    }
-  } finally {
-    await stopRenaming();
-  }
-  t.deepEqual(failures, []);
-  await assertNoLeaks(t, before, stateRoot);
+  await racedRuns(
+    t,
+    renames,
+    (i) => ({
+      rootfs,
+      mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
+      linux: { sysctl: { 'net.ipv4.ip_forward': String(i % 2) }, maskedPaths: [], readonlyPaths: [] },
+      process: { args: ['/bin/sh', '-c', 'read v < /realproc/sys/net/ipv4/ip_forward; echo $v'] },
+    }),
+    (r, i) => t.is(r.stdout.toString().trim(), String(i % 2), "the container's own ip_forward"),
+  );
 });

@@ -1,42 +1,15 @@
 // listContainers / loadContainer: the state directory seen from another process.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createContainer, listContainers, loadContainer } from '../../dist/lib/index.js';
 import { isAlive, ROOTFS, stateRootFor } from './helpers.js';
+import { ownerProcess } from './owner.js';
 
 const stateRoot = stateRootFor('registry');
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** A Node process that makes a container and reports on stdout. */
-function owner(script) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `
-    import { createContainer } from '../../dist/lib/index.js';
-    const rootfs = ${JSON.stringify(ROOTFS)}, stateRoot = ${JSON.stringify(stateRoot)};
-    ${script}`], { cwd: here, stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = [];
-  let buf = '';
-  const waiters = [];
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-      waiters.splice(0).forEach((w) => w());
-    }
-  });
-  return {
-    child,
-    async line() {
-      while (lines.length === 0) await new Promise((r) => waiters.push(r));
-      return lines.shift();
-    },
-    exited: new Promise((r) => child.on('exit', r)),
-  };
-}
+const owner = (script) => ownerProcess(script, { stateRoot, stdin: 'pipe' });
 
 test.serial('listContainers shows each container with its live status', async (t) => {
   const a = await createContainer({ rootfs: ROOTFS, stateRoot, process: { args: ['sleep', '100'] } });

@@ -1,25 +1,15 @@
 // A paused container can always be destroyed: from its owner, and from any
 // other process after the owner died (kill must thaw: freeze, signal, thaw).
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createContainer, listContainers, loadContainer } from '../../dist/lib/index.js';
-import { detectLayout } from '../../dist/lib/host/index.js';
 import { assertNoLeaks, isAlive, ROOTFS, settledSnapshot, stateEntries, stateRootFor } from './helpers.js';
+import { cgroupDirs, ownerProcess, within } from './owner.js';
 
 const stateRoot = stateRootFor('trust-pause');
-const here = path.dirname(fileURLToPath(import.meta.url));
-const layout = await detectLayout();
-const mounts = [...new Set([...Object.values(layout.v1), ...(layout.unifiedMount ? [layout.unifiedMount] : [])])];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const cgroupDirs = (id) => mounts.map((m) => path.join(m, 'berth', id));
 
-/** Resolves with the promise's outcome, or with 'timeout' (the old code never settled). */
-function within(promise, ms) {
-  return Promise.race([promise.then(() => 'resolved', (err) => err), sleep(ms).then(() => 'timeout')]);
-}
 
 /** Last resort, so a failing test does not leave a frozen container behind. */
 function thawAndKill(id, pid) {
@@ -53,18 +43,6 @@ async function gone(pid) {
   return false;
 }
 
-function owner(script) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `
-    import { createContainer } from '../../dist/lib/index.js';
-    const rootfs = ${JSON.stringify(ROOTFS)}, stateRoot = ${JSON.stringify(stateRoot)};
-    ${script}`], { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] });
-  let buf = '';
-  const line = new Promise((resolve) => child.stdout.on('data', (d) => {
-    buf += d;
-    if (buf.includes('\n')) resolve(buf.slice(0, buf.indexOf('\n')));
-  }));
-  return { child, line, exited: new Promise((r) => child.on('exit', r)) };
-}
 
 test.serial('pause() then destroy() settles, ends every process and leaves nothing', async (t) => {
   const before = await settledSnapshot(stateRoot);
@@ -110,13 +88,13 @@ test.serial('kill() of a paused container delivers the signal; it takes effect o
 
 for (const dieWithParent of [true, false]) {
   test.serial(`a paused container whose owner was SIGKILLed (dieWithParent: ${dieWithParent}) is listed paused, and loadContainer().destroy() ends it`, async (t) => {
-    const o = owner(`
+    const o = ownerProcess(`
       const c = await createContainer({ rootfs, stateRoot, dieWithParent: ${dieWithParent}, process: { args: ['sleep', '100'] } });
       await c.start();
       await c.pause();
       console.log(c.id + ' ' + c.pid);
-      setInterval(() => {}, 1000);`);
-    const [id, pidText] = (await o.line).split(' ');
+      setInterval(() => {}, 1000);`, { stateRoot });
+    const [id, pidText] = (await o.line()).split(' ');
     const pid = Number(pidText);
     try {
       o.child.kill('SIGKILL');

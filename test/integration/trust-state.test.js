@@ -2,25 +2,19 @@
 // made fails fast and frees its setup slot; an owner SIGKILLed at any point of
 // create leaves something listable and removable; a zombie init is stopped.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createContainer, listContainers, loadContainer, run } from '../../dist/lib/index.js';
-import { detectLayout } from '../../dist/lib/host/index.js';
 import { assertNoLeaks, ROOTFS, settledSnapshot, stateEntries, stateRootFor } from './helpers.js';
+import { cgroupDirs, mounts, ownerProcess, within } from './owner.js';
 
 const stateRoot = stateRootFor('trust-state');
-const here = path.dirname(fileURLToPath(import.meta.url));
-const layout = await detectLayout();
-const mounts = [...new Set([...Object.values(layout.v1), ...(layout.unifiedMount ? [layout.unifiedMount] : [])])];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const cgroupDirs = (id) => mounts.map((m) => path.join(m, 'berth', id));
+const internals = "import { StateDir } from '../../dist/lib/state/state-dir.js'; import { native } from '../../dist/lib/native/addon.js';";
+/** An owner process with berth's internals at hand (the kill points hook into them). */
+const owner = (script) => ownerProcess(script, { stateRoot, imports: internals });
 
-function within(promise, ms) {
-  return Promise.race([promise.then(() => 'resolved', (err) => err), sleep(ms).then(() => 'timeout')]);
-}
 
 function procState(pid) {
   try {
@@ -31,34 +25,6 @@ function procState(pid) {
   }
 }
 
-/** A Node process running `script` with berth's internals at hand; its stdout lines. */
-function owner(script) {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `
-    import { createContainer } from '../../dist/lib/index.js';
-    import { StateDir } from '../../dist/lib/state/state-dir.js';
-    import { native } from '../../dist/lib/native/addon.js';
-    const rootfs = ${JSON.stringify(ROOTFS)}, stateRoot = ${JSON.stringify(stateRoot)};
-    const die = () => process.kill(process.pid, 'SIGKILL');
-    ${script}`], { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = [];
-  const waiters = [];
-  let buf = '';
-  child.stdout.on('data', (d) => {
-    buf += d;
-    for (let i; (i = buf.indexOf('\n')) >= 0; buf = buf.slice(i + 1)) {
-      lines.push(buf.slice(0, i));
-      waiters.splice(0).forEach((w) => w());
-    }
-  });
-  return {
-    child,
-    async line() {
-      while (lines.length === 0) await new Promise((r) => waiters.push(r));
-      return lines.shift();
-    },
-    exited: new Promise((r) => child.on('exit', r)),
-  };
-}
 
 test.serial('a stateRoot under /proc rejects in milliseconds, and three run()s after it still work', async (t) => {
   const t0 = Date.now();
