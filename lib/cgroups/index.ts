@@ -2,8 +2,9 @@
 // factory that picks the manager implementation for it.
 import type { CgroupManager } from './manager.js';
 import { type CgroupHierarchies, type CgroupLayout, detectLayoutSync } from '../host/index.js';
-import { join, normalize, relative } from 'node:path';
-import { cgroupSegments } from './paths.js';
+import { basename, dirname, join, normalize, relative } from 'node:path';
+import { DEFAULT_PARENT, cgroupSegments } from './paths.js';
+import { removeIfEmpty } from './tree.js';
 import { CgroupV1Manager } from './v1.js';
 import { CgroupV2Manager } from './v2.js';
 import { CgroupError, ConfigError } from '../errors.js';
@@ -58,6 +59,21 @@ export function createCgroupManager(opts: CreateCgroupManagerOptions): CgroupMan
  * recorded. A path outside this host's cgroup hierarchies, or paths that do not
  * name one cgroup, are refused: a record is data, never a licence to kill.
  */
+/**
+ * A record's planned cgroups whose creation was never confirmed (the owner died
+ * between the mkdir and saying so): each is removed only if empty, with berth's
+ * own shared parent when that empties too; nothing is killed, since another
+ * container could own a cgroup of that name. Paths are checked as for
+ * cgroupManagerForRecord.
+ */
+export async function removeUnconfirmedCgroups(paths: string[] | undefined): Promise<void> {
+  const m = cgroupManagerForRecord(paths);
+  if (!m) return;
+  const parents = m.paths.map((p) => dirname(p)).filter((p) => basename(p) === DEFAULT_PARENT);
+  // Long enough for a dying init to leave, short when a live one holds it.
+  await removeIfEmpty(m.paths, parents, 1000);
+}
+
 export function cgroupManagerForRecord(paths: string[] | undefined): CgroupManager | null {
   if (!paths || paths.length === 0) return null;
   const h = detectLayoutSync();

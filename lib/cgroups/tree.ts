@@ -141,6 +141,20 @@ export async function removeDirGroups(groups: CreatedDirs[], busyTimeoutMs = 300
 }
 
 /**
+ * rmdir each leaf that is empty (waiting up to busyMs for its last processes
+ * to leave), then each parent that is empty; one that stays busy or holds
+ * children is left alone. Never kills: for cgroups a record names but cannot
+ * prove were made by berth (an owner that died between mkdir and saying so).
+ */
+export async function removeIfEmpty(leaves: string[], parents: string[], busyMs: number): Promise<void> {
+  const items = [
+    ...leaves.map((path) => ({ path, dir: true, busyMs })),
+    ...[...new Set(parents)].map((path) => ({ path, dir: true, busyMs: 0 })),
+  ];
+  if (items.length > 0) await native.removePaths(items);
+}
+
+/**
  * In a v2 tree, enables controllers in cgroup.subtree_control of every ancestor
  * of the container's cgroup, from the mount root down to its parent — never in
  * the container's own cgroup, which holds processes (the no-internal-processes

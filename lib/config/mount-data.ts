@@ -99,10 +99,12 @@ export function checkFsOptions(type: string | undefined, options: Array<{ opt: s
     const eq = opt.indexOf('=');
     const key = eq < 0 ? opt : opt.slice(0, eq);
     const value = eq < 0 ? undefined : opt.slice(eq + 1);
-    // The kernel skips empty options and ones that start with "=".
-    if (opt === '' || eq === 0 || LSM_KEYS.has(key)) continue;
+    // The kernel skips empty options; one that starts with "=" (no name) is
+    // skipped by newer kernels and refused (EINVAL) by older ones: refused here.
+    if (opt === '' || LSM_KEYS.has(key)) continue;
     const check = lookup(fs.params, key);
     const at = `${field}.options[${index}]`;
+    if (eq === 0) throw new ConfigError(at, `"${opt.slice(0, 64)}" has no option name`);
     // Kernel option names are lowercase words; anything else ("toString",
     // "/etc", "a b") is an option of no kernel, old or new.
     if (!/^[a-z0-9_]+$/.test(key)) throw new ConfigError(at, `"${opt.slice(0, 64)}" is not a ${type} option`);

@@ -4,7 +4,7 @@
 // never taken for the container, and a zombie is not taken for a live one.
 import fs from 'node:fs/promises';
 import type { ContainerHandle, ContainerState, ContainerStatus } from '../../types/api.js';
-import { cgroupManagerForRecord } from '../cgroups/index.js';
+import { cgroupManagerForRecord, removeUnconfirmedCgroups } from '../cgroups/index.js';
 import { validateId } from '../config/identity.js';
 import { ContainerNotFoundError, InvalidStateError } from '../errors.js';
 import { type FdWatch, native } from '../native/addon.js';
@@ -111,8 +111,8 @@ export class ContainerRef implements ContainerHandle {
     if (state.status === 'creating') throw new InvalidStateError('destroy', 'creating', this.id);
     // Before any signal: a record naming cgroups that cannot be a container's is refused.
     // Planned cgroups (a v1 child was placing itself) are its own only once it said so.
-    const own = state.cgroupMarker === undefined || (await this.dir.cgroupsConfirmed()) ? state.cgroupPaths : [];
-    const cgroup = cgroupManagerForRecord(own);
+    const confirmed = state.cgroupMarker === undefined || (await this.dir.cgroupsConfirmed());
+    const cgroup = cgroupManagerForRecord(confirmed ? state.cgroupPaths : []);
     const pidfd = this.openInit();
     try {
       if (pidfd >= 0) native.pidfdSignal(pidfd, 9);
@@ -122,6 +122,8 @@ export class ContainerRef implements ContainerHandle {
       if (pidfd >= 0) native.close(pidfd);
     }
     if (cgroup) await cgroup.destroy();
+    // An owner that died between mkdir and saying so: what is empty of it goes, nothing is killed.
+    else if (!confirmed) await removeUnconfirmedCgroups(state.cgroupPaths);
     await this.dir.remove();
   }
 

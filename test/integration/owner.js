@@ -8,7 +8,8 @@ import { detectLayout } from '../../dist/lib/host/index.js';
 import { ROOTFS } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const layout = await detectLayout();
+/** This host's cgroup layout. */
+export const layout = await detectLayout();
 /** The mount point of every cgroup hierarchy of this host. */
 export const mounts = [...new Set([...Object.values(layout.v1), ...(layout.unifiedMount ? [layout.unifiedMount] : [])])];
 

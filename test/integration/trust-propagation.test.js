@@ -56,8 +56,9 @@ try {
   out.after = mountinfo();
   out.dataEntries = fs.readdirSync(path.join(scratch, 'data'));
 } finally {
-  // Recursive: whatever a container leaked below it goes too.
-  execFileSync('umount', ['-R', scratch]);
+  // Detached with everything below it (whatever a container leaked there goes
+  // too); -l rather than util-linux's -R, which busybox (the VM lane) lacks.
+  execFileSync('umount', ['-l', scratch]);
 }
 console.log(JSON.stringify(out));
 `;

@@ -39,7 +39,9 @@ test.serial('1 GiB through run(): the default cap keeps 8 MiB, RSS and event-loo
   t.regex(r.stderr.toString(), /^1024\+0 records in\n1024\+0 records out\n/, "dd's report: everything was written");
   t.true(growthMB < 100, `RSS grew ${growthMB.toFixed(1)} MB`);
   // Generous: the machine is shared with other builds and test runs.
-  t.true(maxDelayMs < 200, `the event loop was held ${maxDelayMs.toFixed(1)} ms`);
+  // The unbounded collector held it 2.4-10 s; a bounded one yields every 1 MiB
+  // (~20 ms here, a few hundred under the VM lane's software emulation).
+  t.true(maxDelayMs < 1000, `the event loop was held ${maxDelayMs.toFixed(1)} ms`);
   await assertNoLeaks(t, before, stateRoot);
 });
 

@@ -101,7 +101,7 @@ test('what berth refuses is not advertised: hooks, seccomp (until it lands), idm
   t.false(f.linux.netDevices.enabled);
   const apparmorOk = (() => {
     try {
-      normalizeProcess({ args: ['x'], apparmorProfile: 'p' }, 'process');
+      normalizeProcess({ args: ['x'], apparmorProfile: 'p' }, 'process', fakeCaller());
       return true;
     } catch {
       return false;
@@ -110,7 +110,7 @@ test('what berth refuses is not advertised: hooks, seccomp (until it lands), idm
   t.is(f.linux.apparmor.enabled, apparmorOk, 'apparmor.enabled is what validation does with a profile');
   const selinuxOk = (() => {
     try {
-      normalizeProcess({ args: ['x'], selinuxLabel: 'a:b:c:s0' }, 'process');
+      normalizeProcess({ args: ['x'], selinuxLabel: 'a:b:c:s0' }, 'process', fakeCaller());
       return true;
     } catch {
       return false;
