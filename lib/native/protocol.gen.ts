@@ -12,6 +12,8 @@ export const MSG_PID = 4;
 export const MSG_PTY = 5;
 /** child (cgroup v1): which cgroup directories it made ('1'/'0' each) */
 export const MSG_CGROUP_CREATED = 7;
+/** child: the seccomp notify listener, passed with SCM_RIGHTS, right before execve */
+export const MSG_SECCOMP_LISTENER = 8;
 /** BerthError.step for each `enum Step` number of native/wire/protocol.gen.h. */
 export const STEP_NAMES = [
   'none', // NONE
@@ -45,6 +47,7 @@ export const STEP_NAMES = [
   'io-priority', // IO_PRIORITY
   'cgroup-namespace', // CGROUPNS
   'cgroup', // CGROUP
+  'seccomp', // SECCOMP
 ] as const;
 /** BerthError.syscall for each `enum SyscallId` number of native/wire/protocol.gen.h. */
 export const SYSCALL_NAMES = [
@@ -86,4 +89,5 @@ export const SYSCALL_NAMES = [
   'sendmsg', // SENDMSG
   'ioprio_set', // IOPRIO_SET
   'unshare', // UNSHARE
+  'seccomp', // SECCOMP
 ] as const;

@@ -12,6 +12,7 @@ enum MsgKind : uint32_t {
   MSG_PID = 4,  // exec's first child: the host pid of the process it forked into the container
   MSG_PTY = 5,  // child: the terminal's master, passed with SCM_RIGHTS
   MSG_CGROUP_CREATED = 7,  // child (cgroup v1): which cgroup directories it made ('1'/'0' each)
+  MSG_SECCOMP_LISTENER = 8,  // child: the seccomp notify listener, passed with SCM_RIGHTS, right before execve
 };
 
 // BerthError.step names (lib/native/protocol.gen.ts STEP_NAMES) by number.
@@ -47,6 +48,7 @@ enum Step : int32_t {
   STEP_IO_PRIORITY = 28,  // io-priority
   STEP_CGROUPNS = 29,  // cgroup-namespace
   STEP_CGROUP = 30,  // cgroup
+  STEP_SECCOMP = 31,  // seccomp
 };
 
 // BerthError.syscall names (lib/native/protocol.gen.ts SYSCALL_NAMES) by number.
@@ -89,6 +91,7 @@ enum SyscallId : int32_t {
   SC_SENDMSG = 35,  // sendmsg
   SC_IOPRIO_SET = 36,  // ioprio_set
   SC_UNSHARE = 37,  // unshare
+  SC_SECCOMP = 38,  // seccomp
 };
 
 }  // namespace berth
