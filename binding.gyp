@@ -38,7 +38,8 @@
         "native/init/child_mounts.cc",
         "native/init/child_process.cc",
         "native/init/child_terminal.cc",
-        "native/init/child_cgroup.cc"
+        "native/init/child_cgroup.cc",
+        "native/init/child_seccomp.cc"
       ],
       "ldflags": ["-static", "-s"]
     },
@@ -65,13 +66,19 @@
         "native/init/child_process.cc",
         "native/init/child_terminal.cc",
         "native/init/child_cgroup.cc",
+        "native/init/child_seccomp.cc",
         "native/addon/fd_watch.cc",
         "native/addon/pipe_collect.cc",
         "native/addon/remove.cc",
         "native/addon/write_file.cc",
         "native/addon/decode_plan.cc",
+        "native/addon/seccomp_compile.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],
+      # libseccomp compiles profiles in the addon only (berth-init stays free of
+      # it), linked dynamically: libseccomp.so.2 (LGPL-2.1) is the system's, so
+      # the .node we ship contains none of it (README, "seccomp").
+      "libraries": ["-lseccomp"],
       "include_dirs": ["native/addon", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"]
     }

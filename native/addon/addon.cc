@@ -20,6 +20,7 @@ int InitProgramFd();
 Napi::Value RemovePaths(const Napi::CallbackInfo&);
 Napi::Value WriteFileAtomic(const Napi::CallbackInfo&);
 Napi::Value DecodePlanToJs(const Napi::CallbackInfo&);
+Napi::Value CompileSeccomp(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -39,6 +40,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("removePaths", Napi::Function::New(env, berth::RemovePaths, "removePaths"));
   exports.Set("writeFileAtomic", Napi::Function::New(env, berth::WriteFileAtomic, "writeFileAtomic"));
   exports.Set("decodePlan", Napi::Function::New(env, berth::DecodePlanToJs, "decodePlan"));
+  exports.Set("compileSeccomp", Napi::Function::New(env, berth::CompileSeccomp, "compileSeccomp"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;

@@ -327,6 +327,9 @@ void child_main(const Plan* p, int sync_fd) {
   mark("loopback");
   if (p->cwd && chdir(p->cwd) < 0) child_fail(sync_fd, STEP_CWD, errno, SC_CHDIR, p->cwd);
   if (p->terminal && setup_terminal(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
+  // seccomp without no_new_privs needs CAP_SYS_ADMIN: the filter goes on before
+  // the identity drops it (as runc does), and then also sees that setup.
+  if (!p->no_new_privs && install_seccomp(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
   if (setup_process_identity(p, &f) < 0) fail_with(sync_fd, f);
   mark("identity");
   // Changing credentials clears the parent-death signal: arm it again.
@@ -334,6 +337,9 @@ void child_main(const Plan* p, int sync_fd) {
     child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
   if (p->umask >= 0) umask((mode_t)p->umask);
   wait_for_go(sync_fd, p->exec_after_ready);
+  // With no_new_privs the filter goes on last, so a profile needs to allow
+  // nothing of berth's but execve (and sendto, to report a failed one).
+  if (p->no_new_privs && install_seccomp(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
   exec_process(p, sync_fd);
 }
 
