@@ -14,6 +14,9 @@ export type {
   ResolvedMount,
   ResolvedNamespace,
   ResolvedProcess,
+  ResolvedSeccomp,
+  SeccompArg,
+  SeccompRule,
 } from './config/normalize.js';
 export {
   AbortError,

@@ -81,8 +81,20 @@ function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
   return out;
 }
 
+/** A compiled seccomp filter (lib/seccomp/compile.ts), as the plan carries it. */
+export interface SeccompFilter {
+  program: Buffer;
+  flags: number;
+}
+
+function seccompPlan(filter: SeccompFilter | null | undefined): Pick<NativePlan, 'seccompFilter' | 'seccompFlags'> {
+  return filter ? { seccompFilter: filter.program, seccompFlags: filter.flags } : {};
+}
+
 export interface PlanInputs {
   host: HostFacts;
+  /** The container's seccomp filter, null for none. */
+  seccomp: SeccompFilter | null;
   fds: number[];
   joins: Array<{ fd: number; nstype: number }>;
   cgroupFd?: number;
@@ -133,6 +145,7 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     ...(cfg.domainname !== undefined ? { domainname: cfg.domainname } : {}),
     loopbackUp: (cloneFlags & CLONE_NS.network) !== 0,
     ...processPlan(cfg.process, inputs.host),
+    ...seccompPlan(inputs.seccomp),
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
     execAfterReady: inputs.execAfterReady === true,
@@ -141,6 +154,8 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
 
 export interface ExecInputs {
   host: HostFacts;
+  /** The exec'd process's filter (the container's unless its config brings one), null for none. */
+  seccomp: SeccompFilter | null;
   fds: number[];
   joinPidfd: number;
   joinRootFd: number;
@@ -170,6 +185,7 @@ export function execPlan(cfg: ResolvedConfig, proc: ResolvedProcess, inputs: Exe
     sysctls: [],
     loopbackUp: false,
     ...processPlan(proc, inputs.host),
+    ...seccompPlan(inputs.seccomp),
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
   };
