@@ -55,8 +55,8 @@ when(noProbe, 'SCMP_ACT_ERRNO returns the errno it names (EPERM when it names no
 
 when(noProbe, 'SCMP_ACT_ALLOW opens a syscall the deny-by-default profile refuses', async (t) => {
   const c = await createContainer({ rootfs: probe.rootfs, stateRoot, process: { args: ['true'] } });
-  const profile = c.config.seccomp;
   await c.destroy();
+  const profile = c.config.seccomp;
   const withKeyctl = { ...profile, syscalls: [...profile.syscalls, { names: ['keyctl'], action: 'SCMP_ACT_ALLOW' }] };
   t.deepEqual(results((await probeUnder(profile, ['sys', 'keyctl', '0', '-3', '0'])).stdout), [{ errno: EPERM }]);
   t.notDeepEqual(results((await probeUnder(withKeyctl, ['sys', 'keyctl', '0', '-3', '0'])).stdout), [{ errno: EPERM }]);

@@ -43,18 +43,17 @@ when(noProbe, 'with nothing said about seccomp, the process runs under one filte
 });
 
 when(noProbe, 'container.config shows the default profile it applied, and null where the caller opted out', async (t) => {
-  const c = await createContainer({ rootfs: probe.rootfs, stateRoot, process: { args: ['true'] } });
-  const d = await createContainer({ rootfs: probe.rootfs, stateRoot, process: { args: ['true'] }, linux: { seccomp: null } });
-  try {
-    t.is(c.config.seccomp.defaultAction, 'SCMP_ACT_ERRNO');
-    t.is(c.config.seccomp.defaultErrnoRet, EPERM);
-    t.true(c.config.seccomp.architectures.includes('SCMP_ARCH_X86_64') || process.arch !== 'x64');
-    t.true(c.config.seccomp.syscalls.some((r) => r.action === 'SCMP_ACT_ALLOW' && r.names.includes('read')));
-    t.is(d.config.seccomp, null);
-  } finally {
+  const configOf = async (extra) => {
+    const c = await createContainer({ rootfs: probe.rootfs, stateRoot, process: { args: ['true'] }, ...extra });
     await c.destroy();
-    await d.destroy();
-  }
+    return c.config;
+  };
+  const { seccomp } = await configOf({});
+  t.is(seccomp?.defaultAction, 'SCMP_ACT_ERRNO');
+  t.is(seccomp?.defaultErrnoRet, EPERM);
+  t.true(seccomp?.architectures.includes('SCMP_ARCH_X86_64') || process.arch !== 'x64');
+  t.true(seccomp?.syscalls.some((r) => r.action === 'SCMP_ACT_ALLOW' && r.names.includes('read')));
+  t.is((await configOf({ linux: { seccomp: null } })).seccomp, null);
 });
 
 // Each call: its arguments are ones the kernel itself would not refuse with
@@ -105,8 +104,8 @@ when(noProbe, 'with noNewPrivileges false the filter goes on while CAP_SYS_ADMIN
 when(noProbe, 'a syscall newer than every one the default profile names gets ENOSYS; the ones it leaves out below that get EPERM', async (t) => {
   const { compileSeccomp } = await import('../../dist/lib/seccomp/compile.js');
   const c = await createContainer({ rootfs: probe.rootfs, stateRoot, process: { args: ['true'] } });
-  const profile = c.config.seccomp;
   await c.destroy();
+  const profile = c.config.seccomp;
   const compiled = await compileSeccomp(profile, 'linux.seccomp');
   const highest = compiled.highestSyscall.SCMP_ARCH_X86_64;
   t.true(highest > 400, `the default profile's highest x86_64 syscall: ${highest}`);
@@ -190,8 +189,8 @@ when(noProbe, 'an OCI bundle is taken literally: no linux.seccomp there, no filt
     const literal = await run({ bundle, stateRoot });
     t.is(literal.stdout.toString(), 'Seccomp:\t0\n');
     const c = await createContainer({ bundle, stateRoot });
-    t.is(c.config.seccomp, null);
     await c.destroy();
+    t.is(c.config.seccomp, null);
     const profile = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['keyctl'], action: 'SCMP_ACT_ERRNO' }] };
     fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ ...spec, linux: { ...spec.linux, seccomp: profile } }));
     t.is((await run({ bundle, stateRoot })).stdout.toString(), 'Seccomp:\t2\n');
