@@ -41,7 +41,8 @@
         "native/init/child_cgroup.cc",
         "native/init/child_timens.cc",
         "native/init/child_attrs.cc",
-        "native/init/child_lsm.cc"
+        "native/init/child_lsm.cc",
+        "native/init/child_seccomp.cc"
       ],
       "ldflags": ["-static", "-s"]
     },
@@ -71,14 +72,20 @@
         "native/init/child_timens.cc",
         "native/init/child_attrs.cc",
         "native/init/child_lsm.cc",
+        "native/init/child_seccomp.cc",
         "native/addon/fd_watch.cc",
         "native/addon/pipe_collect.cc",
         "native/addon/remove.cc",
         "native/addon/write_file.cc",
         "native/addon/decode_plan.cc",
         "native/addon/bpf_device.cc",
+        "native/addon/seccomp_compile.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],
+      # libseccomp compiles profiles in the addon only (berth-init stays free of
+      # it), linked dynamically: libseccomp.so.2 (LGPL-2.1) is the system's, so
+      # the .node we ship contains none of it (README, "seccomp").
+      "libraries": ["-lseccomp"],
       "include_dirs": ["native/addon", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"]
     }

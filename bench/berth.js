@@ -53,7 +53,10 @@ let seq = 0;
 export function berthConfig(spec, stateRoot, { cgroupPrefix, args } = {}) {
   const n = ++seq;
   const id = `bench-berth-${process.pid}-${n}`;
-  const linux = cgroupPrefix ? { ...spec.linux, cgroupsPath: `${cgroupPrefix}-${n}` } : { ...spec.linux };
+  // A spec without a seccomp profile runs unfiltered under crun and runc, as it
+  // would under berth from a bundle; given as an object berth would apply its
+  // default profile (the seccomp scenario measures that).
+  const linux = { seccomp: null, ...spec.linux, ...(cgroupPrefix ? { cgroupsPath: `${cgroupPrefix}-${n}` } : {}) };
   const proc = { ...spec.process, ...(args ? { args } : {}) };
   return { ...spec, id, stateRoot, linux, process: proc };
 }

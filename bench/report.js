@@ -16,6 +16,8 @@ export function evaluateTargets(res) {
     ),
     target('startup p50 with 200 running / with 0 running', s.running?.ratio ?? null, 1.3),
     target('startup p50 with ~2 GB heap / with ~50 MB heap', s.heap?.ratio ?? null, 1.3),
+    target('seccomp: startup p50 with the default profile − without (ms)', s.seccomp?.startupDeltaMs ?? null, 0.1),
+    target('seccomp: 1e6 getppid in the container, with the default profile / without', s.seccomp?.loopRatio ?? null, 1.2),
   ];
 }
 
@@ -62,6 +64,12 @@ export function printTable(res) {
   if (s.heap?.small) {
     const h = s.heap;
     console.log(`heap: p50 ${h.small.stats.p50} ms at ${h.small.heapUsedMB} MB heap, ${h.large.stats.p50} ms at ${h.large.heapUsedMB} MB (×${h.ratio})`);
+  }
+  if (s.seccomp?.startup) {
+    const sc = s.seccomp;
+    statsTable('seccomp: startup (run /bin/true)', sc.startup);
+    statsTable(`seccomp: ${sc.loopCalls} getppid() in the container (ns per call)`, sc.loopNsPerCall);
+    console.log(`  startup +${sc.startupDeltaMs} ms with the default profile; the loop ×${sc.loopRatio}`);
   }
   for (const [k, v] of Object.entries(s)) if (v?.error) console.log(`\n${k}: FAILED: ${v.error}`);
   for (const [k, v] of Object.entries(res.skipped)) console.log(`${k}: skipped: ${v}`);

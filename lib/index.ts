@@ -25,6 +25,9 @@ export type {
   ResolvedTimeOffsets,
   SchedulerFlag,
   SchedulerPolicy,
+  ResolvedSeccomp,
+  SeccompArg,
+  SeccompRule,
 } from './config/normalize.js';
 export { type Features, features } from './features.js';
 export {

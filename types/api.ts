@@ -1,5 +1,5 @@
 // The public contract of berth's API (besides the OCI shapes in ./oci.ts).
-import type { Process, Spec } from './oci.js';
+import type { LinuxSeccomp, Process, Spec } from './oci.js';
 
 /** child_process conventions: a Node stream ('pipe'), the parent's own fd ('inherit'), /dev/null ('ignore'), or an fd. */
 export type StdioOption = 'pipe' | 'inherit' | 'ignore' | number;
@@ -7,6 +7,8 @@ export type StdioOption = 'pipe' | 'inherit' | 'ignore' | number;
 export interface ProcessConfig extends Process {
   /** [stdin, stdout, stderr, ...extra fds that become 3, 4, …]; one value applies to all three. Default 'pipe'. */
   stdio?: StdioOption | StdioOption[];
+  /** exec() only: this process's own seccomp profile (null: none) instead of the container's linux.seccomp. */
+  seccomp?: LinuxSeccomp | null;
 }
 
 export interface ContainerConfig extends Omit<Spec, 'process'> {

@@ -209,12 +209,36 @@ export interface LinuxResources {
   unified?: Record<string, string>;
 }
 
+export interface LinuxSeccompArg {
+  /** 0–5. */
+  index: number;
+  /** uint64 (a BigInt where a number would not be exact). MASKED_EQ: the mask. */
+  value: number | bigint;
+  /** MASKED_EQ: what the masked argument must equal. */
+  valueTwo?: number | bigint;
+  /** SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT, _MASKED_EQ. */
+  op: string;
+}
+
+export interface LinuxSyscall {
+  names: string[];
+  /** SCMP_ACT_ALLOW, _ERRNO, _KILL, _KILL_THREAD, _KILL_PROCESS, _TRAP, _TRACE, _LOG (_NOTIFY: not supported yet). */
+  action: string;
+  /** SCMP_ACT_ERRNO / SCMP_ACT_TRACE: the errno (default EPERM). */
+  errnoRet?: number;
+  args?: LinuxSeccompArg[];
+}
+
 export interface LinuxSeccomp {
   defaultAction: string;
   defaultErrnoRet?: number;
+  /** Besides the native architecture (SCMP_ARCH_X86, SCMP_ARCH_X32, …): every other one is refused. */
   architectures?: string[];
+  /** SECCOMP_FILTER_FLAG_LOG, _SPEC_ALLOW, _WAIT_KILLABLE_RECV, _TSYNC (accepted, meaningless here). */
   flags?: string[];
-  syscalls?: Array<{ names: string[]; action: string; errnoRet?: number; args?: unknown[] }>;
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: LinuxSyscall[];
 }
 
 export interface Linux {
@@ -225,7 +249,8 @@ export interface Linux {
   cgroupsPath?: string;
   namespaces?: LinuxNamespace[];
   devices?: LinuxDevice[];
-  seccomp?: LinuxSeccomp;
+  /** Absent: berth's default profile (an OCI bundle: none); null: no filter. */
+  seccomp?: LinuxSeccomp | null;
   rootfsPropagation?: 'private' | 'rprivate' | 'slave' | 'rslave' | 'shared' | 'rshared' | 'unbindable' | 'runbindable';
   maskedPaths?: string[];
   readonlyPaths?: string[];

@@ -10,6 +10,7 @@ import { ConfigError } from '../errors.js';
 import type { HostCgroupInfo } from '../host/index.js';
 import { MS } from '../kernel/abi.js';
 import { cgroupSegments } from '../cgroups/paths.js';
+import type { ResolvedSeccomp } from '../seccomp/profile.js';
 import { defaultStateRoot } from '../state/state-dir.js';
 import { type CallerFacts, callerFacts } from './caller.js';
 import { absPath, containerPath, hostPath, isObject, optArray, optBool, optObject, optStr, plainJson, str, strArray } from './check.js';
@@ -20,6 +21,7 @@ import { type ResolvedMount, propagationFlag, resolveMount } from './mounts.js';
 import { type ResolvedNamespace, normalizeNamespaces } from './namespaces.js';
 import { type ResolvedProcess, normalizeProcess } from './process.js';
 import { validateResources, withoutNullLimits } from './resources.js';
+import { resolveSeccomp } from './seccomp.js';
 import { normalizeSysctl } from './sysctl.js';
 import { lsmSetting } from './lsm.js';
 import { type ResolvedMemoryPolicy, normalizeMemoryPolicy } from './memory-policy.js';
@@ -36,6 +38,7 @@ export type { MemoryPolicyFlag, MemoryPolicyMode, ResolvedMemoryPolicy } from '.
 export type { ResolvedPersonality } from './personality.js';
 export type { ResolvedScheduler, SchedulerFlag, SchedulerPolicy } from './scheduler.js';
 export type { ResolvedTimeOffset, ResolvedTimeOffsets } from './time.js';
+export type { ResolvedSeccomp, SeccompArg, SeccompRule } from '../seccomp/profile.js';
 
 const HOSTNAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?$/;
 /** __NEW_UTS_LEN: sethostname/setdomainname refuse longer names (EINVAL). */
@@ -60,6 +63,8 @@ export interface ResolvedConfig {
   rootfsPropagation: number;
   resources?: LinuxResources;
   cgroupsPath?: string;
+  /** The filter every process of the container runs under (berth's default unless given); null: none. */
+  seccomp: ResolvedSeccomp | null;
   annotations: Record<string, string>;
   dieWithParent: boolean;
   timeOffsets?: ResolvedTimeOffsets;
@@ -122,9 +127,8 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   }
   const linux = optObject(cfg.linux, 'linux') ?? {};
   // Fields berth cannot honour yet are refused, not ignored: a caller who asks
-  // for a seccomp filter or a user namespace must not get a container without one.
+  // for a user namespace or hooks must not get a container without them.
   const unsupported: Array<[unknown, string, string]> = [
-    [linux.seccomp, 'linux.seccomp', 'seccomp filters are not supported yet'],
     [linux.uidMappings, 'linux.uidMappings', 'user namespaces are not supported yet'],
     [linux.gidMappings, 'linux.gidMappings', 'user namespaces are not supported yet'],
     [cfg.hooks && Object.values(cfg.hooks).some((h) => Array.isArray(h) && h.length > 0) ? cfg.hooks : undefined, 'hooks', 'OCI hooks are not supported yet'],
@@ -157,6 +161,10 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   const mounts: ResolvedMount[] = [];
   for (let i = 0; i < mountsRaw.length; i++) mounts.push(resolveMount(mountsRaw[i], `mounts[${i}]`, bundle));
   const processCfg = normalizeProcess(cfg.process, 'process', caller);
+  if ((cfg.process as { seccomp?: unknown } | undefined)?.seccomp !== undefined) {
+    throw new ConfigError('process.seccomp', "is for exec(): a container's own filter is linux.seccomp");
+  }
+  const seccomp = resolveSeccomp(linux.seccomp, 'linux.seccomp', { fromBundle: bundle !== undefined, bounding: processCfg.capabilities.bounding });
   const stateRoot = cfg.stateRoot === undefined ? defaultStateRoot() : absPath(cfg.stateRoot, 'stateRoot');
   const resourcesGiven = optObject(linux.resources, 'linux.resources') as LinuxResources | undefined;
   const devices = normalizeDevices(linux.devices, 'linux.devices');
@@ -193,6 +201,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     rootfsPropagation: rootfsPropagation(linux.rootfsPropagation, ownNs('mount'), 'linux.rootfsPropagation'),
     ...(limits !== undefined ? { resources: limits } : {}),
     ...(cgroupsPath !== undefined ? { cgroupsPath } : {}),
+    seccomp,
     annotations: annotations as Record<string, string>,
     dieWithParent: optBool(cfg.dieWithParent, 'dieWithParent') ?? true,
     ...(timeOffsets ? { timeOffsets } : {}),

@@ -10,6 +10,7 @@ import { hostFacts, readHostCgroupInfo } from '../host/index.js';
 import { CLONE_NS } from '../kernel/abi.js';
 import { setupSlot } from '../launch/admission.js';
 import { containerPlan, initForks } from '../launch/plan.js';
+import { compileSeccomp } from '../seccomp/compile.js';
 import { type Launch, spawnProcess } from '../launch/spawn.js';
 import { native } from '../native/addon.js';
 import { StateDir, processStartTime } from '../state/state-dir.js';
@@ -65,6 +66,9 @@ export async function createInit(input: ContainerConfig, options: CreateOptions 
 async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: number, release: () => void): Promise<Created> {
   const host = hostFacts();
   const config = await normalizeConfig(input, await readHostCgroupInfo());
+  // Compiled (or found compiled) before the state dir is claimed: a profile
+  // libseccomp refuses leaves nothing behind.
+  const seccomp = config.seccomp && (await compileSeccomp(config.seccomp, 'linux.seccomp'));
   const execAfterReady = options.execAfterReady === true;
   const stateDir = new StateDir(config.stateRoot, config.id);
   const record: InitRecord = { created: new Date().toISOString(), startTime: undefined };
@@ -106,7 +110,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     launch = await spawnProcess({
       step: 'clone',
       stdio: config.process.stdio,
-      plan: (fds) => containerPlan(config, { host, fds, joins, cgroupFd, placement, execAfterReady }),
+      plan: (fds) => containerPlan(config, { host, seccomp, fds, joins, cgroupFd, placement, execAfterReady }),
       childOnlyFds,
       forks: initForks(config),
       release,

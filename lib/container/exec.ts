@@ -4,12 +4,14 @@
 import fs from 'node:fs';
 import type { ProcessConfig } from '../../types/api.js';
 import { resolveExecProcess } from '../config/exec.js';
+import { normalizeSeccomp } from '../config/seccomp.js';
 import { InvalidStateError, SetupError } from '../errors.js';
 import { setupSlot } from '../launch/admission.js';
 import type { PidHandle } from '../launch/channel.js';
 import { execPlan } from '../launch/plan.js';
 import { letExec, spawnProcess } from '../launch/spawn.js';
 import { native } from '../native/addon.js';
+import { compileSeccomp } from '../seccomp/compile.js';
 import type { ContainerParts } from './parts.js';
 import { ContainerProcess } from './process.js';
 
@@ -35,6 +37,11 @@ export function openOrThrow(path: string, step: string, what: string): number {
 export async function execProcess(parts: ContainerParts, given: ProcessConfig, owner: object): Promise<{ proc: PidHandle; handle: ContainerProcess }> {
   const { config, cgroup, host } = parts;
   const proc = resolveExecProcess(config.process, given);
+  // The container's filter unless the exec brings its own (null: none). It is
+  // installed by the exec'd process itself: a filter is not inherited from the init.
+  const ownSeccomp = (given as { seccomp?: unknown }).seccomp;
+  const profile = ownSeccomp === undefined ? config.seccomp : normalizeSeccomp(ownSeccomp, 'process.seccomp');
+  const seccomp = profile && (await compileSeccomp(profile, ownSeccomp === undefined ? 'linux.seccomp' : 'process.seccomp'));
   const joinPidfd = parts.launch.proc.fd;
   if (joinPidfd < 0) throw new InvalidStateError('exec', 'stopped', config.id);
   const childOnlyFds: number[] = [];
@@ -48,7 +55,7 @@ export async function execProcess(parts: ContainerParts, given: ProcessConfig, o
     const launch = await spawnProcess({
       step: 'join',
       stdio: proc.stdio,
-      plan: (fds) => execPlan(config, proc, { host, fds, joinPidfd, joinRootFd, cgroupFd }),
+      plan: (fds) => execPlan(config, proc, { host, seccomp, fds, joinPidfd, joinRootFd, cgroupFd }),
       childOnlyFds,
       forks: true,
       release,

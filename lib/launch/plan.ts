@@ -138,8 +138,20 @@ function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
   return out;
 }
 
+/** A compiled seccomp filter (lib/seccomp/compile.ts), as the plan carries it. */
+export interface SeccompFilter {
+  program: Buffer;
+  flags: number;
+}
+
+function seccompPlan(filter: SeccompFilter | null | undefined): Pick<NativePlan, 'seccompFilter' | 'seccompFlags'> {
+  return filter ? { seccompFilter: filter.program, seccompFlags: filter.flags } : {};
+}
+
 export interface PlanInputs {
   host: HostFacts;
+  /** The container's seccomp filter, null for none. */
+  seccomp: SeccompFilter | null;
   fds: number[];
   joins: Array<{ fd: number; nstype: number }>;
   cgroupFd?: number;
@@ -196,6 +208,7 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     ...taskPlan(cfg),
     ...(initForks(cfg) ? { forkIntoPidns: true } : {}),
     ...(cfg.timeOffsets ? { timeOffsets: timensOffsetsText(cfg.timeOffsets) } : {}),
+    ...seccompPlan(inputs.seccomp),
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
     execAfterReady: inputs.execAfterReady === true,
@@ -204,6 +217,8 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
 
 export interface ExecInputs {
   host: HostFacts;
+  /** The exec'd process's filter (the container's unless its config brings one), null for none. */
+  seccomp: SeccompFilter | null;
   fds: number[];
   joinPidfd: number;
   joinRootFd: number;
@@ -236,6 +251,7 @@ export function execPlan(cfg: ResolvedConfig, proc: ResolvedProcess, inputs: Exe
     ...taskPlan(cfg),
     ...(proc.execCPUAffinity?.initial ? { cpuAffinityInitial: maskWords(proc.execCPUAffinity.initial) } : {}),
     ...(proc.execCPUAffinity?.final ? { cpuAffinityFinal: maskWords(proc.execCPUAffinity.final) } : {}),
+    ...seccompPlan(inputs.seccomp),
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
   };

@@ -46,6 +46,10 @@ export interface NativePlan {
   caps: [bigint, bigint, bigint, bigint, bigint];
   capLast: number;
   noNewPrivs: boolean;
+  /** struct sock_filter[] (host byte order) installed right before execve; absent: no filter. */
+  seccompFilter?: Buffer;
+  /** SECCOMP_FILTER_FLAG_* for seccomp(SECCOMP_SET_MODE_FILTER). */
+  seccompFlags?: number;
   rlimits: Array<{ resource: number; soft: bigint; hard: bigint }>;
   oomScoreAdj?: number;
   ioPriority?: number;
@@ -97,6 +101,34 @@ export type ChildMessage =
   | { eof: true }
   | { eof?: undefined; kind: number; step: number; errno: number; syscall: number; detail: string; value: number; fd?: number };
 
+/** What compileSeccomp() compiles: libseccomp's input, numbers resolved in TS. */
+export interface NativeSeccompSpec {
+  /** SECCOMP_RET_* value (errno in the low 16 bits). */
+  defaultAction: number;
+  /** For syscalls of an architecture the filter does not list. */
+  badArchAction: number;
+  /** libseccomp architecture names ('x86_64', 'x86', 'x32', 'aarch64', …), the native one first. */
+  arches: string[];
+  /** SCMP_FLTATR_CTL_OPTIMIZE 2: a binary tree of syscalls instead of a list. */
+  binaryTree: boolean;
+  rules: Array<{
+    names: string[];
+    action: number;
+    args: Array<{ index: number; op: string; value: bigint; valueTwo: bigint }>;
+  }>;
+  /** Refuse before compiling when the program can be told to exceed this many instructions. */
+  maxInstructions: number;
+}
+
+export interface NativeSeccompProgram {
+  /** libseccomp's program: struct sock_filter[] in host byte order. */
+  program: Buffer;
+  /** The highest syscall number any rule names, per entry of `arches` (-1: none known there). */
+  highest: number[];
+  /** Names libseccomp does not know on any architecture (skipped). */
+  unknown: string[];
+}
+
 export interface FdWatch {
   stop(): void;
   ref(): void;
@@ -147,6 +179,13 @@ export interface Native {
   detachDeviceProgram(cgroupPath: string, progFd: number): void;
   /** Ids of the device programs attached to the cgroup itself (bpf(BPF_PROG_QUERY)). */
   queryDevicePrograms(cgroupPath: string): number[];
+  /**
+   * libseccomp compiles a profile on a libuv worker thread. Rejects with an
+   * Error carrying errno/code and, when a rule or an architecture was refused,
+   * `rule` and `name` (indexes into spec.rules / the names) or `arch`; a program
+   * that cannot fit in maxInstructions rejects with `tooLarge` (the lower bound).
+   */
+  compileSeccomp(spec: NativeSeccompSpec): Promise<NativeSeccompProgram>;
 }
 
 export const native: Native = require('node-gyp-build')(packageRoot);

@@ -1,6 +1,7 @@
 // The primitives of the plan's encoding (native/wire/wire.js says it: 8-byte
 // little-endian integers, strings as a length (all ones = null) and their
-// UTF-8 bytes), written by the generated encodePlan (plan-codec.gen.ts).
+// UTF-8 bytes, byte arrays the same way), written by the generated encodePlan
+// (plan-codec.gen.ts).
 // Encoded in one pass into one Buffer, because handing the plan object to C++
 // field by field (an N-API call per property) cost ~0.4 ms of the event loop
 // per container; the addon only decodes it and passes the bytes on to
@@ -48,6 +49,15 @@ export class PlanWriter {
   /** '' travels as null too: for fields where the child treats "empty" as "not given". */
   nonEmptyStr(v: string | undefined): void {
     this.str(v === '' ? null : v);
+  }
+
+  /** Bytes as they are (a compiled BPF program); absent travels as null. */
+  bytes(v: Uint8Array | null | undefined): void {
+    if (v === null || v === undefined) return this.int(NULL_LENGTH);
+    this.int(v.length);
+    this.room(v.length);
+    this.buf.set(v, this.at);
+    this.at += v.length;
   }
 
   done(): Buffer {

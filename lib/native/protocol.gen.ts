@@ -12,6 +12,8 @@ export const MSG_PID = 4;
 export const MSG_PTY = 5;
 /** child (cgroup v1): which cgroup directories it made ('1'/'0' each) */
 export const MSG_CGROUP_CREATED = 7;
+/** child: the seccomp notify listener, passed with SCM_RIGHTS, right before execve */
+export const MSG_SECCOMP_LISTENER = 8;
 /** BerthError.step for each `enum Step` number of native/wire/protocol.gen.h. */
 export const STEP_NAMES = [
   'none', // NONE
@@ -52,6 +54,7 @@ export const STEP_NAMES = [
   'cpu-affinity', // CPU_AFFINITY
   'memory-policy', // MEMORY_POLICY
   'lsm-label', // LSM_LABEL
+  'seccomp', // SECCOMP
 ] as const;
 /** BerthError.syscall for each `enum SyscallId` number of native/wire/protocol.gen.h. */
 export const SYSCALL_NAMES = [
@@ -98,4 +101,5 @@ export const SYSCALL_NAMES = [
   'sched_setaffinity', // SCHED_SETAFFINITY
   'set_mempolicy', // SET_MEMPOLICY
   'personality', // PERSONALITY
+  'seccomp', // SECCOMP
 ] as const;

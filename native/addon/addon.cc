@@ -24,6 +24,7 @@ Napi::Value LoadDeviceProgram(const Napi::CallbackInfo&);
 Napi::Value AttachDeviceProgram(const Napi::CallbackInfo&);
 Napi::Value DetachDeviceProgram(const Napi::CallbackInfo&);
 Napi::Value QueryDevicePrograms(const Napi::CallbackInfo&);
+Napi::Value CompileSeccomp(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -47,6 +48,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attachDeviceProgram", Napi::Function::New(env, berth::AttachDeviceProgram, "attachDeviceProgram"));
   exports.Set("detachDeviceProgram", Napi::Function::New(env, berth::DetachDeviceProgram, "detachDeviceProgram"));
   exports.Set("queryDevicePrograms", Napi::Function::New(env, berth::QueryDevicePrograms, "queryDevicePrograms"));
+  exports.Set("compileSeccomp", Napi::Function::New(env, berth::CompileSeccomp, "compileSeccomp"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;

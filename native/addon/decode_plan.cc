@@ -127,6 +127,9 @@ Napi::Object ToJs(Napi::Env env, const Plan& p) {
   o.Set("caps", List(env, p.caps, CAP_SET_COUNT, [env](uint64_t c) { return Big(env, c); }));
   o.Set("capLast", Int(env, p.cap_last));
   o.Set("noNewPrivs", Bool(env, p.no_new_privs));
+  if (p.seccomp_filter)
+    o.Set("seccompFilter", Napi::Buffer<char>::Copy(env, (const char*)p.seccomp_filter, (size_t)p.nseccomp_filter));
+  o.Set("seccompFlags", Int(env, p.seccomp_flags));
   o.Set("rlimits", List(env, p.rlimits, p.nrlimits, [env](const RlimitSpec& r) {
     Napi::Object x = Napi::Object::New(env);
     x.Set("resource", Int(env, r.resource));

@@ -351,6 +351,9 @@ void child_main(const Plan* p, int sync_fd) {
   if (p->cwd && chdir(p->cwd) < 0) child_fail(sync_fd, STEP_CWD, errno, SC_CHDIR, p->cwd);
   if (p->terminal && setup_terminal(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
   if (set_task_attributes(p, &f) < 0) fail_with(sync_fd, f);
+  // seccomp without no_new_privs needs CAP_SYS_ADMIN: the filter goes on before
+  // the identity drops it (as runc does), and then also sees that setup.
+  if (!p->no_new_privs && install_seccomp(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
   if (setup_process_identity(p, &f) < 0) fail_with(sync_fd, f);
   mark("identity");
   // Changing credentials clears the parent-death signal: arm it again.
@@ -361,6 +364,9 @@ void child_main(const Plan* p, int sync_fd) {
   // After go: an exec on cgroup v1 was moved into the container's cpuset
   // meanwhile, which reset its affinity.
   if (set_cpu_affinity(p->cpu_affinity_final, p->ncpu_affinity_final, &f) < 0) fail_with(sync_fd, f);
+  // With no_new_privs the filter goes on last, so a profile needs to allow
+  // nothing of berth's but execve (and sendto, to report a failed one).
+  if (p->no_new_privs && install_seccomp(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
   exec_process(p, sync_fd);
 }
 

@@ -29,6 +29,9 @@ int setup_rootfs(const Plan* p, Failure* f);
 int setup_process_identity(const Plan* p, Failure* f);
 int setup_terminal(const Plan* p, int sync_fd, Failure* f);
 int place_in_cgroups(const Plan* p, int sync_fd, Failure* f);
+// The plan's seccomp filter (if any), with its flags; a notify listener goes
+// to the parent. After it, the process may make only the syscalls it allows.
+int install_seccomp(const Plan* p, int sync_fd, Failure* f);
 [[noreturn]] void exec_process(const Plan* p, int sync_fd);
 // The rest of the OCI Linux surface (child_timens.cc, child_attrs.cc, child_lsm.cc).
 int enter_time_namespace(const Plan* p, Failure* f);
@@ -57,6 +60,8 @@ void zero(T* v) {
 }
 // A message to the parent: all zeros but its kind.
 void init_msg(Msg* m, MsgKind kind);
+// A message of `kind` carrying `fd` (SCM_RIGHTS): the sendmsg result.
+int send_fd(int sync_fd, MsgKind kind, int fd);
 // openat2 of `path` with `dirfd` as its root (RESOLVE_IN_ROOT, no magic
 // links): a symlink in the rootfs can never lead out of it. Every lookup in
 // the rootfs goes through here, for its retry on EAGAIN.

@@ -5,41 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "child.h"
 
 namespace berth {
-
-namespace {
-
-int send_fd(int sync_fd, int fd) {
-  Msg m;
-  init_msg(&m, MSG_PTY);
-  struct iovec iov = {&m, sizeof m};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  zero(&control);
-  struct msghdr msg = {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  char* src = reinterpret_cast<char*>(&fd);
-  char* dst = reinterpret_cast<char*>(CMSG_DATA(c));
-  for (unsigned i = 0; i < sizeof(int); i++) dst[i] = src[i];
-  return (int)sendmsg(sync_fd, &msg, MSG_NOSIGNAL);
-}
-
-}  // namespace
 
 int setup_terminal(const Plan* p, int sync_fd, Failure* f) {
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -72,7 +43,7 @@ int setup_terminal(const Plan* p, int sync_fd, Failure* f) {
     *f = {STEP_TERMINAL, errno, SC_FCHOWNAT, "/dev/pts"};
     return -1;
   }
-  if (send_fd(sync_fd, master) < 0) {
+  if (send_fd(sync_fd, MSG_PTY, master) < 0) {
     *f = {STEP_TERMINAL, errno, SC_SENDMSG, nullptr};
     return -1;
   }

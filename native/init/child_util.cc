@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -79,6 +80,30 @@ int openat2_in_root(int dirfd, const char* path, int flags) {
     int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
     if (fd >= 0 || (errno != EAGAIN && errno != EINTR) || attempt >= 256) return fd;
   }
+}
+
+int send_fd(int sync_fd, MsgKind kind, int fd) {
+  Msg m;
+  init_msg(&m, kind);
+  struct iovec iov = {&m, sizeof m};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  zero(&control);
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  char* src = reinterpret_cast<char*>(&fd);
+  char* dst = reinterpret_cast<char*>(CMSG_DATA(c));
+  for (unsigned i = 0; i < sizeof(int); i++) dst[i] = src[i];
+  return (int)sendmsg(sync_fd, &msg, MSG_NOSIGNAL);
 }
 
 }  // namespace berth

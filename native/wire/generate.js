@@ -62,6 +62,8 @@ function protocolHeader({ messages, steps, syscalls }) {
 const NO_MAX = 'kNoLimit';
 
 function decodeScalar(f, target, out, indent) {
+  // bytes: a pointer member and its length, n<member> beside it.
+  if (f.type === 'bytes') return out.push(`${indent}r.bytes(${target}, ${target.replace(/([A-Za-z_0-9]+)$/, 'n$1')});`);
   const call = f.type === 'int' ? 'num' : f.type === 'str' ? 'str' : f.type === 'str?' ? 'opt_str' : null;
   if (!call) throw new Error(`wire.js: ${f.c}: unknown type ${f.type}`);
   out.push(`${indent}r.${call}(${target});`);
@@ -154,6 +156,7 @@ function encodeScalar(f, obj, out, indent) {
   if (f.type === 'int') out.push(`${indent}w.int(${v});`);
   else if (f.type === 'str') out.push(`${indent}w.str(${v});`);
   else if (f.type === 'str?') out.push(`${indent}w.${f.emptyIsNull ? 'nonEmptyStr' : 'str'}(${v});`);
+  else if (f.type === 'bytes') out.push(`${indent}w.bytes(${v});`);
   else throw new Error(`wire.js: ${f.ts}: unknown type ${f.type}`);
 }
 

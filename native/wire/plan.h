@@ -124,6 +124,12 @@ struct Plan {
   uint64_t caps[CAP_SET_COUNT];
   int cap_last;             // /proc/sys/kernel/cap_last_cap
   int no_new_privs;
+  // The seccomp filter: struct sock_filter[] in host byte order, compiled once
+  // per profile in the parent (lib/seccomp); null: no filter. Installed with
+  // these SECCOMP_FILTER_FLAG_* as the last step before execve (child_seccomp.cc).
+  const void* seccomp_filter;
+  uint64_t nseccomp_filter;  // bytes
+  unsigned seccomp_flags;
   const RlimitSpec* rlimits;
   int nrlimits;
   int ioprio;               // ioprio_set value, -1: leave as is

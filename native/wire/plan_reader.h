@@ -1,6 +1,6 @@
 // The primitives of the plan's encoding (native/wire/wire.js says it: 8-byte
-// integers, strings as a length (all ones = null) and their bytes, arrays as a
-// count and items), read by the generated DecodePlan (plan_codec.gen.cc).
+// integers, strings and byte arrays as a length (all ones = null) and their
+// bytes, arrays as a count and items), read by the generated DecodePlan (plan_codec.gen.cc).
 // A short or malformed buffer never reads out of bounds: the reader turns
 // not-ok and yields zeros and nulls, and DecodePlan refuses the plan.
 #pragma once
@@ -47,6 +47,14 @@ class PlanReader {
     out = const_cast<char*>(s);
   }
   void opt_str(const char*& out) { out = string(); }
+  // Bytes (a BPF program): null and 0 when absent. Kept in the store like a
+  // string, whose buffer is malloc-aligned, enough for any struct of ints.
+  template <class N>
+  void bytes(const void*& out, N& n) {
+    uint64_t len = 0;
+    out = raw(&len);
+    n = (N)len;
+  }
 
   // An array count in [min, max], and never more than the bytes left, so a
   // corrupt count cannot make the decoder allocate wildly.
@@ -61,11 +69,17 @@ class PlanReader {
 
   // null for a null string; a non-null one is kept in the store.
   const char* string() {
+    uint64_t n = 0;
+    return raw(&n);
+  }
+
+  const char* raw(uint64_t* len) {
     uint64_t n = u();
     if (!ok_ || n == kNullLength) return nullptr;
     if ((uint64_t)(end_ - p_) < n) return ok_ = false, nullptr;
     const char* v = store_->keep(std::string(p_, n));
     p_ += n;
+    *len = n;
     return v;
   }
 

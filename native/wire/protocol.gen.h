@@ -12,6 +12,7 @@ enum MsgKind : uint32_t {
   MSG_PID = 4,  // exec's first child: the host pid of the process it forked into the container
   MSG_PTY = 5,  // child: the terminal's master, passed with SCM_RIGHTS
   MSG_CGROUP_CREATED = 7,  // child (cgroup v1): which cgroup directories it made ('1'/'0' each)
+  MSG_SECCOMP_LISTENER = 8,  // child: the seccomp notify listener, passed with SCM_RIGHTS, right before execve
 };
 
 // BerthError.step names (lib/native/protocol.gen.ts STEP_NAMES) by number.
@@ -54,6 +55,7 @@ enum Step : int32_t {
   STEP_CPU_AFFINITY = 35,  // cpu-affinity
   STEP_MEMORY_POLICY = 36,  // memory-policy
   STEP_LSM_LABEL = 37,  // lsm-label
+  STEP_SECCOMP = 38,  // seccomp
 };
 
 // BerthError.syscall names (lib/native/protocol.gen.ts SYSCALL_NAMES) by number.
@@ -101,6 +103,7 @@ enum SyscallId : int32_t {
   SC_SCHED_SETAFFINITY = 40,  // sched_setaffinity
   SC_SET_MEMPOLICY = 41,  // set_mempolicy
   SC_PERSONALITY = 42,  // personality
+  SC_SECCOMP = 43,  // seccomp
 };
 
 }  // namespace berth

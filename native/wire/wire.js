@@ -14,6 +14,7 @@ export const messages = [
   { name: 'PID', value: 4, doc: "exec's first child: the host pid of the process it forked into the container" },
   { name: 'PTY', value: 5, doc: "child: the terminal's master, passed with SCM_RIGHTS" },
   { name: 'CGROUP_CREATED', value: 7, doc: "child (cgroup v1): which cgroup directories it made ('1'/'0' each)" },
+  { name: 'SECCOMP_LISTENER', value: 8, doc: "child: the seccomp notify listener, passed with SCM_RIGHTS, right before execve" },
 ];
 
 // The setup steps a failure names, numbered in this order: [C enumerator, the
@@ -57,6 +58,7 @@ export const steps = [
   ['CPU_AFFINITY', 'cpu-affinity'],
   ['MEMORY_POLICY', 'memory-policy'],
   ['LSM_LABEL', 'lsm-label'],
+  ['SECCOMP', 'seccomp'],
 ];
 
 // The syscall a failure names, numbered in this order: [C enumerator, the name
@@ -105,6 +107,7 @@ export const syscalls = [
   ['SCHED_SETAFFINITY', 'sched_setaffinity'],
   ['SET_MEMPOLICY', 'set_mempolicy'],
   ['PERSONALITY', 'personality'],
+  ['SECCOMP', 'seccomp'],
 ];
 
 // The launch plan (NativePlan in lib/native/addon.ts -> struct Plan in
@@ -120,6 +123,8 @@ export const syscalls = [
 //   'int'    a number, boolean or bigint; `default` (a TS expression) when the property is absent
 //   'str'    a string that must be there (the decoder refuses null)
 //   'str?'   a string or null: absent is null, and with `emptyIsNull` so is ''
+//   'bytes'  a Buffer or absent, copied as it is (its length, then the bytes;
+//            absent travels as null): the C side has a pointer and n<c>, its length
 //   'array'  `of` is 'int', 'str' or a list of fields (a struct); `max`/`min`
 //            bound the count on both sides; `terminated`: the C array ends with
 //            a null pointer instead of having an n<c> count; `inline`: a fixed C
@@ -130,7 +135,7 @@ export const syscalls = [
 // Bump `version` whenever the layout changes: the generator refuses a new
 // layout under an old version, so a plan from another build is refused, never misread.
 export const plan = {
-  version: 4,
+  version: 5,
   magic: 'berth',
   fields: [
     { ts: 'cloneFlags', c: 'clone_flags', type: 'int' },
@@ -224,6 +229,8 @@ export const plan = {
     { ts: 'caps', c: 'caps', type: 'array', of: 'int', fixed: 5 },
     { ts: 'capLast', c: 'cap_last', type: 'int' },
     { ts: 'noNewPrivs', c: 'no_new_privs', type: 'int' },
+    { ts: 'seccompFilter', c: 'seccomp_filter', type: 'bytes' },
+    { ts: 'seccompFlags', c: 'seccomp_flags', type: 'int', default: '0' },
     {
       ts: 'rlimits', c: 'rlimits', type: 'array',
       of: [

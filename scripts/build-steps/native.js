@@ -1,6 +1,7 @@
 // The addon (build/Release/berth.node, berth-init embedded in it), built by
 // node-gyp only when binding.gyp, native/ or the toolchain changed. make does the
 // per-file part: it recompiles what a changed .cc or .h touches, nothing else.
+import { ensureBuildPackages } from './packages.js';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -67,6 +68,7 @@ export function buildNative({ root, full = false, env = nativeEnv() }) {
   if (!full && configured && before && sameJson(before, now) && built) return 'addon up to date';
 
   checkToolchain(env);
+  ensureBuildPackages(root, 'build', env);
   if (full || !configured || (before && !sameJson(before.toolchain, now.toolchain))) {
     fs.rmSync(record, { force: true });
     nodeGyp(root, env, ['rebuild', '-j', 'max']);

@@ -101,7 +101,7 @@ test.serial('bad fields are named by their JSON path', async (t) => {
     [{ linux: { namespaces: [{ type: 'network', path: '/nonexistent/ns' }] } }, 'linux.namespaces[0].path'],
     [{ linux: { sysctl: { 'kernel.panic': '1' } } }, 'linux.sysctl.kernel.panic'],
     [{ hostname: 'bad host' }, 'hostname'],
-    [{ linux: { seccomp: { defaultAction: 'SCMP_ACT_ERRNO' } } }, 'linux.seccomp'],
+    [{ linux: { seccomp: { defaultAction: 'SCMP_ACT_NOTIFY' } } }, 'linux.seccomp.defaultAction'],
     [{ linux: { uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }] } }, 'linux.uidMappings'],
     [{ hooks: { prestart: [{ path: '/bin/true' }] } }, 'hooks'],
     [{ process: { args: ['/bin/true'], stdio: ['pipe', 'pipe', 'pipe', 'pipe'] } }, 'process.stdio[3]'],

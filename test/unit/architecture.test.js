@@ -12,7 +12,7 @@ import ts from 'typescript';
 
 const LIB = fileURLToPath(new URL('../../lib/', import.meta.url));
 
-const LAYERS = [['errors.ts', 'kernel'], ['host'], ['native'], ['cgroups', 'state'], ['config'], ['launch'], ['container', 'features.ts'], ['index.ts']];
+const LAYERS = [['errors.ts', 'kernel'], ['host'], ['native'], ['cgroups', 'state', 'seccomp'], ['config'], ['launch'], ['container', 'features.ts'], ['index.ts']];
 
 /** The group (top-level directory, or top-level file) of a lib-relative path, and its layer. */
 function placeOf(rel) {

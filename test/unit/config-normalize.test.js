@@ -242,7 +242,6 @@ const rejections = [
   ['a root that is not an object', () => ({ root: 'x', process: { args: ['/bin/true'] } }), 'root'],
   ['root.readonly not a boolean', () => ({ root: { path: rootfs, readonly: 'yes' }, process: { args: ['/bin/true'] } }), 'root.readonly'],
   ['linux not an object', () => base({ linux: [] }), 'linux'],
-  ['a seccomp filter', () => base({ linux: { seccomp: { defaultAction: 'SCMP_ACT_ALLOW' } } }), 'linux.seccomp'],
   ['uid mappings', () => base({ linux: { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] } }), 'linux.uidMappings'],
   ['gid mappings', () => base({ linux: { gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] } }), 'linux.gidMappings'],
   ['a hook', () => base({ hooks: { prestart: [{ path: '/bin/true' }] } }), 'hooks'],

@@ -55,6 +55,9 @@ const initPlan = {
   caps: [(1n << 41n) - 1n, 1n << 63n, 0xffffffffffffffffn, 0n, 1n << 40n],
   capLast: 40,
   noNewPrivs: true,
+  // Raw bytes, not UTF-8: every byte value, a NUL among them.
+  seccompFilter: Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37) & 0xff)),
+  seccompFlags: 6,
   rlimits: [{ resource: 7, soft: 1024n, hard: 1048576n }, { resource: 4, soft: RLIM_INFINITY, hard: RLIM_INFINITY }],
   ioPriority: (2 << 13) | 4,
   oomScoreAdj: -1000,
@@ -120,6 +123,7 @@ const execPlan = {
   caps: [0n, 0n, 0n, 0n, 0n],
   capLast: 40,
   noNewPrivs: false,
+  seccompFlags: 0,
   rlimits: [],
   ioPriority: -1,
   forkIntoPidns: false,
