@@ -177,6 +177,8 @@ const LOSSY: Array<[(v: object) => boolean, string]> = [
  * getter, proxy or later mutation cannot show the checks one value and the
  * child another.
  */
+const SECCOMP_ARG_VALUE = /^linux\.seccomp\.syscalls\[\d+\]\.args\[\d+\]\.(value|valueTwo)$|^process\.seccomp\.syscalls\[\d+\]\.args\[\d+\]\.(value|valueTwo)$|^seccomp\.syscalls\[\d+\]\.args\[\d+\]\.(value|valueTwo)$/;
+
 export function plainJson(v: unknown, field: string): unknown {
   return copyJson(v, field, [], []);
 }
@@ -192,6 +194,9 @@ function copyJson(v: unknown, field: string, ancestors: object[], ancestorFields
       if (!Number.isFinite(v)) throw new ConfigError(at, `is ${v}, which JSON cannot hold`);
       return v;
     case 'bigint':
+      // A seccomp argument is a full 64-bit value, which a JSON number cannot
+      // always hold exactly: the one place a BigInt is data (as OCI's uint64).
+      if (SECCOMP_ARG_VALUE.test(field)) return v;
       throw new ConfigError(at, `is a BigInt (${v}n), which JSON cannot hold: use a number`);
     case 'function':
       throw new ConfigError(at, 'is a function, not JSON data');

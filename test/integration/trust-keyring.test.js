@@ -99,7 +99,9 @@ const skip = missingTools();
     fs.writeFileSync(path.join(dir, 'driver.mjs'), DRIVER);
     const desc = `berth-trust-${process.pid}`;
     const secret = 'hunter2-of-the-host';
-    const arg = JSON.stringify({ config: { rootfs: ROOTFS, stateRoot, mounts: mountsWithTools(dir) }, tools: dir, desc });
+    // No seccomp filter: the default profile refuses keyctl on top, and this is
+    // about the keyring berth gives each process, which must hold without it.
+    const arg = JSON.stringify({ config: { rootfs: ROOTFS, stateRoot, mounts: mountsWithTools(dir), linux: { seccomp: null } }, tools: dir, desc });
     const r = spawnSync(path.join(dir, 'keyprobe'), ['session', desc, secret, process.execPath, path.join(dir, 'driver.mjs'), arg], {
       encoding: 'utf8',
       timeout: 60_000,
@@ -139,7 +141,7 @@ const skip = missingTools();
     keyId = execFileSync(tool, ['add-user', desc, secret], { encoding: 'utf8' }).trim();
     const host = JSON.parse(execFileSync(tool, ['probe', desc, keyId], { encoding: 'utf8' }));
     t.is(host.read, secret, 'the host reads it (else the test proves nothing)');
-    const r = await run({ rootfs: ROOTFS, stateRoot, mounts: mountsWithTools(dir), process: { args: ['/trust/keyprobe', 'probe', desc, keyId] } });
+    const r = await run({ rootfs: ROOTFS, stateRoot, mounts: mountsWithTools(dir), linux: { seccomp: null }, process: { args: ['/trust/keyprobe', 'probe', desc, keyId] } });
     const seen = JSON.parse(r.stdout.toString());
     t.log(JSON.stringify({ host, container: seen }));
     t.is(seen.uid, 0);
