@@ -5,6 +5,7 @@
 // memory policy mode it does not know is left out, because berth refuses it
 // here (the spec would list what the build recognizes; an engine that
 // trusts the list must not then be refused).
+import { ACTIONS, ARCHITECTURES, FLAGS, OPERATORS } from './seccomp/vocabulary.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,9 +63,18 @@ function acceptedNamespaces(): LinuxNamespaceType[] {
   });
 }
 
-// No seccomp in this build: linux.seccomp is refused, so nothing is advertised.
+// What linux.seccomp accepts: NOTIFY is refused until the notify supervisor
+// lands, LoongArch needs a newer libseccomp than the one this build links, and
+// WAIT_KILLABLE_RECV is accepted but only means something with a listener.
 function seccompFeatures(): Features['linux']['seccomp'] {
-  return { enabled: false, actions: [], operators: [], archs: [], knownFlags: [], supportedFlags: [] };
+  return {
+    enabled: true,
+    actions: Object.keys(ACTIONS).filter((a) => a !== 'SCMP_ACT_NOTIFY'),
+    operators: [...OPERATORS],
+    archs: Object.keys(ARCHITECTURES).filter((a) => a !== 'SCMP_ARCH_LOONGARCH64'),
+    knownFlags: Object.keys(FLAGS),
+    supportedFlags: Object.keys(FLAGS).filter((f) => f !== 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'),
+  };
 }
 
 /** A fresh document on every call (the caller may change it). */
