@@ -102,8 +102,8 @@ export class StateDir {
         step = tmp;
         await fs.mkdir(tmp, { mode: 0o700 });
       }
-      await writeAtomic(path.join(tmp, 'state.json'), record);
-      if (cgroupMarker) await writeBytes(path.join(tmp, CGROUP_MARKER), '');
+      // Both at once: the prepared directory is nobody else's until the rename.
+      await Promise.all([writeAtomic(path.join(tmp, 'state.json'), record), cgroupMarker ? writeBytes(path.join(tmp, CGROUP_MARKER), '') : null]);
       step = this.dir;
       // rename(2) replaces only an empty directory: one with a state.json is a container.
       await fs.rename(tmp, this.dir);
