@@ -9,20 +9,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { ConfigError, createContainer, run } from '../../dist/lib/index.js';
 import { assertNoLeaks, settledSnapshot, stateEntries, stateRootFor } from './helpers.js';
-import { onHost, probeRootfs, results } from './seccomp-probe.js';
+import { probeRootfs, probeSkips, results, when } from './seccomp-probe.js';
 
 const stateRoot = stateRootFor('seccomp-actions');
 const { EPERM, ENOSYS } = os.constants.errno;
 const probe = probeRootfs();
 test.after.always(() => probe.remove?.());
 
-function when(reason, title, fn) {
-  if (reason) return test.serial.skip(`${title} (skipped: ${reason})`, fn);
-  return test.serial(title, fn);
-}
-const noProbe = probe.reason;
-const int80 = probe.bin ? onHost(probe.bin, ['i386', '20']) : null;
-const noInt80 = noProbe ?? (int80.status === 3 ? 'this kernel has no int 0x80 entry (ia32 emulation is off)' : undefined);
+const { noProbe, noInt80 } = probeSkips(probe);
 const noX86 = process.arch === 'x64' ? undefined : 'the i386/x32 tables are x86_64 only';
 
 /** Runs the probe (calls separated by '--') as the container's process under `seccomp`. */

@@ -8,22 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { createContainer, run } from '../../dist/lib/index.js';
 import { assertNoLeaks, settledSnapshot, stateRootFor } from './helpers.js';
-import { onHost, probeRootfs, results } from './seccomp-probe.js';
+import { probeRootfs, probeSkips, results, when } from './seccomp-probe.js';
 
 const stateRoot = stateRootFor('seccomp-default');
 const { EPERM, ENOSYS } = os.constants.errno;
 const probe = probeRootfs();
 test.after.always(() => probe.remove?.());
 
-/** test.serial, or a skip whose title carries the reason. */
-function when(reason, title, fn) {
-  if (reason) return test.serial.skip(`${title} (skipped: ${reason})`, fn);
-  return test.serial(title, fn);
-}
-const noProbe = probe.reason;
-// int 0x80 needs the kernel's ia32 entry (CONFIG_IA32_EMULATION, not disabled at boot).
-const int80 = probe.bin ? onHost(probe.bin, ['i386', '20']) : null;
-const noInt80 = noProbe ?? (int80.status === 3 ? 'this kernel has no int 0x80 entry (ia32 emulation is off)' : undefined);
+const { noProbe, noInt80 } = probeSkips(probe);
 
 async function sh(script, extra = {}) {
   const r = await run({ rootfs: probe.rootfs, stateRoot, ...extra, process: { args: ['/bin/sh', '-c', script], ...(extra.process ?? {}) } });

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import test from 'ava';
 import { ROOTFS } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -62,4 +63,21 @@ export function onHost(bin, args) {
   } catch (err) {
     return { stdout: err.stdout ?? '', status: err.status, signal: err.signal };
   }
+}
+
+/** test.serial, or a skip whose title carries the reason. */
+export function when(reason, title, fn) {
+  if (reason) return test.serial.skip(`${title} (skipped: ${reason})`, fn);
+  return test.serial(title, fn);
+}
+
+/**
+ * Why the probe's tests cannot run here (no probe), and why its int 0x80 ones
+ * cannot: they need the kernel's ia32 entry (CONFIG_IA32_EMULATION, not disabled at boot).
+ */
+export function probeSkips(probe) {
+  const noProbe = probe.reason;
+  const int80 = probe.bin ? onHost(probe.bin, ['i386', '20']) : null;
+  const noInt80 = noProbe ?? (int80.status === 3 ? 'this kernel has no int 0x80 entry (ia32 emulation is off)' : undefined);
+  return { noProbe, noInt80 };
 }
