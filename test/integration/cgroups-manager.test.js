@@ -258,9 +258,15 @@ cgtest('freeze stops a counter and thaw restarts it', async (t) => {
   const { id, m, own } = managed(t);
   await m.create(undefined);
   const dir = mkdtempSync(join(tmpdir(), 'berth-cg-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let p;
+  // Teardowns run last-registered first: the writer is still alive here, so it
+  // is killed before its directory goes (else a last write races the rmdir).
+  t.teardown(() => {
+    if (p && p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+  });
   const file = join(dir, 'n');
-  const p = own(await spawnGated(`i=0; while :; do i=$((i+1)); echo $i > ${file}; sleep 0.02; done`));
+  p = own(await spawnGated(`i=0; while :; do i=$((i+1)); echo $i > ${file}; sleep 0.02; done`));
   await m.addProcess(p.child.pid);
   p.go();
   const count = () => Number(readFileSync(file, 'utf8').trim() || 0);
