@@ -78,14 +78,8 @@ Napi::Value LoadDeviceProgram(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// attachDeviceProgram(cgroupPath, progFd, replaceFd): BPF_F_ALLOW_MULTI, so
-// programs of ancestors (systemd's, a parent engine's) keep running too; with
-// replaceFd >= 0, BPF_F_REPLACE swaps that program for this one atomically.
-Napi::Value AttachDeviceProgram(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  int prog = info[1].As<Napi::Number>().Int32Value();
-  int replace = info[2].As<Napi::Number>().Int32Value();
+// BPF_PROG_ATTACH / BPF_PROG_DETACH of a device program on the cgroup at `path`.
+static Napi::Value AttachOrDetach(Napi::Env env, const std::string& path, int prog, int cmd, uint32_t flags, int replace) {
   int cg = OpenCgroup(env, path);
   if (cg < 0) return env.Undefined();
   union bpf_attr attr;
@@ -93,35 +87,27 @@ Napi::Value AttachDeviceProgram(const Napi::CallbackInfo& info) {
   attr.target_fd = static_cast<uint32_t>(cg);
   attr.attach_bpf_fd = static_cast<uint32_t>(prog);
   attr.attach_type = BPF_CGROUP_DEVICE;
-  attr.attach_flags = BPF_F_ALLOW_MULTI;
-  if (replace >= 0) {
-    attr.attach_flags |= BPF_F_REPLACE;
-    attr.replace_bpf_fd = static_cast<uint32_t>(replace);
-  }
-  long r = Bpf(BPF_PROG_ATTACH, &attr);
+  attr.attach_flags = flags;
+  if (replace >= 0) attr.replace_bpf_fd = static_cast<uint32_t>(replace);
+  long r = Bpf(cmd, &attr);
   int err = errno;
   close(cg);
   if (r < 0) return ThrowErrno(env, err, "bpf", path.c_str());
   return env.Undefined();
 }
 
+// attachDeviceProgram(cgroupPath, progFd, replaceFd): BPF_F_ALLOW_MULTI, so
+// programs of ancestors (systemd's, a parent engine's) keep running too; with
+// replaceFd >= 0, BPF_F_REPLACE swaps that program for this one atomically.
+Napi::Value AttachDeviceProgram(const Napi::CallbackInfo& info) {
+  int replace = info[2].As<Napi::Number>().Int32Value();
+  uint32_t flags = BPF_F_ALLOW_MULTI | (replace >= 0 ? BPF_F_REPLACE : 0);
+  return AttachOrDetach(info.Env(), info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Number>().Int32Value(), BPF_PROG_ATTACH, flags, replace);
+}
+
 // detachDeviceProgram(cgroupPath, progFd)
 Napi::Value DetachDeviceProgram(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  int prog = info[1].As<Napi::Number>().Int32Value();
-  int cg = OpenCgroup(env, path);
-  if (cg < 0) return env.Undefined();
-  union bpf_attr attr;
-  memset(&attr, 0, sizeof attr);
-  attr.target_fd = static_cast<uint32_t>(cg);
-  attr.attach_bpf_fd = static_cast<uint32_t>(prog);
-  attr.attach_type = BPF_CGROUP_DEVICE;
-  long r = Bpf(BPF_PROG_DETACH, &attr);
-  int err = errno;
-  close(cg);
-  if (r < 0) return ThrowErrno(env, err, "bpf", path.c_str());
-  return env.Undefined();
+  return AttachOrDetach(info.Env(), info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Number>().Int32Value(), BPF_PROG_DETACH, 0, -1);
 }
 
 // queryDevicePrograms(cgroupPath) -> ids of the device programs attached to
