@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include "js_error.h"
 
 #ifndef BPF_F_REPLACE
@@ -23,10 +26,30 @@ namespace berth {
 
 namespace {
 
+// The verifier gives up with EAGAIN whenever a signal is pending on the
+// calling thread (since ~4.20), and Node takes SIGCHLD for every container
+// that exits: a load under load, or under software emulation where the
+// verifier is slow, was refused for nothing. With every signal blocked on this
+// thread for the call, process-directed signals go to Node's other threads or
+// wait the few microseconds until the mask is restored; cilium/ebpf masks its
+// profiler signal for the same reason. The retry covers what the mask cannot
+// (a thread-directed signal raised before the mask went on).
 long Bpf(int cmd, union bpf_attr* attr) {
+  sigset_t all, old;
+  bool masked = cmd == BPF_PROG_LOAD;
+  if (masked) {
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+  }
   long r;
+  int tries = 0;
   do r = syscall(__NR_bpf, cmd, attr, sizeof *attr);
-  while (r < 0 && errno == EINTR);
+  while (r < 0 && (errno == EINTR || (errno == EAGAIN && masked)) && ++tries < 100);
+  if (masked) {
+    int err = errno;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    errno = err;
+  }
   return r;
 }
 

@@ -167,6 +167,37 @@ gated('v2 manager: a program that cannot be attached rejects with CGROUP_FAILED 
   t.is(bpfProgFds(), fdsBefore, 'destroy closes it although the cgroup is gone');
 });
 
+// The verifier returns EAGAIN whenever a signal is pending on the loading
+// thread; Node takes SIGCHLD for every container that exits, and in the VM
+// lane the slow verifier made a plain create fail this way. Under a flood of
+// signals at this process, every load must still succeed.
+gated('loading the device program survives a flood of signals at the caller (the verifier\'s EAGAIN)', isRoot ? null : 'not root', async (t) => {
+  const { deviceFilter } = await import('../../dist/lib/cgroups/device-filter.js');
+  const rules = [{ allow: false, access: 'rwm' }];
+  // ~3,200 instructions: long enough for the verifier to be caught by a signal.
+  for (let i = 0; i < 400; i++) rules.push({ allow: true, type: 'c', major: i % 256, minor: i, access: 'rw' });
+  const insns = deviceFilter(rules);
+  const onWinch = () => {};
+  process.on('SIGWINCH', onWinch);
+  const flood = spawn('/bin/sh', ['-c', `while kill -WINCH ${process.pid} 2>/dev/null; do :; done`], { stdio: 'ignore' });
+  const floodExited = new Promise((r) => flood.once('exit', r));
+  t.teardown(async () => {
+    flood.kill('SIGKILL');
+    await floodExited;
+    process.off('SIGWINCH', onWinch);
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  const failures = [];
+  for (let i = 0; i < 10; i++) {
+    try {
+      native.close(native.loadDeviceProgram(insns));
+    } catch (err) {
+      failures.push(err.message);
+    }
+  }
+  t.deepEqual(failures, []);
+});
+
 // ---- containers whose cgroup is v2 -----------------------------------------------
 
 // runc's default set plus CAP_MKNOD: the cgroup, not a missing capability, is what refuses.
