@@ -77,6 +77,7 @@
         "native/addon/pipe_collect.cc",
         "native/addon/remove.cc",
         "native/addon/write_file.cc",
+        "native/addon/claim_dir.cc",
         "native/addon/decode_plan.cc",
         "native/addon/bpf_device.cc",
         "native/addon/seccomp_compile.cc",

@@ -150,6 +150,12 @@ export interface Native {
   removePaths(items: Array<{ path: string; dir: boolean; busyMs?: number }>): Promise<number[]>;
   /** data to <path>.<pid>.tmp, renamed over path, in one thread-pool job; 0 or errno. */
   writeFileAtomic(path: string, data: string, mode: number): Promise<number>;
+  /**
+   * mkdir tmp (0700), write each [name, data] into it (0600), rename it onto
+   * dest — one thread-pool job; on failure what it made is removed and the
+   * failing syscall and path are said (errno 0 = claimed).
+   */
+  claimDir(tmp: string, dest: string, files: Array<[string, string]>): Promise<{ errno: number; syscall?: string; path?: string }>;
   eventfd(): number;
   readEventFd(fd: number): number;
   FdWatch: new (fd: number, cb: (status: number, events: number) => void) => FdWatch;

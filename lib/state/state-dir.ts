@@ -85,36 +85,36 @@ export class StateDir {
    */
   async claim(record: ContainerState, { cgroupMarker = false } = {}): Promise<void> {
     const tmp = path.join(this.root, `${CLAIM_PREFIX}${process.pid}.${ownStartTime() ?? 0}.${++claimSeq}.${this.id}`);
-    let step = this.root;
+    const files: Array<[string, string]> = [['state.json', JSON.stringify(record, null, 2)]];
+    if (cgroupMarker) files.push([CGROUP_MARKER, '']);
+    if (!knownRoots.has(this.root)) {
+      await this.makeRoot();
+      knownRoots.add(this.root);
+    }
+    // mkdir, writes and rename in one thread-pool job (native claimDir): the
+    // prepared directory is nobody else's until the rename.
+    let result = await native.claimDir(tmp, this.dir, files);
+    if (result.errno === ENOENT && result.syscall === 'mkdir') {
+      // Someone removed the root since: make it again.
+      await this.makeRoot();
+      result = await native.claimDir(tmp, this.dir, files);
+    }
+    if (result.errno === 0) return;
+    const code = errnoName(result.errno);
+    // rename(2) replaces only an empty directory: one with a state.json is a container.
+    if (result.syscall === 'rename' && (code === 'EEXIST' || code === 'ENOTEMPTY')) throw new ContainerExistsError(this.id, this.dir);
+    // The prepared claim's name is ours alone: the caller knows <root>/<id>.
+    const where = result.path === undefined || result.path.startsWith(tmp) ? this.dir : result.path;
+    throw new SetupError('state', `cannot create the state directory ${where}: ${code}`, { errno: code, syscall: result.syscall ?? 'mkdir', path: where });
+  }
+
+  private async makeRoot(): Promise<void> {
     try {
-      if (!knownRoots.has(this.root)) {
-        await makeDirs(this.root, 0o711);
-        knownRoots.add(this.root);
-      }
-      step = tmp;
-      try {
-        await fs.mkdir(tmp, { mode: 0o700 });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        // Someone removed the root since: make it again.
-        step = this.root;
-        await makeDirs(this.root, 0o711);
-        step = tmp;
-        await fs.mkdir(tmp, { mode: 0o700 });
-      }
-      // Both at once: the prepared directory is nobody else's until the rename.
-      await Promise.all([writeAtomic(path.join(tmp, 'state.json'), record), cgroupMarker ? writeBytes(path.join(tmp, CGROUP_MARKER), '') : null]);
-      step = this.dir;
-      // rename(2) replaces only an empty directory: one with a state.json is a container.
-      await fs.rename(tmp, this.dir);
+      await makeDirs(this.root, 0o711);
     } catch (err) {
-      if (step !== this.root) await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
-      const code = (err as NodeJS.ErrnoException).code;
-      if (step === this.dir && (code === 'EEXIST' || code === 'ENOTEMPTY')) throw new ContainerExistsError(this.id, this.dir);
       if (err instanceof SetupError) throw err;
-      // The prepared claim's name is ours alone: the caller knows <root>/<id>.
-      const failed = (err as NodeJS.ErrnoException).path ?? step;
-      const where = failed === tmp ? this.dir : failed;
+      const code = (err as NodeJS.ErrnoException).code;
+      const where = (err as NodeJS.ErrnoException).path ?? this.root;
       throw new SetupError('state', `cannot create the state directory ${where}: ${code ?? (err as Error).message}`, {
         ...(code ? { errno: code } : {}),
         syscall: (err as NodeJS.ErrnoException).syscall ?? 'mkdir',

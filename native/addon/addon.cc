@@ -19,6 +19,7 @@ Napi::Function InitPipeCollector(Napi::Env);
 int InitProgramFd();
 Napi::Value RemovePaths(const Napi::CallbackInfo&);
 Napi::Value WriteFileAtomic(const Napi::CallbackInfo&);
+Napi::Value ClaimDir(const Napi::CallbackInfo&);
 Napi::Value DecodePlanToJs(const Napi::CallbackInfo&);
 Napi::Value LoadDeviceProgram(const Napi::CallbackInfo&);
 Napi::Value AttachDeviceProgram(const Napi::CallbackInfo&);
@@ -43,6 +44,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readEventFd", Napi::Function::New(env, berth::ReadEventFd, "readEventFd"));
   exports.Set("removePaths", Napi::Function::New(env, berth::RemovePaths, "removePaths"));
   exports.Set("writeFileAtomic", Napi::Function::New(env, berth::WriteFileAtomic, "writeFileAtomic"));
+  exports.Set("claimDir", Napi::Function::New(env, berth::ClaimDir, "claimDir"));
   exports.Set("decodePlan", Napi::Function::New(env, berth::DecodePlanToJs, "decodePlan"));
   exports.Set("loadDeviceProgram", Napi::Function::New(env, berth::LoadDeviceProgram, "loadDeviceProgram"));
   exports.Set("attachDeviceProgram", Napi::Function::New(env, berth::AttachDeviceProgram, "attachDeviceProgram"));
