@@ -4,6 +4,7 @@
 // reach a manager validated (lib/config/resources.ts): it does not check again.
 import type { LinuxResources } from '../../types/oci.js';
 import type { CgroupLayout } from '../host/index.js';
+import type { RemoveItem } from '../native/addon.js';
 
 export interface CgroupStats {
   cpu: { usageUsec: number; userUsec: number; systemUsec: number; throttledUsec: number; nrThrottled: number };
@@ -73,6 +74,11 @@ export interface CgroupManager {
   oomKillCount(): Promise<number>;
   /** Calls cb each time the OOM killer fires in this cgroup; returns a function that stops watching. */
   watchOom(cb: () => void): () => void;
-  /** Remove every directory this manager owns, deepest first, leaving parents it did not create (and non-empty ones). */
-  destroy(): Promise<void>;
+  /**
+   * Remove every directory this manager owns, deepest first, leaving parents it
+   * did not create (and non-empty ones). `after` are removed in the same
+   * thread-pool job, after them (destroy() passes the state directory's
+   * files: the record goes last, for one round trip); resolves to their errnos.
+   */
+  destroy(after?: RemoveItem[]): Promise<number[]>;
 }

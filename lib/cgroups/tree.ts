@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { CgroupError, errnoName } from '../errors.js';
-import { native } from '../native/addon.js';
+import { native, type RemoveItem } from '../native/addon.js';
 import { isErrno, readText, toCgroupError, writeText } from './fsio.js';
 
 const { ENOENT, EBUSY, ENOTEMPTY } = constants.errno;
@@ -108,15 +108,16 @@ export interface CreatedDirs {
  * parents (berth's shared one, or those of a cgroupsPath) and are removed only
  * if empty (ENOTEMPTY/EBUSY there means another container, at once).
  */
-export async function removeDirs(created: string[], leaf: string, busyTimeoutMs = 3000): Promise<void> {
-  await removeDirGroups([{ created, leaf }], busyTimeoutMs);
+export async function removeDirs(created: string[], leaf: string, busyTimeoutMs = 3000, after: RemoveItem[] = []): Promise<number[]> {
+  return removeDirGroups([{ created, leaf }], busyTimeoutMs, after);
 }
 
 /**
  * removeDirs for several trees (one per v1 hierarchy) in the same single
- * thread-pool job; throws the first failure after every directory was tried.
+ * thread-pool job, then `after` (see CgroupManager.destroy; their errnos are
+ * the result); throws the first failure after every path was tried.
  */
-export async function removeDirGroups(groups: CreatedDirs[], busyTimeoutMs = 3000): Promise<void> {
+export async function removeDirGroups(groups: CreatedDirs[], busyTimeoutMs = 3000, after: RemoveItem[] = []): Promise<number[]> {
   const items: Array<{ path: string; dir: true; busyMs: number; leaf: boolean }> = [];
   for (const { created, leaf } of groups) {
     // Which one is the leaf is said, never guessed from length: when the leaf
@@ -127,10 +128,10 @@ export async function removeDirGroups(groups: CreatedDirs[], busyTimeoutMs = 300
       items.push({ path, dir: true, busyMs: isLeaf ? busyTimeoutMs : 0, leaf: isLeaf });
     }
   }
-  if (items.length === 0) return;
+  if (items.length + after.length === 0) return [];
   // Not synchronously: nine rmdirs on cgroupfs measured ~0.7 ms of the event
   // loop per container (more than the round trip to a worker thread).
-  const results = await native.removePaths(items);
+  const results = await native.removePaths([...items, ...after]);
   items.forEach(({ path, leaf }, i) => {
     const errno = results[i]!;
     if (errno === 0 || errno === ENOENT) return;
@@ -138,6 +139,7 @@ export async function removeDirGroups(groups: CreatedDirs[], busyTimeoutMs = 300
     const code = errnoName(errno);
     throw new CgroupError({ step: 'destroy', path, errno: code, syscall: 'rmdir', message: `cannot remove cgroup ${path}: ${code}` });
   });
+  return results.slice(items.length);
 }
 
 /**

@@ -4,7 +4,7 @@
 // tree (hugetlb on these machines) and cgroup2-only features (cgroup.kill) apply too.
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { native } from '../native/addon.js';
+import { native, type RemoveItem } from '../native/addon.js';
 import { join } from 'node:path';
 import { CgroupError } from '../errors.js';
 import type { LinuxResources } from '../../types/oci.js';
@@ -389,10 +389,11 @@ export class CgroupV1Manager implements CgroupManager {
     return notifier ? watchCounter(control, 'oom_kill', cb, undefined, notifier) : watchCounter(control, 'oom_kill', cb, OOM_POLL_MS);
   }
 
-  async destroy(): Promise<void> {
+  async destroy(after: RemoveItem[] = []): Promise<number[]> {
     // Every hierarchy's directories in one thread-pool job.
     const hierarchies = this.all();
-    await removeDirGroups(hierarchies.map((h) => ({ created: h.created, leaf: h.path })));
+    const errnos = await removeDirGroups(hierarchies.map((h) => ({ created: h.created, leaf: h.path })), 3000, after);
     for (const h of hierarchies) h.created = [];
+    return errnos;
   }
 }

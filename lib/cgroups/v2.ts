@@ -3,7 +3,7 @@ import { constants, openSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CgroupError } from '../errors.js';
-import { native } from '../native/addon.js';
+import { native, type RemoveItem } from '../native/addon.js';
 import type { LinuxDeviceCgroup, LinuxResources } from '../../types/oci.js';
 import type { CgroupManager, CgroupStats } from './manager.js';
 import { applyWrites } from './apply.js';
@@ -273,9 +273,10 @@ export class CgroupV2Manager implements CgroupManager {
     return watchCounter(this.file('memory.events'), 'oom_kill', cb);
   }
 
-  async destroy(): Promise<void> {
+  async destroy(after: RemoveItem[] = []): Promise<number[]> {
     this.releaseDeviceProgram(false);
-    await removeDirs(this.created, this.unifiedPath);
+    const errnos = await removeDirs(this.created, this.unifiedPath, 3000, after);
     this.created = [];
+    return errnos;
   }
 }

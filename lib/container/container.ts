@@ -109,6 +109,12 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
     // Told to exec right after READY, the process may have run and exited by now.
     const startable = this.current === 'created' || (execAfterReady && this.current === 'stopped');
     if (!startable || this.destroyed) throw new InvalidStateError('start', this.current, this.id);
+    // The record says 'running' while the init execs, not after: the write
+    // (a thread-pool job, ~1 ms while the new process runs beside it on two
+    // cores) was a third of start(). If the exec fails, destroy() awaits this
+    // write and removes the record with everything else. run(): 'running' is
+    // written a tick later, unless the container is destroyed first.
+    const written = execAfterReady ? null : this.persist({ status: 'running' });
     try {
       await letExec(launch, !execAfterReady);
     } catch (err) {
@@ -116,9 +122,8 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       throw err;
     }
     if (this.current === 'created') this.current = 'running';
-    // run(): 'running' is written a tick later, unless the container is destroyed first.
-    if (execAfterReady) void this.persist({ deferred: true });
-    else await this.persist();
+    if (written) await written;
+    else void this.persist({ deferred: true });
     launch.stdio.streams.materialize();
     return this.init;
   }
@@ -215,8 +220,14 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       await this.stateWrites;
       // The record goes last: killed in between, this process leaves cgroups
       // that state.json still names, and anyone's loadContainer().destroy() removes them.
-      const cgroupError = await cgroup.destroy().then(() => null, (e: unknown) => e);
-      await stateDir.remove();
+      // One thread-pool job for both, in that order; if the cgroups' removal
+      // failed, the record's removal is done (again: ENOENT is fine) on its own.
+      const [cgroupError, stateErrnos] = await cgroup.destroy(stateDir.removalItems()).then(
+        (errnos) => [null, errnos] as const,
+        (e: unknown) => [e, null] as const,
+      );
+      if (stateErrnos) await stateDir.finishRemoval(stateErrnos);
+      else await stateDir.remove();
       if (killError) throw killError;
       if (cgroupError) throw cgroupError;
     })();
@@ -237,12 +248,12 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
     return kills;
   }
 
-  private persist({ deferred = false } = {}): Promise<void> {
+  private persist({ deferred = false, status }: { deferred?: boolean; status?: ContainerStatus } = {}): Promise<void> {
     this.stateWrites = this.stateWrites.then(async () => {
       if (deferred) await new Promise((resolve) => setImmediate(resolve));
       if (this.destroyed) return;
       const { config, launch, record, cgroup, stateDir } = this.parts;
-      await stateDir.write(stateRecord(config, this.current, launch.proc.pid, record, cgroup.ownedPaths)).catch(() => {});
+      await stateDir.write(stateRecord(config, status ?? this.current, launch.proc.pid, record, cgroup.ownedPaths)).catch(() => {});
     });
     return this.stateWrites;
   }

@@ -8,6 +8,13 @@ const require = createRequire(import.meta.url);
 // dist/lib/native/addon.js -> the package root, where node-gyp-build looks.
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
+/** One unlink (dir: false) or rmdir for native removePaths; EBUSY retried for busyMs. */
+export interface RemoveItem {
+  path: string;
+  dir: boolean;
+  busyMs?: number;
+}
+
 export interface NativePlan {
   cloneFlags: number;
   joins: Array<{ fd: number; nstype: number }>;
@@ -147,7 +154,7 @@ export interface Native {
   pidfdOpen(pid: number): number;
   setWindowSize(fd: number, cols: number, rows: number): number;
   /** unlink/rmdir in order, in one thread-pool job; 0 or errno each. */
-  removePaths(items: Array<{ path: string; dir: boolean; busyMs?: number }>): Promise<number[]>;
+  removePaths(items: RemoveItem[]): Promise<number[]>;
   /** data to <path>.<pid>.tmp, renamed over path, in one thread-pool job; 0 or errno. */
   writeFileAtomic(path: string, data: string, mode: number): Promise<number>;
   /**

@@ -7,7 +7,7 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import type { ContainerState } from '../../types/api.js';
 import { ContainerExistsError, ContainerNotFoundError, SetupError, errnoName, fromSystemError } from '../errors.js';
-import { native } from '../native/addon.js';
+import { native, type RemoveItem } from '../native/addon.js';
 
 const { ENOENT } = constants.errno;
 
@@ -144,17 +144,28 @@ export class StateDir {
   }
 
   async remove(): Promise<void> {
-    // The common case (just state.json) in one thread-pool job (an ext4 unlink
-    // can take half a millisecond: not on the event loop); anything else in the
-    // directory (a stray temp file) falls back to a recursive rm.
-    // state.json goes last but the directory: a crash in between leaves either a
-    // record or an empty directory (read() lists it, claim()'s rename replaces it).
-    const [, , dirErr] = await native.removePaths([
+    await this.finishRemoval(await native.removePaths(this.removalItems()));
+  }
+
+  /**
+   * The common case (just state.json) as items for one thread-pool job (an ext4
+   * unlink can take half a millisecond: not on the event loop), which destroy()
+   * appends to the cgroups' removal. state.json goes last but the directory: a
+   * crash in between leaves either a record or an empty directory (read() lists
+   * it, claim()'s rename replaces it).
+   */
+  removalItems(): RemoveItem[] {
+    return [
       { path: this.cgroupMarker, dir: false },
       { path: this.file, dir: false },
       { path: this.dir, dir: true },
-    ]);
-    if (dirErr !== 0 && dirErr !== ENOENT) await fs.rm(this.dir, { recursive: true, force: true });
+    ];
+  }
+
+  /** After removalItems() ran: anything else in the directory (a stray temp file) falls back to a recursive rm. */
+  async finishRemoval(errnos: number[]): Promise<void> {
+    const dirErr = errnos[2];
+    if (dirErr !== undefined && dirErr !== 0 && dirErr !== ENOENT) await fs.rm(this.dir, { recursive: true, force: true });
   }
 
 }
