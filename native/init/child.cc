@@ -337,7 +337,6 @@ void child_main(const Plan* p, int sync_fd) {
   if (p->ncgroup_procs && place_in_cgroups(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
   if (p->unshare_cgroupns && unshare(CLONE_NEWCGROUP) < 0) child_fail(sync_fd, STEP_CGROUPNS, errno, SC_UNSHARE, nullptr);
   mark("cgroup");
-  if (apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
   if (set_oom_score_adj(p, &f) < 0) fail_with(sync_fd, f);
   if (set_io_priority(p, &f) < 0) fail_with(sync_fd, f);
   // Sysctls go through the container's /proc: inside the new rootfs before the
@@ -360,6 +359,10 @@ void child_main(const Plan* p, int sync_fd) {
   if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)
     child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
   if (p->umask >= 0) umask((mode_t)p->umask);
+  // The limits are the process's: set earlier, a small RLIMIT_NOFILE or
+  // RLIMIT_FSIZE failed the setup's own opens and writes. What is left after
+  // this (the sync socket, the filter, execve) opens nothing.
+  if (apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
   wait_for_go(sync_fd, p->exec_after_ready);
   // After go: an exec on cgroup v1 was moved into the container's cpuset
   // meanwhile, which reset its affinity.

@@ -139,6 +139,19 @@ test('configured capabilities and rlimits apply', async (t) => {
   t.is(nproc, '77');
 });
 
+// Limits are the process's, not berth-init's: set before the setup, a soft
+// RLIMIT_NOFILE of 3 made the setup's own opens (mounts, /proc, devices) fail
+// with EMFILE, and the container never started.
+test('a small RLIMIT_NOFILE soft limit applies to the process, not to the setup before it', async (t) => {
+  const r = await run({
+    rootfs: ROOTFS,
+    stateRoot,
+    process: { args: ['/bin/sh', '-c', 'ulimit -n; ulimit -Hn'], rlimits: [{ type: 'RLIMIT_NOFILE', soft: 3, hard: 1024 }] },
+  });
+  t.is(r.exitCode, 0, r.stderr.toString());
+  t.deepEqual(r.stdout.toString().trim().split('\n'), ['3', '1024']);
+});
+
 test('stdio: inherit, ignore and a caller fd', async (t) => {
   const file = path.join(fs.mkdtempSync('/tmp/berth-stdio-'), 'out');
   const fd = fs.openSync(file, 'w');
