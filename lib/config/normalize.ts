@@ -41,6 +41,7 @@ export type { ResolvedPersonality } from './personality.js';
 export type { ResolvedScheduler, SchedulerFlag, SchedulerPolicy } from './scheduler.js';
 export type { ResolvedTimeOffset, ResolvedTimeOffsets } from './time.js';
 export type { ResolvedSeccomp, SeccompArg, SeccompRule } from '../seccomp/profile.js';
+export type { ResolvedNotify } from '../seccomp/notify.js';
 
 const HOSTNAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?$/;
 /** __NEW_UTS_LEN: sethostname/setdomainname refuse longer names (EINVAL). */
