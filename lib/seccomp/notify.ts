@@ -77,6 +77,9 @@ export class NotifySupervisor {
     this.fd = fd;
     try {
       this.watch = new native.FdWatch(fd, () => this.drain());
+      // The processes it answers keep Node alive (their pidfd watches) unless
+      // the caller unref()'d them: the supervisor never does by itself.
+      this.watch.unref();
     } catch (err) {
       native.close(fd);
       this.fd = -1;
@@ -136,7 +139,12 @@ export class NotifySupervisor {
         (answer) => this.answer(n.id, answer),
         (err: unknown) => {
           // Denied, never allowed, by a handler that failed; the caller is told why.
-          process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: 'BERTH_SECCOMP_HANDLER' });
+          // (An Error given to emitWarning would drop the code: a string carries it.)
+          const e = err instanceof Error ? err : new Error(String(err));
+          process.emitWarning(`the seccomp notify handler failed on ${request.syscall} (denied): ${e.message}`, {
+            code: 'BERTH_SECCOMP_HANDLER',
+            ...(e.stack ? { detail: e.stack } : {}),
+          });
           this.answer(n.id, [-this.options.timeoutErrno, 0, 0]);
         },
       );
