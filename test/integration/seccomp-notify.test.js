@@ -129,7 +129,7 @@ when(noProbe, 'a handler that never answers: the call is denied with timeoutErrn
 
 when(noProbe, 'two containers with slow handlers do not wait for each other, nor hold up a fast one or the event loop', async (t) => {
   const before = await settledSnapshot(stateRoot);
-  const delay = 1500 * slow;
+  const delay = 2000 * slow;
   const config = (handler) => ({ rootfs: probe.rootfs, stateRoot, linux: { seccomp: notifyOn(['getppid']) }, seccompNotify: { handler, timeoutMs: 60_000 }, process: { args: probeArgs(['sys', 'getppid']) } });
   const slowHandler = (value) => async () => {
     await sleep(delay);
