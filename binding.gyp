@@ -81,6 +81,7 @@
         "native/addon/decode_plan.cc",
         "native/addon/bpf_device.cc",
         "native/addon/seccomp_compile.cc",
+        "native/addon/seccomp_notify.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],
       # libseccomp compiles profiles in the addon only (berth-init stays free of

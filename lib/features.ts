@@ -63,17 +63,23 @@ function acceptedNamespaces(): LinuxNamespaceType[] {
   });
 }
 
-// What linux.seccomp accepts: NOTIFY is refused until the notify supervisor
-// lands, LoongArch needs a newer libseccomp than the one this build links, and
-// WAIT_KILLABLE_RECV is accepted but only means something with a listener.
+/** WAIT_KILLABLE_RECV came with Linux 5.19; an older kernel refuses the filter with it (EINVAL). */
+function kernelHasWaitKillableRecv(release: string = os.release()): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  return !!m && (Number(m[1]) > 5 || (Number(m[1]) === 5 && Number(m[2]) >= 19));
+}
+
+// What linux.seccomp accepts: every action (NOTIFY answered by seccompNotify
+// or an agent at listenerPath); LoongArch needs a newer libseccomp than the
+// one this build links.
 function seccompFeatures(): Features['linux']['seccomp'] {
   return {
     enabled: true,
-    actions: Object.keys(ACTIONS).filter((a) => a !== 'SCMP_ACT_NOTIFY'),
+    actions: Object.keys(ACTIONS),
     operators: [...OPERATORS],
     archs: Object.keys(ARCHITECTURES).filter((a) => a !== 'SCMP_ARCH_LOONGARCH64'),
     knownFlags: Object.keys(FLAGS),
-    supportedFlags: Object.keys(FLAGS).filter((f) => f !== 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'),
+    supportedFlags: Object.keys(FLAGS).filter((f) => f !== 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV' || kernelHasWaitKillableRecv()),
   };
 }
 

@@ -26,6 +26,7 @@ export type {
   SchedulerFlag,
   SchedulerPolicy,
   ResolvedSeccomp,
+  ResolvedNotify,
   SeccompArg,
   SeccompRule,
 } from './config/normalize.js';

@@ -23,6 +23,51 @@ export interface ContainerConfig extends Omit<Spec, 'process'> {
   stateRoot?: string;
   /** Kill the container when the Node process dies (default true). */
   dieWithParent?: boolean;
+  /**
+   * Answers the container's SCMP_ACT_NOTIFY syscalls (linux.seccomp, and an
+   * exec's own process.seccomp) in this process. Required by a profile with a
+   * NOTIFY rule unless the profile has a listenerPath (an OCI agent answers then).
+   */
+  seccompNotify?: SeccompNotifyOptions;
+}
+
+/** A syscall stopped by an SCMP_ACT_NOTIFY rule, waiting for the answer. */
+export interface SeccompRequest {
+  /** The kernel's cookie for this request (unique per listener). */
+  id: bigint;
+  /** The container whose process made the call. */
+  containerId: string;
+  /** Host pid of the calling thread. */
+  pid: number;
+  /** The syscall's name on `arch` (as libseccomp names it), or `syscall_<nr>` if it has none. */
+  syscall: string;
+  nr: number;
+  /** OCI architecture name of the call (SCMP_ARCH_X86_64, SCMP_ARCH_X86 for int 0x80, …). */
+  arch: string;
+  /** The six raw arguments (pointers are addresses in the caller's memory). */
+  args: bigint[];
+  instructionPointer: bigint;
+  /**
+   * Whether the caller still waits for the answer (SECCOMP_IOCTL_NOTIF_ID_VALID):
+   * check it after reading the caller's memory (/proc/<pid>/mem) and before trusting what was read.
+   */
+  isValid(): boolean;
+}
+
+/**
+ * `allow`: the call proceeds as if unfiltered (SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+ * `errno`: it fails with that error (a name such as 'EACCES', or a number);
+ * `value`: it returns that value without being made.
+ */
+export type SeccompResponse = { allow: true } | { errno: string | number } | { value: number | bigint };
+
+export interface SeccompNotifyOptions {
+  /** Called for each request; requests are concurrent and may be answered in any order. */
+  handler(request: SeccompRequest): SeccompResponse | Promise<SeccompResponse>;
+  /** An answer not given within this many ms denies the call with timeoutErrno (default 10000). */
+  timeoutMs?: number;
+  /** What a timed-out (or failed) handler answers: default 'EPERM'. */
+  timeoutErrno?: string | number;
 }
 
 /**

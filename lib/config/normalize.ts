@@ -22,6 +22,8 @@ import { type ResolvedNamespace, normalizeNamespaces } from './namespaces.js';
 import { type ResolvedProcess, normalizeProcess } from './process.js';
 import { validateResources, withoutNullLimits } from './resources.js';
 import { resolveSeccomp } from './seccomp.js';
+import { checkNotifySupervisor, normalizeSeccompNotify } from './seccomp-notify.js';
+import type { ResolvedNotify } from '../seccomp/notify.js';
 import { normalizeSysctl } from './sysctl.js';
 import { lsmSetting } from './lsm.js';
 import { type ResolvedMemoryPolicy, normalizeMemoryPolicy } from './memory-policy.js';
@@ -39,6 +41,7 @@ export type { ResolvedPersonality } from './personality.js';
 export type { ResolvedScheduler, SchedulerFlag, SchedulerPolicy } from './scheduler.js';
 export type { ResolvedTimeOffset, ResolvedTimeOffsets } from './time.js';
 export type { ResolvedSeccomp, SeccompArg, SeccompRule } from '../seccomp/profile.js';
+export type { ResolvedNotify } from '../seccomp/notify.js';
 
 const HOSTNAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?$/;
 /** __NEW_UTS_LEN: sethostname/setdomainname refuse longer names (EINVAL). */
@@ -65,6 +68,8 @@ export interface ResolvedConfig {
   cgroupsPath?: string;
   /** The filter every process of the container runs under (berth's default unless given); null: none. */
   seccomp: ResolvedSeccomp | null;
+  /** Answers the NOTIFY rules of linux.seccomp (and of an exec's own profile) in this process. */
+  seccompNotify?: ResolvedNotify;
   annotations: Record<string, string>;
   dieWithParent: boolean;
   timeOffsets?: ResolvedTimeOffsets;
@@ -96,7 +101,9 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   if (!isObject(given)) throw new ConfigError('$', 'config must be an object');
   // From here on the checks read a plain copy: nothing the caller's object
   // does later (getters, proxies, mutation) can differ from what was checked.
-  const input = plainJson(given, '') as ContainerConfig;
+  // seccompNotify holds a function: taken aside, the rest must be JSON data.
+  const { seccompNotify: notifyGiven, ...data } = given;
+  const input = plainJson(data, '') as ContainerConfig;
   let cfg: ContainerConfig = input;
   let bundle: string | undefined;
   if (input.bundle !== undefined) {
@@ -165,6 +172,8 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     throw new ConfigError('process.seccomp', "is for exec(): a container's own filter is linux.seccomp");
   }
   const seccomp = resolveSeccomp(linux.seccomp, 'linux.seccomp', { fromBundle: bundle !== undefined, bounding: processCfg.capabilities.bounding });
+  const seccompNotify = normalizeSeccompNotify(notifyGiven, 'seccompNotify');
+  checkNotifySupervisor(seccomp, seccompNotify, 'linux.seccomp', 'seccompNotify');
   const stateRoot = cfg.stateRoot === undefined ? defaultStateRoot() : absPath(cfg.stateRoot, 'stateRoot');
   const resourcesGiven = optObject(linux.resources, 'linux.resources') as LinuxResources | undefined;
   const devices = normalizeDevices(linux.devices, 'linux.devices');
@@ -202,6 +211,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     ...(limits !== undefined ? { resources: limits } : {}),
     ...(cgroupsPath !== undefined ? { cgroupsPath } : {}),
     seccomp,
+    ...(seccompNotify ? { seccompNotify } : {}),
     annotations: annotations as Record<string, string>,
     dieWithParent: optBool(cfg.dieWithParent, 'dieWithParent') ?? true,
     ...(timeOffsets ? { timeOffsets } : {}),

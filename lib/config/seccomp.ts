@@ -10,7 +10,12 @@ import { type ResolvedSeccomp, type SeccompArg, type SeccompRule, deepFreeze } f
 import { ACTIONS, ARCHITECTURES, FLAGS, OPERATORS, nativeArchitecture } from '../seccomp/vocabulary.js';
 import { absPath, array, describe, int, object, onlyKeys, str } from './check.js';
 
-const NOTIFY_NOT_YET = 'seccomp notify (SCMP_ACT_NOTIFY, listenerPath, listenerMetadata) is not supported yet';
+// What berth-init and its supervisor need after the filter is on: the
+// listener goes to the parent with sendmsg, a failed exec is reported with
+// send. A NOTIFY rule on them would wait for a supervisor that never got the
+// listener (runc refuses NOTIFY on write for the same reason).
+const SUPERVISOR_SYSCALLS = new Set(['write', 'writev', 'pwrite64', 'pwritev', 'pwritev2', 'send', 'sendto', 'sendmsg', 'sendmmsg', 'socketcall']);
+const SUN_PATH_MAX = 107; // sizeof(sockaddr_un.sun_path) - 1
 const MAX_ERRNO = 4095; // the kernel's MAX_ERRNO: a larger SECCOMP_RET_DATA is not an errno
 const UINT64_MAX = 2n ** 64n - 1n;
 // Syscall names are C identifiers; anything else is a typo, not a syscall this
@@ -23,7 +28,6 @@ const given = (v: unknown) => v !== undefined && v !== null;
 function action(v: unknown, field: string): string {
   const a = str(v, field);
   if (!(a in ACTIONS)) throw new ConfigError(field, `unknown action "${a}" (expected one of: ${Object.keys(ACTIONS).join(', ')})`);
-  if (a === 'SCMP_ACT_NOTIFY') throw new ConfigError(field, NOTIFY_NOT_YET);
   return a;
 }
 
@@ -63,6 +67,10 @@ function rule(v: unknown, field: string): SeccompRule {
   });
   if (names.length === 0) throw new ConfigError(`${field}.names`, 'must name at least one syscall');
   const act = action(o.action, `${field}.action`);
+  if (act === 'SCMP_ACT_NOTIFY') {
+    const i = names.findIndex((n) => SUPERVISOR_SYSCALLS.has(n));
+    if (i >= 0) throw new ConfigError(`${field}.names[${i}]`, `SCMP_ACT_NOTIFY cannot be used for ${names[i]}: berth-init hands the notify listener over with it`);
+  }
   const errno = errnoRet(o.errnoRet, `${field}.errnoRet`, act);
   const args = given(o.args) ? array(o.args, `${field}.args`).map((a, i) => arg(a, `${field}.args[${i}]`)) : [];
   return { names, action: act, ...(errno !== undefined ? { errnoRet: errno } : {}), args };
@@ -74,6 +82,8 @@ export function normalizeSeccomp(v: unknown, field: string): ResolvedSeccomp | n
   const o = object(v, field);
   onlyKeys(o, field, ['defaultAction', 'defaultErrnoRet', 'architectures', 'flags', 'listenerPath', 'listenerMetadata', 'syscalls']);
   const defaultAction = action(o.defaultAction, `${field}.defaultAction`);
+  // Every syscall, berth-init's sendmsg of the listener included, would wait for a supervisor that cannot have it yet.
+  if (defaultAction === 'SCMP_ACT_NOTIFY') throw new ConfigError(`${field}.defaultAction`, 'SCMP_ACT_NOTIFY cannot be the default action (the listener could never be handed over)');
   const defaultErrnoRet = errnoRet(o.defaultErrnoRet, `${field}.defaultErrnoRet`, defaultAction);
   const architectures = given(o.architectures)
     ? array(o.architectures, `${field}.architectures`).map((a, i) => {
@@ -89,17 +99,18 @@ export function normalizeSeccomp(v: unknown, field: string): ResolvedSeccomp | n
         return flag;
       })
     : [];
-  // Only a notify listener uses them, and no listener exists yet: refused, not ignored.
-  if (given(o.listenerPath)) {
-    absPath(o.listenerPath, `${field}.listenerPath`);
-    throw new ConfigError(`${field}.listenerPath`, NOTIFY_NOT_YET);
+  const listenerPath = given(o.listenerPath) ? absPath(o.listenerPath, `${field}.listenerPath`) : undefined;
+  if (listenerPath !== undefined && Buffer.byteLength(listenerPath) > SUN_PATH_MAX) {
+    throw new ConfigError(`${field}.listenerPath`, `is ${Buffer.byteLength(listenerPath)} bytes; a unix socket path holds at most ${SUN_PATH_MAX}`);
   }
-  if (given(o.listenerMetadata)) {
-    str(o.listenerMetadata, `${field}.listenerMetadata`);
-    throw new ConfigError(`${field}.listenerMetadata`, NOTIFY_NOT_YET);
+  const listenerMetadata = given(o.listenerMetadata) ? str(o.listenerMetadata, `${field}.listenerMetadata`) : undefined;
+  if (listenerMetadata !== undefined && listenerPath === undefined) {
+    throw new ConfigError(`${field}.listenerMetadata`, 'is sent to the agent at listenerPath, and there is none');
   }
   const syscalls = given(o.syscalls) ? array(o.syscalls, `${field}.syscalls`).map((r, i) => rule(r, `${field}.syscalls[${i}]`)) : [];
   return deepFreeze({
+    ...(listenerPath !== undefined ? { listenerPath } : {}),
+    ...(listenerMetadata !== undefined ? { listenerMetadata } : {}),
     defaultAction,
     ...(defaultErrnoRet !== undefined ? { defaultErrnoRet } : {}),
     architectures: [...new Set(architectures)],

@@ -2,7 +2,7 @@
 // stopped) over one init process, its state directory, its cgroup and the
 // processes exec'd into it. Made by create.ts; exec.ts runs more processes in it.
 import { EventEmitter } from 'node:events';
-import type { ContainerHandle, ContainerState, ContainerStatus, ExitStatus, ProcessConfig } from '../../types/api.js';
+import type { ContainerHandle, ContainerState, ContainerStatus, ExitStatus, ProcessConfig, SeccompRequest } from '../../types/api.js';
 import type { LinuxResources } from '../../types/oci.js';
 import type { CgroupStats } from '../cgroups/index.js';
 import type { ResolvedConfig } from '../config/normalize.js';
@@ -20,6 +20,8 @@ export interface ContainerEvents {
   exit: [status: ExitStatus];
   /** The kernel's OOM killer took a process of the container. */
   oom: [];
+  /** A syscall stopped by an SCMP_ACT_NOTIFY rule, before seccompNotify.handler answers it. */
+  seccomp: [request: SeccompRequest];
   newListener: [event: string | symbol, listener: (...args: unknown[]) => void];
 }
 
@@ -54,6 +56,7 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
     this.setupTimings = parts.setupTimings;
     this.stateWrites = parts.firstWrite;
     const { launch, cgroup } = parts;
+    parts.notifyEvents.emit = (request) => this.emit('seccomp', request);
     // The live 'oom' watch costs an eventfd (v1) or an inotify watch (v2): made
     // only once someone listens. wait()'s oomKilled reads the counter at exit.
     const onListener = (event: string | symbol) => {
@@ -213,6 +216,8 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       const ownPidNs = config.namespaces.some((n) => n.type === 'pid' && n.path === undefined);
       const killed = ownPidNs && this.current !== 'paused' ? Promise.resolve(null) : cgroup.killAll().catch((e: unknown) => e);
       await Promise.all([launch.proc.killAndReap(), ...[...this.execs].map((p) => p.killAndReap())]);
+      // After the kills: a caller still waiting on a notify would get ENOSYS and run on.
+      for (const s of [...this.parts.supervisors]) s.close();
       const killError = await killed;
       this.current = 'stopped';
       // Streams the caller took are theirs to drain; ends nobody took are closed.

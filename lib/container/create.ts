@@ -14,8 +14,11 @@ import { compileSeccomp } from '../seccomp/compile.js';
 import { type Launch, spawnProcess } from '../launch/spawn.js';
 import { native } from '../native/addon.js';
 import { StateDir, processStartTime } from '../state/state-dir.js';
+import type { SeccompRequest } from '../../types/api.js';
+import type { NotifySupervisor } from '../seccomp/notify.js';
 import { Container } from './container.js';
 import { openOrThrow } from './exec.js';
+import { listenerSink } from './notify.js';
 import { type InitRecord, stateRecord } from './state-record.js';
 
 export interface CreateOptions {
@@ -85,6 +88,12 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   let firstWrite: Promise<unknown> = Promise.resolve(null);
   let confirmed: Promise<unknown> = Promise.resolve();
   const childOnlyFds: number[] = [];
+  const supervisors = new Set<NotifySupervisor>();
+  // Requests can come during setup (a filter without no_new_privs goes on
+  // before the identity steps): events only from when the Container exists.
+  const notifyEvents = { emit: (_: SeccompRequest): void => {} };
+  let initPid: number | undefined;
+  let container: Container | null = null;
   try {
     // cgroup v2: the init is born in its cgroup (CLONE_INTO_CGROUP). v1 has no
     // such thing: the child joins (and limits) itself before anything else.
@@ -117,17 +126,25 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       // state.json ('created') is written while the child sets itself up; a
       // failed setup waits for this write before removing the directory.
       onSpawned: (pid, startTime) => {
+        initPid = pid;
         record.startTime = startTime ?? processStartTime(pid);
         firstWrite = stateDir.write(stateRecord(config, 'created', pid, record, recorded.paths, recorded.marker)).then(() => null, (e: unknown) => e);
       },
       onReport: (r) => {
         if (r.cgroupCreated !== undefined) cgroup.adoptChildCreated(r.cgroupCreated);
       },
+      onListener: listenerSink({
+        config,
+        profile: config.seccomp,
+        supervisors,
+        onRequest: (req) => notifyEvents.emit(req),
+        process: () => ({ pid: launch?.proc.pid ?? initPid, status: container?.status ?? 'creating' }),
+      }),
     });
     const readyAt = nowUs();
     await launch.joinerExited; // a pid namespace join: the first process exits right after the fork
     const fds = (options.takeFds ?? []).map((i) => launch!.stdio.streams.takeFd(i));
-    const container = new Container({
+    container = new Container({
       config,
       host,
       stateDir,
@@ -137,6 +154,8 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       execAfterReady,
       firstWrite: firstWrite.then(() => {}),
       setupTimings: setupTimings(createdAt, spawnAt, launch.marks, readyAt),
+      supervisors,
+      notifyEvents,
     });
     await firstWrite;
     return { container, fds };
@@ -149,6 +168,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       await launch.proc.killAndReap();
       launch.stdio.destroyAll();
     }
+    for (const s of [...supervisors]) s.close();
     // Only what this attempt made: killAll() and destroy() touch nothing a
     // create found existing. destroy() runs even when killAll() failed.
     await cgroup.killAll().catch(() => {});

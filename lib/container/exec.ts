@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import type { ProcessConfig } from '../../types/api.js';
 import { resolveExecProcess } from '../config/exec.js';
 import { normalizeSeccomp } from '../config/seccomp.js';
+import { checkNotifySupervisor } from '../config/seccomp-notify.js';
 import { InvalidStateError, SetupError } from '../errors.js';
 import { setupSlot } from '../launch/admission.js';
 import type { PidHandle } from '../launch/channel.js';
@@ -13,6 +14,7 @@ import { letExec, spawnProcess } from '../launch/spawn.js';
 import { native } from '../native/addon.js';
 import { compileSeccomp } from '../seccomp/compile.js';
 import type { ContainerParts } from './parts.js';
+import { listenerSink } from './notify.js';
 import { ContainerProcess } from './process.js';
 
 /**
@@ -41,11 +43,13 @@ export async function execProcess(parts: ContainerParts, given: ProcessConfig, o
   // installed by the exec'd process itself: a filter is not inherited from the init.
   const ownSeccomp = (given as { seccomp?: unknown }).seccomp;
   const profile = ownSeccomp === undefined ? config.seccomp : normalizeSeccomp(ownSeccomp, 'process.seccomp');
+  if (ownSeccomp !== undefined) checkNotifySupervisor(profile, config.seccompNotify, 'process.seccomp', 'seccompNotify');
   const seccomp = profile && (await compileSeccomp(profile, ownSeccomp === undefined ? 'linux.seccomp' : 'process.seccomp'));
   const joinPidfd = parts.launch.proc.fd;
   if (joinPidfd < 0) throw new InvalidStateError('exec', 'stopped', config.id);
   const childOnlyFds: number[] = [];
   let release = () => {};
+  let execPid: number | undefined;
   try {
     const joinRootFd = openOrThrow(`/proc/${parts.launch.proc.pid}/root`, 'join', 'the container root');
     childOnlyFds.push(joinRootFd);
@@ -59,6 +63,14 @@ export async function execProcess(parts: ContainerParts, given: ProcessConfig, o
       childOnlyFds,
       forks: true,
       release,
+      onListener: listenerSink({
+        config,
+        profile,
+        supervisors: parts.supervisors,
+        onRequest: (req) => parts.notifyEvents.emit(req),
+        process: () => ({ pid: execPid, status: 'running' }),
+      }),
+      onSpawned: (pid) => (execPid = pid),
     });
     try {
       if (cgroupFd < 0) await cgroup.addProcess(launch.proc.pid);

@@ -1,10 +1,12 @@
 // What a container is made of, as create.ts assembles it: shared by the
 // Container class and the verbs in their own files (exec.ts), without either
 // importing the other's module for it.
+import type { SeccompRequest } from '../../types/api.js';
 import type { CgroupManager } from '../cgroups/index.js';
 import type { ResolvedConfig } from '../config/normalize.js';
 import type { HostFacts } from '../host/index.js';
 import type { Launch } from '../launch/spawn.js';
+import type { NotifySupervisor } from '../seccomp/notify.js';
 import type { StateDir } from '../state/state-dir.js';
 import type { InitRecord } from './state-record.js';
 
@@ -21,4 +23,8 @@ export interface ContainerParts {
   /** The 'created' state.json write, under way while setup finished. */
   firstWrite: Promise<void>;
   setupTimings: Record<string, number>;
+  /** The seccomp notify supervisors of the init and of exec'd processes (closed by destroy()). */
+  supervisors: Set<NotifySupervisor>;
+  /** Where requests go as 'seccomp' events, once the Container exists. */
+  notifyEvents: { emit(request: SeccompRequest): void };
 }

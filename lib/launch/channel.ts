@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { BerthError, CgroupError, ExecutableNotFoundError, SetupError, errnoName } from '../errors.js';
 import { type ChildMessage, type FdWatch, native } from '../native/addon.js';
-import { MSG_CGROUP_CREATED, MSG_ERROR, MSG_GO, MSG_PID, MSG_PTY, MSG_READY, STEP_NAMES, SYSCALL_NAMES } from '../native/protocol.gen.js';
+import { MSG_CGROUP_CREATED, MSG_ERROR, MSG_GO, MSG_PID, MSG_PTY, MSG_READY, MSG_SECCOMP_LISTENER, STEP_NAMES, SYSCALL_NAMES } from '../native/protocol.gen.js';
 
 export interface ExitInfo {
   exitCode: number | null;
@@ -66,21 +66,49 @@ export class PidHandle {
 
 type Waiter = (m: ChildMessage) => void;
 
+/** Takes a seccomp notify listener (the fd is its to close); a throw fails the setup. */
+export type ListenerSink = (fd: number) => void;
+
 export class SyncChannel {
+  /** Why a listener could not be handed on (the process was killed for it). */
+  listenerError: BerthError | null = null;
   private fd: number;
   private watch: FdWatch | null;
   private queue: ChildMessage[] = [];
   private waiters: Waiter[] = [];
 
-  constructor(fd: number) {
+  /**
+   * onListener takes the seccomp notify listener as soon as it arrives (before
+   * READY, or between GO and the exec): its supervisor must already answer
+   * while the child goes on, whatever the caller awaits meanwhile.
+   */
+  constructor(fd: number, private readonly onListener?: ListenerSink, private readonly onListenerError?: () => void) {
     this.fd = fd;
     this.watch = new native.FdWatch(fd, () => this.drain());
+  }
+
+  private takeListener(fd: number): void {
+    if (!this.onListener || this.listenerError) {
+      native.close(fd);
+      return;
+    }
+    try {
+      this.onListener(fd);
+    } catch (err) {
+      this.listenerError = err instanceof BerthError ? err : new SetupError('seccomp', `cannot hand on the notify listener: ${(err as Error).message}`, { cause: err });
+      // Without its supervisor a NOTIFY call would wait forever: the process goes.
+      this.onListenerError?.();
+    }
   }
 
   private drain(): void {
     while (this.fd >= 0) {
       const m = native.recvMessage(this.fd);
       if (m === null) return;
+      if (!m.eof && m.kind === MSG_SECCOMP_LISTENER && m.fd !== undefined) {
+        this.takeListener(m.fd);
+        continue;
+      }
       if (m.eof) this.close();
       const w = this.waiters.shift();
       if (w) w(m);

@@ -7,7 +7,7 @@ import type { StdioOption } from '../../types/api.js';
 import { SetupError, errnoName } from '../errors.js';
 import { type NativePlan, native } from '../native/addon.js';
 import { encodePlan } from '../native/plan-codec.gen.js';
-import { PidHandle, type SetupReport, SyncChannel, messageToError, readSetup } from './channel.js';
+import { type ListenerSink, PidHandle, type SetupReport, SyncChannel, messageToError, readSetup } from './channel.js';
 import { type PreparedStdio, prepareStdio } from './stdio.js';
 import { Terminal } from './terminal.js';
 
@@ -42,6 +42,8 @@ export interface SpawnSpec {
   onSpawned?(pid: number, startTime: number | undefined): void;
   /** Sees the setup report before a failure is handled (cgroup v1: which directories the child made). */
   onReport?(report: SetupReport): void;
+  /** Takes the seccomp notify listener (a NOTIFY profile); a throw kills the process and fails the spawn or the exec. */
+  onListener?: ListenerSink;
 }
 
 async function clone(plan: NativePlan, step: string): ReturnType<typeof native.spawn> {
@@ -73,7 +75,10 @@ export async function spawnProcess(spec: SpawnSpec): Promise<Launch> {
       stdio.closeChildEnds();
     }
     const first = new PidHandle(spawned.pid, spawned.pidfd);
-    sync = new SyncChannel(spawned.syncFd);
+    sync = new SyncChannel(spawned.syncFd, spec.onListener, () => {
+      // The process that installed the filter: the exec'd one once known, else the first.
+      (proc ?? first).signal(9);
+    });
     if (spec.forks) joiner = first;
     else proc = first;
     if (!spec.forks) spec.onSpawned?.(spawned.pid, spawned.startTime);
@@ -87,7 +92,7 @@ export async function spawnProcess(spec: SpawnSpec): Promise<Launch> {
       spec.onSpawned?.(proc.pid, undefined);
     }
     ptyFd = report.ptyFd;
-    if (report.failure || !proc) throw messageToError(report.failure ?? { eof: true }, proc ?? first);
+    if (report.failure || !proc) throw sync.listenerError ?? messageToError(report.failure ?? { eof: true }, proc ?? first);
     const terminal = ptyFd === undefined ? null : new Terminal(ptyFd);
     ptyFd = undefined;
     const marks: Array<[string, number]> = [...Object.entries(spawned.marks), ...(report.marks ?? [])];
@@ -119,5 +124,6 @@ export async function letExec(launch: Launch, sendGo: boolean): Promise<void> {
   const err = sendGo ? launch.sync.sendGo() : 0;
   if (err !== 0) throw new SetupError('start', 'the container process is gone', { errno: errnoName(err), syscall: 'send' });
   const m = await launch.sync.next();
+  if (launch.sync.listenerError) throw launch.sync.listenerError;
   if (!m.eof) throw messageToError(m, launch.proc);
 }

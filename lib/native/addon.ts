@@ -199,6 +199,32 @@ export interface Native {
    * that cannot fit in maxInstructions rejects with `tooLarge` (the lower bound).
    */
   compileSeccomp(spec: NativeSeccompSpec): Promise<NativeSeccompProgram>;
+  /**
+   * SECCOMP_IOCTL_NOTIF_RECV if a request is pending (never blocks): null when
+   * none is (or its target died first), { hup: true } once no process uses the filter.
+   */
+  notifRecv(fd: number): NativeNotification | { hup: true } | null;
+  /** SECCOMP_IOCTL_NOTIF_SEND: error is a negative errno (or 0), flags SECCOMP_USER_NOTIF_FLAG_*; 0 or errno (ENOENT: the target is gone). */
+  notifSend(fd: number, id: bigint, error: number, value: bigint | number, flags: number): number;
+  /** SECCOMP_IOCTL_NOTIF_ID_VALID: the request's target still waits. */
+  notifIdValid(fd: number, id: bigint): boolean;
+  /** libseccomp's name for syscall nr on that architecture (its name: 'x86_64', 'x86', …), or null. */
+  resolveSyscall(arch: string, nr: number): string | null;
+  /** Connects to the unix socket at path and sends payload with fd (SCM_RIGHTS) in one message; throws with code/syscall/path. */
+  sendListener(path: string, fd: number, payload: string): void;
+  /** recvmsg(MSG_DONTWAIT) with fds (SCM_RIGHTS, CLOEXEC, the caller's to close): null when nothing is there yet. */
+  recvWithFds(fd: number): { data: Buffer; fds: number[] } | { eof: true } | null;
+}
+
+/** struct seccomp_notif, as notifRecv returns it. */
+export interface NativeNotification {
+  id: bigint;
+  pid: number;
+  nr: number;
+  /** AUDIT_ARCH_* of the call. */
+  arch: number;
+  instructionPointer: bigint;
+  args: bigint[];
 }
 
 export const native: Native = require('node-gyp-build')(packageRoot);

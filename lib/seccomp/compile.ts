@@ -5,7 +5,7 @@
 import { BerthError, ConfigError, SetupError } from '../errors.js';
 import { type NativeSeccompProgram, type NativeSeccompSpec, native } from '../native/addon.js';
 import { BPF_INSN_SIZE, BPF_MAXINSNS, SECCOMP_FILTER_FLAG, SECCOMP_RET, SECCOMP_RET_DATA } from './abi.js';
-import { type ResolvedSeccomp } from './profile.js';
+import { type ResolvedSeccomp, notifies } from './profile.js';
 import { enosysPrologue } from './prologue.js';
 import { ACTIONS, ARCHITECTURES, FLAGS, nativeArchitecture } from './vocabulary.js';
 
@@ -73,8 +73,9 @@ export function nativeSpec(profile: ResolvedSeccomp): NativeSeccompSpec {
 export function filterFlags(profile: ResolvedSeccomp): number {
   let flags = 0;
   for (const f of profile.flags) flags |= FLAGS[f] ?? 0;
-  // The kernel refuses WAIT_KILLABLE_RECV without a notify listener, and
-  // there is none until notify is supported: the flag changes nothing then.
+  if (notifies(profile)) flags |= SECCOMP_FILTER_FLAG.NEW_LISTENER;
+  // The kernel refuses WAIT_KILLABLE_RECV without a notify listener, where
+  // it would change nothing anyway.
   if (!(flags & SECCOMP_FILTER_FLAG.NEW_LISTENER)) flags &= ~SECCOMP_FILTER_FLAG.WAIT_KILLABLE_RECV;
   return flags;
 }

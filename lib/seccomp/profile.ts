@@ -29,6 +29,15 @@ export interface ResolvedSeccomp {
   architectures: readonly string[];
   flags: readonly string[];
   syscalls: readonly SeccompRule[];
+  /** The unix socket of an OCI agent that gets the notify listener (and the state JSON). */
+  listenerPath?: string;
+  /** Passed to that agent as the state's metadata. */
+  listenerMetadata?: string;
+}
+
+/** A NOTIFY rule makes the filter hand out a listener someone must answer. */
+export function notifies(profile: ResolvedSeccomp | null | undefined): boolean {
+  return !!profile && profile.syscalls.some((r) => r.action === 'SCMP_ACT_NOTIFY');
 }
 
 export function deepFreeze<T>(v: T): T {

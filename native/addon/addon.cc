@@ -26,6 +26,12 @@ Napi::Value AttachDeviceProgram(const Napi::CallbackInfo&);
 Napi::Value DetachDeviceProgram(const Napi::CallbackInfo&);
 Napi::Value QueryDevicePrograms(const Napi::CallbackInfo&);
 Napi::Value CompileSeccomp(const Napi::CallbackInfo&);
+Napi::Value NotifRecv(const Napi::CallbackInfo&);
+Napi::Value NotifSend(const Napi::CallbackInfo&);
+Napi::Value NotifIdValid(const Napi::CallbackInfo&);
+Napi::Value ResolveSyscall(const Napi::CallbackInfo&);
+Napi::Value SendListener(const Napi::CallbackInfo&);
+Napi::Value RecvWithFds(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -51,6 +57,12 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("detachDeviceProgram", Napi::Function::New(env, berth::DetachDeviceProgram, "detachDeviceProgram"));
   exports.Set("queryDevicePrograms", Napi::Function::New(env, berth::QueryDevicePrograms, "queryDevicePrograms"));
   exports.Set("compileSeccomp", Napi::Function::New(env, berth::CompileSeccomp, "compileSeccomp"));
+  exports.Set("notifRecv", Napi::Function::New(env, berth::NotifRecv, "notifRecv"));
+  exports.Set("notifSend", Napi::Function::New(env, berth::NotifSend, "notifSend"));
+  exports.Set("notifIdValid", Napi::Function::New(env, berth::NotifIdValid, "notifIdValid"));
+  exports.Set("resolveSyscall", Napi::Function::New(env, berth::ResolveSyscall, "resolveSyscall"));
+  exports.Set("sendListener", Napi::Function::New(env, berth::SendListener, "sendListener"));
+  exports.Set("recvWithFds", Napi::Function::New(env, berth::RecvWithFds, "recvWithFds"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;

@@ -225,7 +225,9 @@ test.serial('a bad profile is a ConfigError naming the field, and nothing is cre
     t.is(err?.field, field, err?.message);
   }
   const notify = await t.throwsAsync(createContainer({ rootfs: probe.rootfs ?? '/', stateRoot, linux: { seccomp: { defaultAction: 'SCMP_ACT_NOTIFY' } }, process: { args: ['true'] } }));
-  t.regex(notify.message, /not supported yet/);
+  t.regex(notify.message, /cannot be the default action/);
+  const unanswered = await t.throwsAsync(createContainer({ rootfs: probe.rootfs ?? '/', stateRoot, linux: { seccomp: allowBut([{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }]) }, process: { args: ['true'] } }));
+  t.regex(unanswered.message, /needs someone to answer/);
   t.deepEqual(stateEntries(stateRoot), before.state);
   await assertNoLeaks(t, before, stateRoot);
 });

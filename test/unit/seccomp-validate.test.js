@@ -52,14 +52,33 @@ test('the shape: an object with OCI\'s fields only', (t) => {
   refused(t, allowBut([rule({ args: [arg({ index: 0, values: 1 })] })]), 'linux.seccomp.syscalls[0].args[0].values');
 });
 
-test('actions: unknown ones refused, NOTIFY refused as not supported yet (default or rule)', (t) => {
+test('actions: unknown ones refused; NOTIFY accepted on rules, refused as the default and on what berth-init hands the listener over with', (t) => {
   refused(t, { defaultAction: 'SCMP_ACT_DENY' }, 'linux.seccomp.defaultAction', /unknown action/);
-  refused(t, { defaultAction: 'SCMP_ACT_NOTIFY' }, 'linux.seccomp.defaultAction', /not supported yet/);
+  refused(t, { defaultAction: 'SCMP_ACT_NOTIFY' }, 'linux.seccomp.defaultAction', /cannot be the default action/);
   refused(t, allowBut([rule(), rule(), rule(), rule({ action: 'SCMP_ACT_NOPE' })]), 'linux.seccomp.syscalls[3].action', /unknown action/);
-  refused(t, allowBut([rule({ names: ['write'], action: 'SCMP_ACT_NOTIFY' })]), 'linux.seccomp.syscalls[0].action', /not supported yet/);
-  refused(t, allowBut([], { listenerPath: '/run/agent.sock' }), 'linux.seccomp.listenerPath', /not supported yet/);
+  refused(t, allowBut([rule({ names: ['write'], action: 'SCMP_ACT_NOTIFY' })]), 'linux.seccomp.syscalls[0].names[0]', /cannot be used for write/);
+  for (const name of ['sendmsg', 'sendto', 'writev', 'sendmmsg', 'socketcall']) {
+    refused(t, allowBut([rule(), rule({ names: ['mkdir', name], action: 'SCMP_ACT_NOTIFY' })]), 'linux.seccomp.syscalls[1].names[1]', new RegExp(`cannot be used for ${name}`));
+  }
+  // The same names under any other action are ordinary rules.
+  t.is(normalizeSeccomp(allowBut([rule({ names: ['write', 'sendmsg'], action: 'SCMP_ACT_LOG' })]), 'linux.seccomp').syscalls[0].action, 'SCMP_ACT_LOG');
+  const p = normalizeSeccomp(allowBut([rule({ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' })], { listenerPath: '/run/agent.sock', listenerMetadata: 'tenant=7' }), 'linux.seccomp');
+  t.is(p.syscalls[0].action, 'SCMP_ACT_NOTIFY');
+  t.is(p.listenerPath, '/run/agent.sock');
+  t.is(p.listenerMetadata, 'tenant=7');
   refused(t, allowBut([], { listenerPath: 'relative.sock' }), 'linux.seccomp.listenerPath', /absolute/);
-  refused(t, allowBut([], { listenerMetadata: 'x' }), 'linux.seccomp.listenerMetadata', /not supported yet/);
+  refused(t, allowBut([], { listenerPath: `/run/${'x'.repeat(120)}.sock` }), 'linux.seccomp.listenerPath', /unix socket path/);
+  refused(t, allowBut([], { listenerPath: '/run/agent.sock', listenerMetadata: 7 }), 'linux.seccomp.listenerMetadata');
+  refused(t, allowBut([], { listenerMetadata: 'x' }), 'linux.seccomp.listenerMetadata', /no(ne| agent)/);
+});
+
+test('a NOTIFY rule sets SECCOMP_FILTER_FLAG_NEW_LISTENER (and lets WAIT_KILLABLE_RECV through); without one neither is passed', (t) => {
+  const NEW_LISTENER = 1 << 3;
+  const WAIT_KILLABLE_RECV = 1 << 5;
+  const flags = ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'];
+  const notifying = normalizeSeccomp(allowBut([rule({ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' })], { flags }), 'linux.seccomp');
+  t.is(filterFlags(notifying), NEW_LISTENER | WAIT_KILLABLE_RECV);
+  t.is(filterFlags(normalizeSeccomp(allowBut([rule()], { flags }), 'linux.seccomp')), 0);
 });
 
 test('errnoRet: 0–4095, and only where the action returns one', (t) => {
@@ -112,7 +131,7 @@ test('libseccomp\'s input: actions as SECCOMP_RET values (EPERM where no errno i
   t.true(nativeSpec(normalizeSeccomp(allowBut([rule({ names: Array.from({ length: 33 }, (_, i) => `s${i}`) })]), 'x')).binaryTree);
 });
 
-test('flags for seccomp(2): LOG and SPEC_ALLOW; TSYNC never; WAIT_KILLABLE_RECV only with a listener (none yet)', (t) => {
+test('flags for seccomp(2): LOG and SPEC_ALLOW; TSYNC never; WAIT_KILLABLE_RECV only with a listener', (t) => {
   const flags = (f) => filterFlags(normalizeSeccomp(allowBut([], { flags: f }), 'x'));
   t.is(flags(['SECCOMP_FILTER_FLAG_LOG']), 2);
   t.is(flags(['SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_LOG']), 6);
