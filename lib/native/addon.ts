@@ -186,6 +186,12 @@ export interface Native {
    * that cannot fit in maxInstructions rejects with `tooLarge` (the lower bound).
    */
   compileSeccomp(spec: NativeSeccompSpec): Promise<NativeSeccompProgram>;
+  /** mknod(2): the overlay whiteout (a 0:0 character device) and a layer's device nodes. Throws with code/syscall/path. */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr(2) on the path itself (a symlink is not followed). */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** Every extended attribute of the path itself (llistxattr + lgetxattr); {} where the file system has none. */
+  lgetxattrs(path: string): Record<string, Buffer>;
 }
 
 export const native: Native = require('node-gyp-build')(packageRoot);

@@ -25,6 +25,9 @@ Napi::Value AttachDeviceProgram(const Napi::CallbackInfo&);
 Napi::Value DetachDeviceProgram(const Napi::CallbackInfo&);
 Napi::Value QueryDevicePrograms(const Napi::CallbackInfo&);
 Napi::Value CompileSeccomp(const Napi::CallbackInfo&);
+Napi::Value Mknod(const Napi::CallbackInfo&);
+Napi::Value Lsetxattr(const Napi::CallbackInfo&);
+Napi::Value Lgetxattrs(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -49,6 +52,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("detachDeviceProgram", Napi::Function::New(env, berth::DetachDeviceProgram, "detachDeviceProgram"));
   exports.Set("queryDevicePrograms", Napi::Function::New(env, berth::QueryDevicePrograms, "queryDevicePrograms"));
   exports.Set("compileSeccomp", Napi::Function::New(env, berth::CompileSeccomp, "compileSeccomp"));
+  exports.Set("mknod", Napi::Function::New(env, berth::Mknod, "mknod"));
+  exports.Set("lsetxattr", Napi::Function::New(env, berth::Lsetxattr, "lsetxattr"));
+  exports.Set("lgetxattrs", Napi::Function::New(env, berth::Lgetxattrs, "lgetxattrs"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;
