@@ -82,6 +82,7 @@
         "native/addon/bpf_device.cc",
         "native/addon/seccomp_compile.cc",
         "native/addon/seccomp_notify.cc",
+        "native/addon/fs_xattr.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],
       # libseccomp compiles profiles in the addon only (berth-init stays free of

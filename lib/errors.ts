@@ -83,6 +83,22 @@ export class AbortError extends BerthError {
   }
 }
 
+/**
+ * An image or volume store operation failed: `code` says how (IMAGE_INVALID: the archive is
+ * malformed, hostile or does not match its digests; IMAGE_NOT_FOUND; IMAGE_IN_USE; IMAGE_FAILED:
+ * the kernel refused, errno/syscall/path say what), `image` names the source or reference and
+ * `blob` the digest or archive member.
+ */
+export class ImageError extends BerthError {
+  readonly image?: string;
+  readonly blob?: string;
+  constructor(code: string, message: string, detail: ErrorDetail & { image?: string; blob?: string } = {}) {
+    super(code, message, detail);
+    if (detail.image !== undefined) this.image = detail.image;
+    if (detail.blob !== undefined) this.blob = detail.blob;
+  }
+}
+
 /** errno number -> symbolic name (EACCES), from Node's own table. */
 export function errnoName(errno: number): string {
   for (const [name, value] of Object.entries(os.constants.errno)) {

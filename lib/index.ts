@@ -32,6 +32,18 @@ export type {
 } from './config/normalize.js';
 export { type Features, features } from './features.js';
 export {
+  importImage,
+  inspectImage,
+  listImages,
+  removeImage,
+  type ImageConfig,
+  type ImageInfo,
+  type ImportOptions,
+  type ImportProgress,
+  type RemoveResult,
+  type StoreOptions,
+} from './image/index.js';
+export {
   AbortError,
   BerthError,
   CgroupError,
@@ -39,6 +51,7 @@ export {
   ContainerExistsError,
   ContainerNotFoundError,
   ExecutableNotFoundError,
+  ImageError,
   InvalidStateError,
   SetupError,
   type ErrorDetail,

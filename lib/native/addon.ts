@@ -214,6 +214,12 @@ export interface Native {
   sendListener(path: string, fd: number, payload: string): void;
   /** recvmsg(MSG_DONTWAIT) with fds (SCM_RIGHTS, CLOEXEC, the caller's to close): null when nothing is there yet. */
   recvWithFds(fd: number): { data: Buffer; fds: number[] } | { eof: true } | null;
+  /** mknod(2): the overlay whiteout (a 0:0 character device) and a layer's device nodes. Throws with code/syscall/path. */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr(2) on the path itself (a symlink is not followed). */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** Every extended attribute of the path itself (llistxattr + lgetxattr); {} where the file system has none. */
+  lgetxattrs(path: string): Record<string, Buffer>;
 }
 
 /** struct seccomp_notif, as notifRecv returns it. */

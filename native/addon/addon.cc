@@ -32,6 +32,9 @@ Napi::Value NotifIdValid(const Napi::CallbackInfo&);
 Napi::Value ResolveSyscall(const Napi::CallbackInfo&);
 Napi::Value SendListener(const Napi::CallbackInfo&);
 Napi::Value RecvWithFds(const Napi::CallbackInfo&);
+Napi::Value Mknod(const Napi::CallbackInfo&);
+Napi::Value Lsetxattr(const Napi::CallbackInfo&);
+Napi::Value Lgetxattrs(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -63,6 +66,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("resolveSyscall", Napi::Function::New(env, berth::ResolveSyscall, "resolveSyscall"));
   exports.Set("sendListener", Napi::Function::New(env, berth::SendListener, "sendListener"));
   exports.Set("recvWithFds", Napi::Function::New(env, berth::RecvWithFds, "recvWithFds"));
+  exports.Set("mknod", Napi::Function::New(env, berth::Mknod, "mknod"));
+  exports.Set("lsetxattr", Napi::Function::New(env, berth::Lsetxattr, "lsetxattr"));
+  exports.Set("lgetxattrs", Napi::Function::New(env, berth::Lgetxattrs, "lgetxattrs"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;

@@ -1,0 +1,5 @@
+// The image store's public face (re-exported by lib/index.ts).
+export { importImage, type ImportOptions, type ImportProgress } from './import.js';
+export { inspectImage, listImages, removeImage, type RemoveResult, type StoreOptions } from './images.js';
+export type { ImageInfo } from './info.js';
+export type { ImageConfig } from './manifest.js';

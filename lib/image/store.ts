@@ -1,0 +1,209 @@
+// The on-disk store: content-addressed, shared by every caller that names the
+// same directory.
+//   layers/<diffID hex>/      one unpacked layer in overlay form (a lowerdir as is)
+//   blobs/sha256/<hex>        image configs, as imported
+//   images/<config hex>.json  one record per image (its layers, sizes, config)
+//   names/<encoded name>      name -> image id, one file each (a rename retags atomically)
+//   containers/<id>.json      layers (and image) a container's overlay uses
+//   tmp/<pid>-…               unpacks and removals in progress; a dead pid's are swept
+//   lock/                     held while records change (mkdir is atomic)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ImageError } from '../errors.js';
+import type { ImageConfig } from './manifest.js';
+import { nameFile, nameFromFile } from './names.js';
+
+export const DEFAULT_STORE = '/var/lib/berth';
+
+export interface ImageRecord {
+  id: string;
+  layers: string[];
+  layerSizes: number[];
+  size: number;
+  config: ImageConfig;
+  created: string;
+}
+
+export interface ContainerRecord {
+  id: string;
+  image?: string;
+  layers: string[];
+}
+
+export interface Store {
+  root: string;
+  layers: string;
+  blobs: string;
+  images: string;
+  names: string;
+  containers: string;
+  volumes: string;
+  tmp: string;
+  lock: string;
+}
+
+/** /var/lib/berth as root; $XDG_DATA_HOME/berth (or ~/.local/share/berth) otherwise. */
+export function defaultStore(): string {
+  if (process.getuid?.() === 0) return DEFAULT_STORE;
+  return path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'berth');
+}
+
+export function openStore(dir?: string): Store {
+  const root = path.resolve(dir ?? defaultStore());
+  const s: Store = {
+    root,
+    layers: path.join(root, 'layers'),
+    blobs: path.join(root, 'blobs', 'sha256'),
+    images: path.join(root, 'images'),
+    names: path.join(root, 'names'),
+    containers: path.join(root, 'containers'),
+    volumes: path.join(root, 'volumes'),
+    tmp: path.join(root, 'tmp'),
+    lock: path.join(root, 'lock'),
+  };
+  try {
+    fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+    for (const d of [s.layers, s.blobs, s.images, s.names, s.containers, s.volumes, s.tmp]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw storeError(err, 'store', root);
+  }
+  return s;
+}
+
+export function storeError(err: unknown, step: string, p: string, extra: { image?: string; blob?: string } = {}): ImageError {
+  if (err instanceof ImageError) return err;
+  const e = err as NodeJS.ErrnoException;
+  return new ImageError('IMAGE_FAILED', `${step} failed${extra.image ? ` for ${extra.image}` : ''}${extra.blob ? ` (${extra.blob})` : ''}: ${e?.message ?? String(err)}`, {
+    step,
+    ...(e?.code ? { errno: e.code } : {}),
+    ...(e?.syscall ? { syscall: e.syscall } : {}),
+    path: e?.path ?? p,
+    cause: err,
+    ...extra,
+  });
+}
+
+export const hexOf = (digest: string): string => digest.slice('sha256:'.length);
+export const layerDir = (s: Store, diffId: string): string => path.join(s.layers, hexOf(diffId));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A fresh private directory under tmp/, named for this process so a sweep knows whose it is. */
+export function tempDir(s: Store, what: string): string {
+  return fs.mkdtempSync(path.join(s.tmp, `${process.pid}-${what}-`));
+}
+
+/** Removes what dead processes left in tmp/ (an import killed half-way leaves its unpack there, never in layers/). */
+export async function sweepTmp(s: Store): Promise<void> {
+  for (const name of fs.readdirSync(s.tmp)) {
+    const pid = Number(name.split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) {
+      await fs.promises.rm(path.join(s.tmp, name), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Runs fn holding the store's lock: the records, names and layer directories
+ * change only under it, so a removal never frees a layer an import is about to
+ * name. A lock whose owner died is taken over.
+ */
+export async function withLock<T>(s: Store, fn: () => Promise<T> | T): Promise<T> {
+  const deadline = Date.now() + 120_000;
+  for (let i = 0; ; i++) {
+    try {
+      fs.mkdirSync(s.lock, 0o700);
+      fs.writeFileSync(path.join(s.lock, 'owner'), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw storeError(err, 'lock', s.lock);
+      let owner = NaN;
+      try {
+        owner = Number(fs.readFileSync(path.join(s.lock, 'owner'), 'utf8'));
+      } catch {
+        // being written, or just removed
+      }
+      if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
+        const stale = path.join(s.tmp, `${process.pid}-stale-lock-${i}`);
+        try {
+          fs.renameSync(s.lock, stale);
+          fs.rmSync(stale, { recursive: true, force: true });
+        } catch {
+          // another process took it over first
+        }
+        continue;
+      }
+      if (Date.now() > deadline) throw new ImageError('IMAGE_FAILED', `the store lock ${s.lock} is held by pid ${owner}`, { step: 'lock', errno: 'EBUSY', path: s.lock });
+      await sleep(Math.min(50, 1 + i));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(s.lock, { recursive: true, force: true });
+  }
+}
+
+export function writeAtomic(p: string, data: string | Buffer): void {
+  const tmp = `${p}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, data, { mode: 0o600 });
+  fs.renameSync(tmp, p);
+}
+
+function readJson<T>(p: string): T | null {
+  try {
+    return JSON.parse(fs.readFileSync(p, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export const readImage = (s: Store, id: string): ImageRecord | null => readJson<ImageRecord>(path.join(s.images, `${hexOf(id)}.json`));
+
+export function listImageRecords(s: Store): ImageRecord[] {
+  return fs
+    .readdirSync(s.images)
+    .filter((f) => /^[0-9a-f]{64}\.json$/.test(f))
+    .map((f) => readJson<ImageRecord>(path.join(s.images, f)))
+    .filter((r): r is ImageRecord => r !== null);
+}
+
+export function listContainerRecords(s: Store): ContainerRecord[] {
+  return fs
+    .readdirSync(s.containers)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => readJson<ContainerRecord>(path.join(s.containers, f)))
+    .filter((r): r is ContainerRecord => r !== null);
+}
+
+/** name -> image id, for every name in the store. */
+export function readNames(s: Store): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of fs.readdirSync(s.names)) {
+    if (f.endsWith('.tmp')) continue;
+    try {
+      out.set(nameFromFile(f), fs.readFileSync(path.join(s.names, f), 'utf8').trim());
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return out;
+}
+
+export function setName(s: Store, name: string, id: string): void {
+  writeAtomic(path.join(s.names, nameFile(name)), id);
+}
+
+export function dropName(s: Store, name: string): void {
+  fs.rmSync(path.join(s.names, nameFile(name)), { force: true });
+}
