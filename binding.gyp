@@ -61,6 +61,7 @@
         "native/addon/addon.cc",
         "native/wire/plan_codec.gen.cc",
         "native/addon/fdops.cc",
+        "native/addon/prlimit.cc",
         "native/addon/spawn.cc",
         "native/addon/init_exec.cc",
         "native/init/child.cc",

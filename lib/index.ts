@@ -8,6 +8,7 @@ export { ContainerRef, listContainers, loadContainer, type RegistryOptions } fro
 export { Terminal, type WindowSize } from './launch/terminal.js';
 export type { CgroupStats } from './cgroups/manager.js';
 export type {
+  IdMapping,
   MemoryPolicyFlag,
   MemoryPolicyMode,
   ResolvedCapabilities,
@@ -23,6 +24,7 @@ export type {
   ResolvedScheduler,
   ResolvedTimeOffset,
   ResolvedTimeOffsets,
+  ResolvedUserns,
   SchedulerFlag,
   SchedulerPolicy,
   ResolvedSeccomp,

@@ -90,6 +90,15 @@ export function resolveMount(m: unknown, field: string, bundleDir: string | unde
   let source = optStr(raw.source, `${field}.source`);
   if (source !== undefined) maxBytes(source, `${field}.source`, 4095, 'mount(2)');
   const options = (optArray(raw.options, `${field}.options`) ?? []).map((o, i) => str(o, `${field}.options[${i}]`));
+  // Idmapped mounts are not done yet: refused, never silently ignored (the
+  // mount would show host ids the caller asked to have mapped).
+  for (const key of ['uidMappings', 'gidMappings'] as const) {
+    const v = (raw as unknown as Record<string, unknown>)[key];
+    if (v !== undefined && v !== null) throw new ConfigError(`${field}.${key}`, 'idmapped mounts are not supported yet');
+  }
+  options.forEach((o, i) => {
+    if (o === 'idmap' || o === 'ridmap') throw new ConfigError(`${field}.options[${i}]`, `"${o}": idmapped mounts are not supported yet`);
+  });
   const bind = type === 'bind' || options.includes('bind') || options.includes('rbind');
   let flags = 0;
   let attrSet = 0;

@@ -18,6 +18,7 @@ import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from './d
 import { type ResolvedDevice, checkDeviceTargets, normalizeDevices, withDeviceRules } from './devices.js';
 import { readBundle, validateId } from './identity.js';
 import { type ResolvedMount, propagationFlag, resolveMount } from './mounts.js';
+import { type ResolvedUserns, normalizeUserns } from './userns.js';
 import { type ResolvedNamespace, normalizeNamespaces } from './namespaces.js';
 import { type ResolvedProcess, normalizeProcess } from './process.js';
 import { validateResources, withoutNullLimits } from './resources.js';
@@ -38,6 +39,7 @@ export type { MemoryPolicyFlag, MemoryPolicyMode, ResolvedMemoryPolicy } from '.
 export type { ResolvedPersonality } from './personality.js';
 export type { ResolvedScheduler, SchedulerFlag, SchedulerPolicy } from './scheduler.js';
 export type { ResolvedTimeOffset, ResolvedTimeOffsets } from './time.js';
+export type { IdMapping, ResolvedUserns } from './userns.js';
 export type { ResolvedSeccomp, SeccompArg, SeccompRule } from '../seccomp/profile.js';
 
 const HOSTNAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?$/;
@@ -68,6 +70,8 @@ export interface ResolvedConfig {
   annotations: Record<string, string>;
   dieWithParent: boolean;
   timeOffsets?: ResolvedTimeOffsets;
+  /** A user namespace: new (with the maps the parent writes) or joined by path. */
+  userns?: ResolvedUserns;
   personality?: ResolvedPersonality;
   memoryPolicy?: ResolvedMemoryPolicy;
   /** SELinux context of the container's own filesystems (context= mount option). */
@@ -129,8 +133,6 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   // Fields berth cannot honour yet are refused, not ignored: a caller who asks
   // for a user namespace or hooks must not get a container without them.
   const unsupported: Array<[unknown, string, string]> = [
-    [linux.uidMappings, 'linux.uidMappings', 'user namespaces are not supported yet'],
-    [linux.gidMappings, 'linux.gidMappings', 'user namespaces are not supported yet'],
     [cfg.hooks && Object.values(cfg.hooks).some((h) => Array.isArray(h) && h.length > 0) ? cfg.hooks : undefined, 'hooks', 'OCI hooks are not supported yet'],
   ];
   for (const [value, field, why] of unsupported) {
@@ -177,6 +179,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now
   validateResources(resources, host, 'linux.resources');
   const limits = withoutNullLimits(resources);
+  const userns = normalizeUserns({ uidMappings: linux.uidMappings, gidMappings: linux.gidMappings, namespaces, user: processCfg });
   const timeOffsets = normalizeTimeOffsets(linux.timeOffsets, 'linux.timeOffsets', namespaces);
   const personality = normalizePersonality(linux.personality, 'linux.personality');
   const memoryPolicy = normalizeMemoryPolicy(linux.memoryPolicy, 'linux.memoryPolicy');
@@ -205,6 +208,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     annotations: annotations as Record<string, string>,
     dieWithParent: optBool(cfg.dieWithParent, 'dieWithParent') ?? true,
     ...(timeOffsets ? { timeOffsets } : {}),
+    ...(userns ? { userns } : {}),
     ...(personality ? { personality } : {}),
     ...(memoryPolicy ? { memoryPolicy } : {}),
     ...(mountLabel !== undefined ? { mountLabel } : {}),

@@ -12,6 +12,7 @@ import { setupSlot } from '../launch/admission.js';
 import { containerPlan, initForks } from '../launch/plan.js';
 import { compileSeccomp } from '../seccomp/compile.js';
 import { type Launch, spawnProcess } from '../launch/spawn.js';
+import { writeIdMaps } from '../launch/userns.js';
 import { native } from '../native/addon.js';
 import { StateDir, processStartTime } from '../state/state-dir.js';
 import { Container } from './container.js';
@@ -98,19 +99,24 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       if (cgroupFd >= 0) childOnlyFds.push(cgroupFd);
     }
     const joins = config.namespaces
-      .filter((n) => n.path !== undefined)
+      .filter((n) => n.path !== undefined && n.type !== 'user')
       .map((n) => {
         const fd = openOrThrow(n.path!, 'setns', `${n.type} namespace`);
         childOnlyFds.push(fd);
         return { fd, nstype: CLONE_NS[n.type] };
       });
+    // A user namespace joined by path is entered after the host's part of the setup (lib/launch/plan.ts).
+    const userPath = config.userns?.mode === 'join' ? config.namespaces.find((n) => n.type === 'user')!.path! : undefined;
+    const userFd = userPath === undefined ? undefined : openOrThrow(userPath, 'setns', 'user namespace');
+    if (userFd !== undefined) childOnlyFds.push(userFd);
+    const userns = config.userns;
     const spawnAt = nowUs();
     // v2: made above. v1: the child is making them now (the claim's planned paths and marker hold).
     const recorded = placement ? { paths: cgroup.paths, marker: stateDir.cgroupMarker } : { paths: cgroup.ownedPaths, marker: undefined };
     launch = await spawnProcess({
       step: 'clone',
       stdio: config.process.stdio,
-      plan: (fds) => containerPlan(config, { host, seccomp, fds, joins, cgroupFd, placement, execAfterReady }),
+      plan: (fds) => containerPlan(config, { host, seccomp, fds, joins, cgroupFd, placement, execAfterReady, ...(userFd !== undefined ? { userFd } : {}) }),
       childOnlyFds,
       forks: initForks(config),
       release,
@@ -120,6 +126,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
         record.startTime = startTime ?? processStartTime(pid);
         firstWrite = stateDir.write(stateRecord(config, 'created', pid, record, recorded.paths, recorded.marker)).then(() => null, (e: unknown) => e);
       },
+      ...(userns?.mode === 'new' ? { writeMaps: (pid: number) => writeIdMaps(pid, userns) } : {}),
       onReport: (r) => {
         if (r.cgroupCreated !== undefined) cgroup.adoptChildCreated(r.cgroupCreated);
       },

@@ -10,6 +10,7 @@ import { setupSlot } from '../launch/admission.js';
 import type { PidHandle } from '../launch/channel.js';
 import { execPlan } from '../launch/plan.js';
 import { letExec, spawnProcess } from '../launch/spawn.js';
+import { applyHostLimits } from '../launch/userns.js';
 import { native } from '../native/addon.js';
 import { compileSeccomp } from '../seccomp/compile.js';
 import type { ContainerParts } from './parts.js';
@@ -59,6 +60,8 @@ export async function execProcess(parts: ContainerParts, given: ProcessConfig, o
       childOnlyFds,
       forks: true,
       release,
+      // In the container's user namespace the joiner could not raise its own limits.
+      ...(config.userns ? { beforeContinue: (pid: number) => applyHostLimits(pid, proc) } : {}),
     });
     try {
       if (cgroupFd < 0) await cgroup.addProcess(launch.proc.pid);

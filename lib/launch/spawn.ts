@@ -40,6 +40,13 @@ export interface SpawnSpec {
   release(): void;
   /** Runs as soon as the process that will exec exists (the init's state.json is written meanwhile). */
   onSpawned?(pid: number, startTime: number | undefined): void;
+  /**
+   * An init making a user namespace: once it says it exists (MSG_USERNS), the
+   * maps are written with this and berth-init is told to continue.
+   */
+  writeMaps?(pid: number): void;
+  /** exec into a user namespace: berth-init waits until this ran (its rlimits) and is told to continue. */
+  beforeContinue?(pid: number): void;
   /** Sees the setup report before a failure is handled (cgroup v1: which directories the child made). */
   onReport?(report: SetupReport): void;
 }
@@ -55,6 +62,11 @@ async function clone(plan: NativePlan, step: string): ReturnType<typeof native.s
       cause: err,
     });
   }
+}
+
+function continueSetup(sync: SyncChannel): void {
+  const err = sync.sendContinue();
+  if (err !== 0) throw new SetupError('user-namespace', 'the container process is gone', { errno: errnoName(err), syscall: 'send' });
 }
 
 export async function spawnProcess(spec: SpawnSpec): Promise<Launch> {
@@ -77,8 +89,16 @@ export async function spawnProcess(spec: SpawnSpec): Promise<Launch> {
     if (spec.forks) joiner = first;
     else proc = first;
     if (!spec.forks) spec.onSpawned?.(spawned.pid, spawned.startTime);
+    if (spec.beforeContinue) {
+      spec.beforeContinue(spawned.pid);
+      continueSetup(sync);
+    }
     // An exec's fork reports its pid; its own messages can overtake that pid.
-    const report = await readSetup(sync, spec.forks);
+    const writeMaps = spec.writeMaps;
+    const report = await readSetup(sync, spec.forks, writeMaps && (() => {
+      writeMaps(spawned.pid);
+      continueSetup(sync!);
+    }));
     spec.release();
     spec.onReport?.(report);
     if (spec.forks && report.pid !== undefined) {

@@ -82,6 +82,15 @@ export interface NativePlan {
   parentDeathSignal: number;
   /** run(): the process execs right after READY instead of waiting for MSG_GO. */
   execAfterReady?: boolean;
+  /** A new user namespace made by berth-init (MSG_USERNS, maps, MSG_CONTINUE), then the namespaces of unshareFlags. */
+  unshareUserns?: boolean;
+  unshareFlags?: number;
+  /** A user namespace joined by path: setns at the point a new one would be made (fd closed by the parent after clone). */
+  userFd?: number;
+  /** exec into a user namespace: wait for MSG_CONTINUE first. */
+  waitForParent?: boolean;
+  /** Device nodes bound from the host's (mknod is refused in a user namespace). */
+  bindDevices?: boolean;
 }
 
 export interface NativeMount {
@@ -186,6 +195,8 @@ export interface Native {
    * that cannot fit in maxInstructions rejects with `tooLarge` (the lower bound).
    */
   compileSeccomp(spec: NativeSeccompSpec): Promise<NativeSeccompProgram>;
+  /** prlimit64(pid, resource, {soft, hard}): 0 or errno (a userns init's rlimits, set from the host's side). */
+  prlimit(pid: number, resource: number, soft: bigint, hard: bigint): number;
 }
 
 export const native: Native = require('node-gyp-build')(packageRoot);

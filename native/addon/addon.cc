@@ -25,6 +25,7 @@ Napi::Value AttachDeviceProgram(const Napi::CallbackInfo&);
 Napi::Value DetachDeviceProgram(const Napi::CallbackInfo&);
 Napi::Value QueryDevicePrograms(const Napi::CallbackInfo&);
 Napi::Value CompileSeccomp(const Napi::CallbackInfo&);
+Napi::Value Prlimit(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -49,6 +50,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("detachDeviceProgram", Napi::Function::New(env, berth::DetachDeviceProgram, "detachDeviceProgram"));
   exports.Set("queryDevicePrograms", Napi::Function::New(env, berth::QueryDevicePrograms, "queryDevicePrograms"));
   exports.Set("compileSeccomp", Napi::Function::New(env, berth::CompileSeccomp, "compileSeccomp"));
+  exports.Set("prlimit", Napi::Function::New(env, berth::Prlimit, "prlimit"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;

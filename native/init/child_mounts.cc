@@ -205,7 +205,27 @@ int open_parent(int rootfd, const char* path, char* name, unsigned size, Failure
   return open_in_root(rootfd, dir[0] ? dir : "/", 1, 0, f, step);
 }
 
+// In a user namespace mknod is refused: each node is the host's own, bound
+// onto a file made for it (runc and crun do the same).
+int bind_devices(const Plan* p, int rootfd, Failure* f) {
+  for (int i = 0; i < p->ndevices; i++) {
+    const DeviceSpec* d = &p->devices[i];
+    int destfd = open_in_root(rootfd, d->path, 1, 1, f, STEP_DEVICES);
+    if (destfd < 0) return -1;
+    SyscallId sc = SC_NONE;
+    int rc = clone_onto(AT_FDCWD, d->path, 0, 0, 0, destfd, &sc);
+    int saved = errno;
+    close(destfd);
+    if (rc < 0) {
+      *f = {STEP_DEVICES, saved, sc, d->path};
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int make_devices(const Plan* p, int rootfd, Failure* f) {
+  if (p->bind_devices) return bind_devices(p, rootfd, f);
   for (int i = 0; i < p->ndevices; i++) {
     const DeviceSpec* d = &p->devices[i];
     char name[256];

@@ -1,0 +1,113 @@
+// linux.uidMappings / gidMappings and the user namespace they belong to. Every
+// rule the kernel's map_write() enforces is checked here, before anything
+// exists, so a bad map is a ConfigError naming the entry, not an EINVAL from
+// /proc/<pid>/uid_map after the process was made.
+import type { LinuxNamespaceType } from '../../types/oci.js';
+import { ConfigError } from '../errors.js';
+import { int, object, onlyKeys, optArray } from './check.js';
+import type { ResolvedNamespace } from './namespaces.js';
+
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+/** How the container relates to user namespaces: none, a new one with these maps, or one joined by path. */
+export interface ResolvedUserns {
+  /** 'new': clone3 makes it and the parent writes the maps; 'join': setns by path (its maps are its own). */
+  mode: 'new' | 'join';
+  uidMappings: IdMapping[];
+  gidMappings: IdMapping[];
+}
+
+/** The kernel's UID_GID_MAP_MAX_EXTENTS: a map of more lines is refused. */
+export const MAX_MAP_LINES = 340;
+const ID_SPACE = 2 ** 32;
+
+/**
+ * One map: each entry's three numbers are u32, size at least 1, neither range
+ * past 2^32 (the kernel takes 4294967295 as "no id", so a range may end at it
+ * but an id of it maps nothing usable), and no two entries overlapping on
+ * either side (map_write refuses both).
+ */
+export function normalizeIdMappings(v: unknown, field: string): IdMapping[] {
+  const list = optArray(v, field) ?? [];
+  if (list.length > MAX_MAP_LINES) throw new ConfigError(field, `has ${list.length} entries; the kernel takes at most ${MAX_MAP_LINES}`);
+  const out = list.map((e, i) => {
+    const f = `${field}[${i}]`;
+    const o = object(e, f);
+    onlyKeys(o, f, ['containerID', 'hostID', 'size']);
+    const containerID = int(o.containerID, `${f}.containerID`, 0, ID_SPACE - 1);
+    const hostID = int(o.hostID, `${f}.hostID`, 0, ID_SPACE - 1);
+    const size = int(o.size, `${f}.size`, 1, ID_SPACE);
+    if (containerID + size > ID_SPACE) throw new ConfigError(`${f}.size`, `containerID ${containerID} + size ${size} overflows the 32-bit id space`);
+    if (hostID + size > ID_SPACE) throw new ConfigError(`${f}.size`, `hostID ${hostID} + size ${size} overflows the 32-bit id space`);
+    return { containerID, hostID, size };
+  });
+  for (const side of ['containerID', 'hostID'] as const) {
+    for (let i = 0; i < out.length; i++) {
+      for (let j = 0; j < i; j++) {
+        const a = out[i]!;
+        const b = out[j]!;
+        if (a[side] < b[side] + b.size && b[side] < a[side] + a.size) {
+          throw new ConfigError(`${field}[${i}]`, `its ${side} range ${a[side]}-${a[side] + a.size - 1} overlaps ${field}[${j}] (${b[side]}-${b[side] + b.size - 1})`);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+export function mapsId(maps: IdMapping[], id: number): boolean {
+  return maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
+}
+
+/** The host id a container id maps to (undefined: unmapped). */
+export function hostIdOf(maps: IdMapping[], id: number): number | undefined {
+  const m = maps.find((e) => id >= e.containerID && id < e.containerID + e.size);
+  return m === undefined ? undefined : m.hostID + (id - m.containerID);
+}
+
+/** The kernel's uid_map / gid_map text. */
+export function mapText(maps: IdMapping[]): string {
+  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+export interface UsernsInputs {
+  uidMappings: unknown;
+  gidMappings: unknown;
+  namespaces: ResolvedNamespace[];
+  /** process.user, for the check that the container's identity is mapped. */
+  user: { uid: number; gid: number; additionalGids: number[] };
+}
+
+export function normalizeUserns(inputs: UsernsInputs): ResolvedUserns | undefined {
+  const uidMappings = normalizeIdMappings(inputs.uidMappings, 'linux.uidMappings');
+  const gidMappings = normalizeIdMappings(inputs.gidMappings, 'linux.gidMappings');
+  const at = inputs.namespaces.findIndex((n) => n.type === ('user' as LinuxNamespaceType));
+  if (at < 0) {
+    if (uidMappings.length) throw new ConfigError('linux.uidMappings', 'needs a user namespace (add { type: "user" } to linux.namespaces)');
+    if (gidMappings.length) throw new ConfigError('linux.gidMappings', 'needs a user namespace (add { type: "user" } to linux.namespaces)');
+    return undefined;
+  }
+  if (inputs.namespaces[at]!.path !== undefined) {
+    // A joined namespace already has its maps; the spec's are for a new one.
+    if (uidMappings.length) throw new ConfigError('linux.uidMappings', 'a user namespace joined by path has its own maps: give none');
+    if (gidMappings.length) throw new ConfigError('linux.gidMappings', 'a user namespace joined by path has its own maps: give none');
+    return { mode: 'join', uidMappings, gidMappings };
+  }
+  const nsField = `linux.namespaces[${at}]`;
+  if (!uidMappings.length) throw new ConfigError('linux.uidMappings', `a new user namespace (${nsField}) needs uid mappings`);
+  if (!gidMappings.length) throw new ConfigError('linux.gidMappings', `a new user namespace (${nsField}) needs gid mappings`);
+  // berth-init sets the container up as the namespace's root, as runc does.
+  if (!mapsId(uidMappings, 0)) throw new ConfigError('linux.uidMappings', 'maps no containerID 0: the container is set up as the namespace\'s root');
+  if (!mapsId(gidMappings, 0)) throw new ConfigError('linux.gidMappings', 'maps no containerID 0: the container is set up as the namespace\'s root');
+  const { uid, gid, additionalGids } = inputs.user;
+  if (!mapsId(uidMappings, uid)) throw new ConfigError('process.user.uid', `${uid} is not mapped by linux.uidMappings`);
+  if (!mapsId(gidMappings, gid)) throw new ConfigError('process.user.gid', `${gid} is not mapped by linux.gidMappings`);
+  additionalGids.forEach((g, i) => {
+    if (!mapsId(gidMappings, g)) throw new ConfigError(`process.user.additionalGids[${i}]`, `${g} is not mapped by linux.gidMappings`);
+  });
+  return { mode: 'new', uidMappings, gidMappings };
+}

@@ -1,0 +1,43 @@
+// The parent's half of a user namespace: while berth-init waits (it does
+// nothing until CONTINUE), the maps are written, and so is what needs the
+// host's privileges, which the container's root does not have: rlimits above
+// the current hard limit (CAP_SYS_RESOURCE in the initial namespace) and a
+// lower oom_score_adj. runc sets these from the parent too.
+import fs from 'node:fs';
+import type { ResolvedProcess } from '../config/process.js';
+import { type ResolvedUserns, mapText } from '../config/userns.js';
+import { SetupError, errnoName } from '../errors.js';
+import { RLIMITS } from '../kernel/abi.js';
+import { native } from '../native/addon.js';
+
+const RLIM_INFINITY = 0xffffffffffffffffn;
+
+function writeProc(pid: number, file: string, text: string, what: string): void {
+  const path = `/proc/${pid}/${file}`;
+  try {
+    fs.writeFileSync(path, text);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SetupError('user-namespace', `cannot write ${what} to ${path}: ${code ?? err}`, { ...(code ? { errno: code } : {}), syscall: 'write', path });
+  }
+}
+
+/**
+ * uid_map, then gid_map: as root in the parent namespace the writer has
+ * CAP_SETUID/CAP_SETGID there, so any map is allowed and setgroups stays
+ * "allow" (deny is only required of a writer without CAP_SETGID, and would
+ * make the container's setgroups() fail).
+ */
+export function writeIdMaps(pid: number, userns: ResolvedUserns): void {
+  writeProc(pid, 'uid_map', mapText(userns.uidMappings), 'the uid map');
+  writeProc(pid, 'gid_map', mapText(userns.gidMappings), 'the gid map');
+}
+
+export function applyHostLimits(pid: number, proc: ResolvedProcess): void {
+  for (const r of proc.rlimits) {
+    const value = (v: number) => (v >= Number.MAX_SAFE_INTEGER ? RLIM_INFINITY : BigInt(v));
+    const err = native.prlimit(pid, RLIMITS[r.type], value(r.soft), value(r.hard));
+    if (err !== 0) throw new SetupError('rlimits', `prlimit64 ${r.type} of the container process: ${errnoName(err)}`, { errno: errnoName(err), syscall: 'prlimit64' });
+  }
+  if (proc.oomScoreAdj !== undefined) writeProc(pid, 'oom_score_adj', String(proc.oomScoreAdj), 'oom_score_adj');
+}
