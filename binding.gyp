@@ -62,6 +62,7 @@
         "native/wire/plan_codec.gen.cc",
         "native/addon/fdops.cc",
         "native/addon/prlimit.cc",
+        "native/addon/idmap.cc",
         "native/addon/spawn.cc",
         "native/addon/init_exec.cc",
         "native/init/child.cc",

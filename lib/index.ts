@@ -16,6 +16,7 @@ export type {
   ResolvedCpuAffinity,
   ResolvedDevice,
   ResolvedMemoryPolicy,
+  ResolvedIdmap,
   ResolvedMount,
   ResolvedNamespace,
   ResolvedPersonality,

@@ -18,7 +18,7 @@ import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from './d
 import { type ResolvedDevice, checkDeviceTargets, normalizeDevices, withDeviceRules } from './devices.js';
 import { readBundle, validateId } from './identity.js';
 import { type ResolvedMount, propagationFlag, resolveMount } from './mounts.js';
-import { type ResolvedUserns, normalizeUserns } from './userns.js';
+import { type ResolvedUserns, checkIdmaps, normalizeUserns } from './userns.js';
 import { type ResolvedNamespace, normalizeNamespaces } from './namespaces.js';
 import { type ResolvedProcess, normalizeProcess } from './process.js';
 import { validateResources, withoutNullLimits } from './resources.js';
@@ -33,7 +33,7 @@ export type { ResolvedCapabilities, ResolvedProcess } from './process.js';
 export type { ResolvedRlimit } from './rlimits.js';
 export type { ResolvedNamespace } from './namespaces.js';
 export type { ResolvedDevice } from './devices.js';
-export type { ResolvedMount } from './mounts.js';
+export type { ResolvedIdmap, ResolvedMount } from './mounts.js';
 export type { ResolvedCpuAffinity } from './cpu-affinity.js';
 export type { MemoryPolicyFlag, MemoryPolicyMode, ResolvedMemoryPolicy } from './memory-policy.js';
 export type { ResolvedPersonality } from './personality.js';
@@ -53,6 +53,8 @@ export interface ResolvedConfig {
   bundle?: string;
   rootfs: string;
   readonlyRoot: boolean;
+  /** root.idmap: the rootfs is an idmapped mount with the container's maps (host root's files are the container root's). */
+  rootfsIdmap?: boolean;
   hostname?: string;
   domainname?: string;
   mounts: ResolvedMount[];
@@ -180,6 +182,8 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   validateResources(resources, host, 'linux.resources');
   const limits = withoutNullLimits(resources);
   const userns = normalizeUserns({ uidMappings: linux.uidMappings, gidMappings: linux.gidMappings, namespaces, user: processCfg });
+  const rootfsIdmap = optBool((root as { idmap?: unknown } | undefined)?.idmap, 'root.idmap') ?? false;
+  checkIdmaps(userns, mounts, rootfsIdmap);
   const timeOffsets = normalizeTimeOffsets(linux.timeOffsets, 'linux.timeOffsets', namespaces);
   const personality = normalizePersonality(linux.personality, 'linux.personality');
   const memoryPolicy = normalizeMemoryPolicy(linux.memoryPolicy, 'linux.memoryPolicy');
@@ -192,6 +196,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     ...(bundle !== undefined ? { bundle } : {}),
     rootfs,
     readonlyRoot: optBool(root?.readonly, 'root.readonly') ?? false,
+    ...(rootfsIdmap ? { rootfsIdmap } : {}),
     ...(hostname !== undefined ? { hostname } : {}),
     ...(domainname !== undefined ? { domainname } : {}),
     mounts,

@@ -74,6 +74,30 @@ export function mapText(maps: IdMapping[]): string {
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 }
 
+const sameMaps = (a: IdMapping[], b: IdMapping[]) =>
+  a.length === b.length && a.every((m, i) => m.containerID === b[i]!.containerID && m.hostID === b[i]!.hostID && m.size === b[i]!.size);
+
+/**
+ * Idmapped mounts (and root.idmap) take the container's own user namespace as
+ * the idmapping, so they need a new one; a mount's own maps must be the
+ * container's (another idmapping would need a user namespace of its own, not
+ * done yet: refused, never ignored).
+ */
+export function checkIdmaps(
+  userns: ResolvedUserns | undefined,
+  mounts: Array<{ idmap?: { field: string; uidMappings?: IdMapping[]; gidMappings?: IdMapping[] } }>,
+  rootIdmap: boolean,
+): void {
+  if (rootIdmap && userns?.mode !== 'new') throw new ConfigError('root.idmap', 'needs a new user namespace with linux.uidMappings/gidMappings (its maps are the idmapping)');
+  for (const m of mounts) {
+    if (!m.idmap) continue;
+    if (userns?.mode !== 'new') throw new ConfigError(m.idmap.field, 'an idmapped mount needs a new user namespace with linux.uidMappings/gidMappings');
+    if (m.idmap.uidMappings && !(sameMaps(m.idmap.uidMappings, userns.uidMappings) && sameMaps(m.idmap.gidMappings!, userns.gidMappings))) {
+      throw new ConfigError(m.idmap.field, "maps other than the container's (linux.uidMappings/gidMappings) are not supported yet");
+    }
+  }
+}
+
 export interface UsernsInputs {
   uidMappings: unknown;
   gidMappings: unknown;

@@ -9,10 +9,10 @@ import { normalizeConfig } from '../config/normalize.js';
 import { hostFacts, readHostCgroupInfo } from '../host/index.js';
 import { CLONE_NS } from '../kernel/abi.js';
 import { setupSlot } from '../launch/admission.js';
-import { containerPlan, initForks } from '../launch/plan.js';
+import { containerPlan, idmappedTrees, initForks } from '../launch/plan.js';
 import { compileSeccomp } from '../seccomp/compile.js';
 import { type Launch, spawnProcess } from '../launch/spawn.js';
-import { writeIdMaps } from '../launch/userns.js';
+import { makeIdmappedTrees, writeIdMaps } from '../launch/userns.js';
 import { native } from '../native/addon.js';
 import { StateDir, processStartTime } from '../state/state-dir.js';
 import { Container } from './container.js';
@@ -126,7 +126,14 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
         record.startTime = startTime ?? processStartTime(pid);
         firstWrite = stateDir.write(stateRecord(config, 'created', pid, record, recorded.paths, recorded.marker)).then(() => null, (e: unknown) => e);
       },
-      ...(userns?.mode === 'new' ? { writeMaps: (pid: number) => writeIdMaps(pid, userns) } : {}),
+      ...(userns?.mode === 'new'
+        ? {
+            writeMaps: (pid: number) => {
+              writeIdMaps(pid, userns);
+              return makeIdmappedTrees(pid, idmappedTrees(config));
+            },
+          }
+        : {}),
       onReport: (r) => {
         if (r.cgroupCreated !== undefined) cgroup.adoptChildCreated(r.cgroupCreated);
       },

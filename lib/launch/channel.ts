@@ -103,8 +103,9 @@ export class SyncChannel {
   }
 
   /** A user namespace's maps are written: berth-init goes on. 0 or errno. */
-  sendContinue(): number {
-    return this.send(MSG_CONTINUE);
+  sendContinue(fds: number[] = []): number {
+    if (this.fd < 0) return os.constants.errno.EPIPE;
+    return fds.length ? native.sendFds(this.fd, MSG_CONTINUE, fds) : this.send(MSG_CONTINUE);
   }
 
   private send(kind: number): number {

@@ -125,8 +125,29 @@ function bindsSysfs(cfg: ResolvedConfig): boolean {
   return cfg.userns !== undefined && !cfg.namespaces.some((n) => n.type === 'network' && n.path === undefined);
 }
 
+/** A detached idmapped tree the parent makes (lib/launch/userns.ts), in the order the plan indexes them. */
+export interface IdmappedTree {
+  source: string;
+  recursive: boolean;
+  attrSet: number;
+  propagation: number;
+  idmapRecursive: boolean;
+}
+
+/** The rootfs first (root.idmap), then each idmapped mount in order. */
+export function idmappedTrees(cfg: ResolvedConfig): IdmappedTree[] {
+  const trees: IdmappedTree[] = [];
+  if (cfg.rootfsIdmap) trees.push({ source: cfg.rootfs, recursive: true, attrSet: 0, propagation: 0, idmapRecursive: true });
+  for (const m of cfg.mounts) {
+    if (!m.idmap) continue;
+    trees.push({ source: m.source!, recursive: m.recursive, attrSet: m.attrSet, propagation: m.propagation, idmapRecursive: m.idmap.recursive });
+  }
+  return trees;
+}
+
 function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
   const out: NativeMount[] = [];
+  let tree = cfg.rootfsIdmap ? 1 : 0;
   for (const m of cfg.mounts) {
     let type = m.type;
     if (type === 'sysfs' && !m.bind && bindsSysfs(cfg)) {
@@ -151,6 +172,7 @@ function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
       kind: m.bind ? 1 : 0,
       recursive: m.recursive,
       destIsFile: m.destIsFile,
+      ...(m.idmap ? { tree: tree++ } : {}),
     });
   }
   return out;
@@ -193,6 +215,7 @@ function withUserns(cfg: ResolvedConfig, plan: NativePlan, inputs: { init: boole
     ...(inputs.userFd !== undefined ? { userFd: inputs.userFd } : {}),
     forkIntoPidns: forks,
     bindDevices: true,
+    ...(cfg.rootfsIdmap ? { rootfsTree: 0 } : {}),
   };
 }
 

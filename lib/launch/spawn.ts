@@ -42,9 +42,10 @@ export interface SpawnSpec {
   onSpawned?(pid: number, startTime: number | undefined): void;
   /**
    * An init making a user namespace: once it says it exists (MSG_USERNS), the
-   * maps are written with this and berth-init is told to continue.
+   * maps are written with this and berth-init is told to continue, getting
+   * the fds this returns (idmapped trees) with it.
    */
-  writeMaps?(pid: number): void;
+  writeMaps?(pid: number): number[];
   /** exec into a user namespace: berth-init waits until this ran (its rlimits) and is told to continue. */
   beforeContinue?(pid: number): void;
   /** Sees the setup report before a failure is handled (cgroup v1: which directories the child made). */
@@ -64,8 +65,8 @@ async function clone(plan: NativePlan, step: string): ReturnType<typeof native.s
   }
 }
 
-function continueSetup(sync: SyncChannel): void {
-  const err = sync.sendContinue();
+function continueSetup(sync: SyncChannel, fds: number[] = []): void {
+  const err = sync.sendContinue(fds);
   if (err !== 0) throw new SetupError('user-namespace', 'the container process is gone', { errno: errnoName(err), syscall: 'send' });
 }
 
@@ -96,8 +97,13 @@ export async function spawnProcess(spec: SpawnSpec): Promise<Launch> {
     // An exec's fork reports its pid; its own messages can overtake that pid.
     const writeMaps = spec.writeMaps;
     const report = await readSetup(sync, spec.forks, writeMaps && (() => {
-      writeMaps(spawned.pid);
-      continueSetup(sync!);
+      // The idmapped trees go with CONTINUE; ours are closed once sent.
+      const trees = writeMaps(spawned.pid);
+      try {
+        continueSetup(sync!, trees);
+      } finally {
+        for (const fd of trees) native.close(fd);
+      }
     }));
     spec.release();
     spec.onReport?.(report);

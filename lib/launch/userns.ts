@@ -9,6 +9,7 @@ import { type ResolvedUserns, mapText } from '../config/userns.js';
 import { SetupError, errnoName } from '../errors.js';
 import { RLIMITS } from '../kernel/abi.js';
 import { native } from '../native/addon.js';
+import type { IdmappedTree } from './plan.js';
 
 const RLIM_INFINITY = 0xffffffffffffffffn;
 
@@ -31,6 +32,47 @@ function writeProc(pid: number, file: string, text: string, what: string): void 
 export function writeIdMaps(pid: number, userns: ResolvedUserns): void {
   writeProc(pid, 'uid_map', mapText(userns.uidMappings), 'the uid map');
   writeProc(pid, 'gid_map', mapText(userns.gidMappings), 'the gid map');
+}
+
+/**
+ * The idmapped trees, made once the maps exist: each a detached clone of its
+ * source with the container's user namespace as its idmapping. Returns their
+ * fds (the caller sends them to berth-init and closes them); on a failure
+ * closes what it made and throws a SetupError naming the mount.
+ */
+export function makeIdmappedTrees(pid: number, trees: IdmappedTree[]): number[] {
+  if (!trees.length) return [];
+  const nsPath = `/proc/${pid}/ns/user`;
+  let userns: number;
+  try {
+    userns = fs.openSync(nsPath, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SetupError('mount', `cannot open the container's user namespace ${nsPath}: ${code}`, { ...(code ? { errno: code } : {}), syscall: 'open', path: nsPath });
+  }
+  const fds: number[] = [];
+  try {
+    for (const t of trees) {
+      try {
+        fds.push(native.idmappedTree(t.source, userns, t.recursive, t.attrSet, t.propagation, t.idmapRecursive));
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        // EINVAL from mount_setattr: the filesystem cannot be idmapped (or the tree holds one that cannot, with ridmap).
+        const why = e.code === 'EINVAL' && e.syscall === 'mount_setattr' ? ' (the filesystem does not support idmapped mounts?)' : '';
+        throw new SetupError('mount', `cannot make an idmapped mount of ${t.source}: ${e.syscall ?? 'syscall'}: ${e.code}${why}`, {
+          ...(e.code ? { errno: e.code } : {}),
+          ...(e.syscall ? { syscall: e.syscall } : {}),
+          path: t.source,
+        });
+      }
+    }
+    return fds;
+  } catch (err) {
+    for (const fd of fds) native.close(fd);
+    throw err;
+  } finally {
+    fs.closeSync(userns);
+  }
 }
 
 export function applyHostLimits(pid: number, proc: ResolvedProcess): void {

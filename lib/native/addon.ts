@@ -91,6 +91,8 @@ export interface NativePlan {
   waitForParent?: boolean;
   /** Device nodes bound from the host's (mknod is refused in a user namespace). */
   bindDevices?: boolean;
+  /** An idmapped rootfs: the index of its tree among the fds sent with MSG_CONTINUE. */
+  rootfsTree?: number;
 }
 
 export interface NativeMount {
@@ -104,6 +106,8 @@ export interface NativeMount {
   kind: 0 | 1;
   recursive: boolean;
   destIsFile: boolean;
+  /** An idmapped bind: the index of its tree among the fds sent with MSG_CONTINUE. */
+  tree?: number;
 }
 
 export type ChildMessage =
@@ -197,6 +201,14 @@ export interface Native {
   compileSeccomp(spec: NativeSeccompSpec): Promise<NativeSeccompProgram>;
   /** prlimit64(pid, resource, {soft, hard}): 0 or errno (a userns init's rlimits, set from the host's side). */
   prlimit(pid: number, resource: number, soft: bigint, hard: bigint): number;
+  /**
+   * open_tree(OPEN_TREE_CLONE) of a host path, then mount_setattr: the attributes
+   * and propagation (recursively with `recursive`), and MOUNT_ATTR_IDMAP with the
+   * user namespace fd (recursively with `idmapRecursive`). A detached mount's fd; throws with errno/syscall.
+   */
+  idmappedTree(path: string, usernsFd: number, recursive: boolean, attrSet: number, propagation: number, idmapRecursive: boolean): number;
+  /** A message of `kind` with these fds (SCM_RIGHTS): 0 or errno. */
+  sendFds(fd: number, kind: number, fds: number[]): number;
 }
 
 export const native: Native = require('node-gyp-build')(packageRoot);

@@ -26,6 +26,8 @@ Napi::Value DetachDeviceProgram(const Napi::CallbackInfo&);
 Napi::Value QueryDevicePrograms(const Napi::CallbackInfo&);
 Napi::Value CompileSeccomp(const Napi::CallbackInfo&);
 Napi::Value Prlimit(const Napi::CallbackInfo&);
+Napi::Value IdmappedTree(const Napi::CallbackInfo&);
+Napi::Value SendFds(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -51,6 +53,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("queryDevicePrograms", Napi::Function::New(env, berth::QueryDevicePrograms, "queryDevicePrograms"));
   exports.Set("compileSeccomp", Napi::Function::New(env, berth::CompileSeccomp, "compileSeccomp"));
   exports.Set("prlimit", Napi::Function::New(env, berth::Prlimit, "prlimit"));
+  exports.Set("idmappedTree", Napi::Function::New(env, berth::IdmappedTree, "idmappedTree"));
+  exports.Set("sendFds", Napi::Function::New(env, berth::SendFds, "sendFds"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;

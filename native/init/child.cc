@@ -251,12 +251,34 @@ static void wait_for_go(int sync_fd, int exec_after_ready) {
 
 // Waits for MSG_CONTINUE: the parent wrote this process's id maps (or, for an
 // exec into a user namespace, its rlimits). EOF: the parent gave up and kills us.
+int g_trees[kMaxTrees];
+int g_ntrees;
+
 static void wait_for_continue(int sync_fd) {
   Msg m;
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * kMaxTrees)];
+    struct cmsghdr align;
+  } control;
   for (;;) {
-    long n = recv(sync_fd, &m, sizeof m, 0);
+    struct iovec iov = {&m, sizeof m};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    long n = recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) _exit(126);
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      const char* src = reinterpret_cast<const char*>(CMSG_DATA(c));
+      for (int i = 0; i < count && g_ntrees < kMaxTrees; i++) {
+        char* dst = reinterpret_cast<char*>(&g_trees[g_ntrees++]);
+        for (unsigned b = 0; b < sizeof(int); b++) dst[b] = src[i * sizeof(int) + b];
+      }
+    }
     if (m.kind == MSG_CONTINUE) return;
   }
 }

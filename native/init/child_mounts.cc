@@ -176,12 +176,26 @@ int attach_fs(int destfd, const MountSpec* m, Failure* f) {
   return 0;
 }
 
+// An idmapped tree the parent made (attributes set, detached): only attached here.
+int attach_tree(int tree_index, int destfd, const char* dest, Failure* f) {
+  if (tree_index < 0 || tree_index >= g_ntrees) {
+    *f = {STEP_MOUNT, EBADF, SC_MOVE_MOUNT, dest};
+    return -1;
+  }
+  if (sys_move_mount(g_trees[tree_index], "", destfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    *f = {STEP_MOUNT, errno, SC_MOVE_MOUNT, dest};
+    return -1;
+  }
+  return 0;
+}
+
 int do_mounts(const Plan* p, int rootfd, Failure* f) {
   for (int i = 0; i < p->nmounts; i++) {
     const MountSpec* m = &p->mounts[i];
     int destfd = open_in_root(rootfd, m->destination, 1, m->dest_is_file, f, STEP_MOUNT);
     if (destfd < 0) return -1;
-    int rc = m->kind == MOUNT_BIND ? attach_bind(destfd, m, f) : attach_fs(destfd, m, f);
+    int rc = m->tree >= 0 ? attach_tree(m->tree, destfd, m->destination, f)
+             : m->kind == MOUNT_BIND ? attach_bind(destfd, m, f) : attach_fs(destfd, m, f);
     close(destfd);
     if (rc < 0) return -1;
   }
@@ -395,8 +409,20 @@ int setup_rootfs(const Plan* p, Failure* f) {
     *f = {STEP_MOUNT_PROPAGATION, errno, SC_MOUNT, "/"};
     return -1;
   }
-  // pivot_root needs the new root to be a mount point.
-  if (mount(p->rootfs, p->rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+  // pivot_root needs the new root to be a mount point (an idmapped rootfs is one: the parent's tree).
+  if (p->rootfs_tree >= 0) {
+    int at = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (at < 0) {
+      *f = {STEP_ROOTFS_BIND, errno, SC_OPEN, p->rootfs};
+      return -1;
+    }
+    int rc = attach_tree(p->rootfs_tree, at, p->rootfs, f);
+    close(at);
+    if (rc < 0) {
+      f->step = STEP_ROOTFS_BIND;
+      return -1;
+    }
+  } else if (mount(p->rootfs, p->rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
     *f = {STEP_ROOTFS_BIND, errno, SC_MOUNT, p->rootfs};
     return -1;
   }

@@ -20,6 +20,7 @@ struct MountSpec {
   int kind;                 // MountKind
   int recursive;            // rbind
   int dest_is_file;         // bind of a non-directory: create a file, not a dir
+  int tree;                 // >= 0: an idmapped tree the parent made, the tree'th fd sent with MSG_CONTINUE
 };
 
 struct DeviceSpec {
@@ -174,7 +175,8 @@ struct Plan {
   uint64_t unshare_flags;
   int user_fd;              // >= 0: join this user namespace (setns) where a new one would be made
   int wait_for_parent;
-  int bind_devices;         // device nodes bind-mounted from the host's (mknod is refused in a userns)
+  int bind_devices;
+  int rootfs_tree;          // >= 0: the rootfs is the parent's idmapped tree of that index         // device nodes bind-mounted from the host's (mknod is refused in a userns)
 };
 
 }  // namespace berth

@@ -138,7 +138,7 @@ export const syscalls = [
 // Bump `version` whenever the layout changes: the generator refuses a new
 // layout under an old version, so a plan from another build is refused, never misread.
 export const plan = {
-  version: 6,
+  version: 7,
   magic: 'berth',
   fields: [
     { ts: 'cloneFlags', c: 'clone_flags', type: 'int' },
@@ -188,6 +188,7 @@ export const plan = {
         { ts: 'kind', c: 'kind', type: 'int' },
         { ts: 'recursive', c: 'recursive', type: 'int' },
         { ts: 'destIsFile', c: 'dest_is_file', type: 'int' },
+        { ts: 'tree', c: 'tree', type: 'int', default: '-1' },
       ],
     },
     {
@@ -279,5 +280,6 @@ export const plan = {
     { ts: 'userFd', c: 'user_fd', type: 'int', default: '-1' },
     { ts: 'waitForParent', c: 'wait_for_parent', type: 'int', default: 'false' },
     { ts: 'bindDevices', c: 'bind_devices', type: 'int', default: 'false' },
+    { ts: 'rootfsTree', c: 'rootfs_tree', type: 'int', default: '-1' },
   ],
 };

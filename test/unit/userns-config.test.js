@@ -8,7 +8,7 @@ import path from 'node:path';
 import { normalizeConfig } from '../../dist/lib/config/normalize.js';
 import { DEFAULT_NAMESPACES } from '../../dist/lib/config/defaults.js';
 import { MAX_MAP_LINES, hostIdOf, mapText, normalizeIdMappings } from '../../dist/lib/config/userns.js';
-import { containerPlan, execPlan, initForks } from '../../dist/lib/launch/plan.js';
+import { containerPlan, execPlan, idmappedTrees, initForks } from '../../dist/lib/launch/plan.js';
 import { CLONE_NS } from '../../dist/lib/kernel/abi.js';
 import { fakeCaller, fakeCgroupInfo, rejectsField, removeDir, scratchDir } from './helpers.js';
 
@@ -83,11 +83,24 @@ test('a user namespace joined by path takes no maps of its own', async (t) => {
   await rejectsField(t, () => normalize({ rootfs, process: { args: ['/bin/true'] }, linux: { namespaces: joined, uidMappings: ROOT_RANGE } }), 'linux.uidMappings', /own maps/);
 });
 
-test('idmapped mounts are refused, not ignored', async (t) => {
+test('idmapped mounts: options and per-mount maps are kept (never ignored), and checked against the container\'s maps', async (t) => {
   const bind = { destination: '/data', type: 'bind', source: dir, options: ['rbind'] };
-  await rejectsField(t, () => normalize({ ...cfg(), mounts: [{ ...bind, uidMappings: ROOT_RANGE }] }), 'mounts[0].uidMappings', /not supported yet/);
-  await rejectsField(t, () => normalize({ ...cfg(), mounts: [{ ...bind, gidMappings: ROOT_RANGE }] }), 'mounts[0].gidMappings', /not supported yet/);
-  await rejectsField(t, () => normalize({ ...cfg(), mounts: [{ ...bind, options: ['rbind', 'idmap'] }] }), 'mounts[0].options[1]', /not supported yet/);
+  const c = await normalize({ ...cfg(), root: { path: rootfs, idmap: true }, rootfs: undefined, mounts: [{ ...bind, options: ['rbind', 'ridmap'] }, bind, { ...bind, destination: '/b', uidMappings: ROOT_RANGE, gidMappings: ROOT_RANGE }] });
+  t.true(c.rootfsIdmap);
+  t.like(c.mounts[0].idmap, { recursive: true });
+  t.is(c.mounts[1].idmap, undefined);
+  t.like(c.mounts[2].idmap, { recursive: false, uidMappings: ROOT_RANGE });
+  t.is(c.mounts[0].data, '', 'idmap is no filesystem option');
+  const plan = containerPlan(c, { host: { capLast: 40, cgroups: { layout: 'hybrid' } }, seccomp: null, fds: [0, 1, 2], joins: [] });
+  t.is(plan.rootfsTree, 0);
+  t.deepEqual(plan.mounts.filter((m) => m.tree !== undefined).map((m) => [m.destination, m.tree]), [['/data', 1], ['/b', 2]]);
+  t.deepEqual(idmappedTrees(c).map((x) => [x.source, x.idmapRecursive]), [[c.rootfs, true], [dir, true], [dir, false]]);
+  await rejectsField(t, () => normalize({ rootfs, process: { args: ['/bin/true'] }, mounts: [{ ...bind, options: ['idmap'] }] }), 'mounts[0].options[0]', /needs a new user namespace/);
+  await rejectsField(t, () => normalize({ ...cfg(), mounts: [{ ...bind, uidMappings: [range(0, 1, 1)], gidMappings: ROOT_RANGE }] }), 'mounts[0].uidMappings', /not supported yet/);
+  await rejectsField(t, () => normalize({ ...cfg(), mounts: [{ ...bind, uidMappings: ROOT_RANGE }] }), 'mounts[0].gidMappings', /both/);
+  await rejectsField(t, () => normalize({ ...cfg(), mounts: [{ ...bind, uidMappings: [range(0, 1, 0)], gidMappings: ROOT_RANGE }] }), 'mounts[0].uidMappings[0].size');
+  await rejectsField(t, () => normalize({ ...cfg(), mounts: [{ destination: '/t', type: 'tmpfs', options: ['idmap'] }] }), 'mounts[0].options[0]', /bind/);
+  await rejectsField(t, () => normalize({ rootfs, root: { path: rootfs, idmap: true }, process: { args: ['/bin/true'] } }), 'root.idmap', /user namespace/);
 });
 
 const hostFacts = { capLast: 40, cgroups: { layout: 'hybrid' } };
