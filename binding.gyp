@@ -63,6 +63,7 @@
         "native/addon/fdops.cc",
         "native/addon/prlimit.cc",
         "native/addon/idmap.cc",
+        "native/addon/flock.cc",
         "native/addon/spawn.cc",
         "native/addon/init_exec.cc",
         "native/init/child.cc",

@@ -181,8 +181,9 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now
   validateResources(resources, host, 'linux.resources');
   const limits = withoutNullLimits(resources);
-  const userns = normalizeUserns({ uidMappings: linux.uidMappings, gidMappings: linux.gidMappings, namespaces, user: processCfg });
-  const rootfsIdmap = optBool((root as { idmap?: unknown } | undefined)?.idmap, 'root.idmap') ?? false;
+  const userns = normalizeUserns({ auto: cfg.userns, uidMappings: linux.uidMappings, gidMappings: linux.gidMappings, namespaces, user: processCfg });
+  // 'auto' idmaps the rootfs unless told not to: a rootfs owned by host root is then usable as is.
+  const rootfsIdmap = optBool((root as { idmap?: unknown } | undefined)?.idmap, 'root.idmap') ?? userns?.auto === true;
   checkIdmaps(userns, mounts, rootfsIdmap);
   const timeOffsets = normalizeTimeOffsets(linux.timeOffsets, 'linux.timeOffsets', namespaces);
   const personality = normalizePersonality(linux.personality, 'linux.personality');

@@ -17,6 +17,10 @@ export interface IdMapping {
 export interface ResolvedUserns {
   /** 'new': clone3 makes it and the parent writes the maps; 'join': setns by path (its maps are its own). */
   mode: 'new' | 'join';
+  /** userns: 'auto': the host ids are a leased range (lib/state/userns-leases.ts), filled in by create; until then hostID 0. */
+  auto?: boolean;
+  /** 'auto': the leased slot (released on destroy). */
+  slot?: number;
   uidMappings: IdMapping[];
   gidMappings: IdMapping[];
 }
@@ -98,7 +102,11 @@ export function checkIdmaps(
   }
 }
 
+export const AUTO_SIZE = 65536;
+
 export interface UsernsInputs {
+  /** The top-level `userns` option ('auto'). */
+  auto?: unknown;
   uidMappings: unknown;
   gidMappings: unknown;
   namespaces: ResolvedNamespace[];
@@ -107,8 +115,18 @@ export interface UsernsInputs {
 }
 
 export function normalizeUserns(inputs: UsernsInputs): ResolvedUserns | undefined {
-  const uidMappings = normalizeIdMappings(inputs.uidMappings, 'linux.uidMappings');
-  const gidMappings = normalizeIdMappings(inputs.gidMappings, 'linux.gidMappings');
+  let uidMappings = normalizeIdMappings(inputs.uidMappings, 'linux.uidMappings');
+  let gidMappings = normalizeIdMappings(inputs.gidMappings, 'linux.gidMappings');
+  const auto = inputs.auto !== undefined;
+  if (auto) {
+    if (inputs.auto !== 'auto') throw new ConfigError('userns', `must be "auto", got ${JSON.stringify(inputs.auto)?.slice(0, 40)}`);
+    if (uidMappings.length || gidMappings.length) throw new ConfigError('userns', "'auto' picks the maps itself: give no linux.uidMappings/gidMappings");
+    const joined = inputs.namespaces.find((n) => n.type === 'user' && n.path !== undefined);
+    if (joined) throw new ConfigError('userns', "'auto' makes a new user namespace: it cannot join one by path");
+    if (!inputs.namespaces.some((n) => n.type === 'user')) inputs.namespaces.push({ type: 'user' });
+    uidMappings = [{ containerID: 0, hostID: 0, size: AUTO_SIZE }];
+    gidMappings = [{ containerID: 0, hostID: 0, size: AUTO_SIZE }];
+  }
   const at = inputs.namespaces.findIndex((n) => n.type === ('user' as LinuxNamespaceType));
   if (at < 0) {
     if (uidMappings.length) throw new ConfigError('linux.uidMappings', 'needs a user namespace (add { type: "user" } to linux.namespaces)');
@@ -133,5 +151,10 @@ export function normalizeUserns(inputs: UsernsInputs): ResolvedUserns | undefine
   additionalGids.forEach((g, i) => {
     if (!mapsId(gidMappings, g)) throw new ConfigError(`process.user.additionalGids[${i}]`, `${g} is not mapped by linux.gidMappings`);
   });
-  return { mode: 'new', uidMappings, gidMappings };
+  return { mode: 'new', ...(auto ? { auto: true } : {}), uidMappings, gidMappings };
+}
+
+/** The maps of an 'auto' user namespace once its range is leased. */
+export function withLeasedRange(userns: ResolvedUserns, slot: number, uid: number, gid: number): ResolvedUserns {
+  return { ...userns, slot, uidMappings: [{ containerID: 0, hostID: uid, size: AUTO_SIZE }], gidMappings: [{ containerID: 0, hostID: gid, size: AUTO_SIZE }] };
 }

@@ -11,6 +11,7 @@ import { InvalidStateError } from '../errors.js';
 import { readHostCgroupInfo } from '../host/index.js';
 import type { PidHandle } from '../launch/channel.js';
 import { letExec } from '../launch/spawn.js';
+import { releaseRange } from '../state/userns-leases.js';
 import { execProcess } from './exec.js';
 import type { ContainerParts } from './parts.js';
 import { ContainerProcess, signalNumber } from './process.js';
@@ -216,6 +217,8 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       // The record goes last: killed in between, this process leaves cgroups
       // that state.json still names, and anyone's loadContainer().destroy() removes them.
       const cgroupError = await cgroup.destroy().then(() => null, (e: unknown) => e);
+      // userns 'auto': the range goes back before the record (a lease outliving its record is reclaimed anyway).
+      if (config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
       await stateDir.remove();
       if (killError) throw killError;
       if (cgroupError) throw cgroupError;

@@ -15,6 +15,8 @@ import { type Launch, spawnProcess } from '../launch/spawn.js';
 import { makeIdmappedTrees, writeIdMaps } from '../launch/userns.js';
 import { native } from '../native/addon.js';
 import { StateDir, processStartTime } from '../state/state-dir.js';
+import { leaseRange, releaseRange } from '../state/userns-leases.js';
+import { withLeasedRange } from '../config/userns.js';
 import { Container } from './container.js';
 import { openOrThrow } from './exec.js';
 import { type InitRecord, stateRecord } from './state-record.js';
@@ -66,7 +68,7 @@ export async function createInit(input: ContainerConfig, options: CreateOptions 
 
 async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: number, release: () => void): Promise<Created> {
   const host = hostFacts();
-  const config = await normalizeConfig(input, await readHostCgroupInfo());
+  let config = await normalizeConfig(input, await readHostCgroupInfo());
   // Compiled (or found compiled) before the state dir is claimed: a profile
   // libseccomp refuses leaves nothing behind.
   const seccomp = config.seccomp && (await compileSeccomp(config.seccomp, 'linux.seccomp'));
@@ -82,11 +84,18 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   // v2 path below after create(). (state.json records only cgroups that are
   // the container's own: another process destroying it kills in and removes them.)
   await stateDir.claim(stateRecord(config, 'creating', undefined, record, cgroup.paths, stateDir.cgroupMarker), { cgroupMarker: true });
+  let leased = false;
   let launch: Launch | null = null;
   let firstWrite: Promise<unknown> = Promise.resolve(null);
   let confirmed: Promise<unknown> = Promise.resolve();
   const childOnlyFds: number[] = [];
   try {
+    // userns 'auto': a host range of its own, leased once the id is claimed (the lease names the state dir).
+    if (config.userns?.auto) {
+      const lease = await leaseRange(config.stateRoot, config.id);
+      leased = true;
+      config = { ...config, userns: withLeasedRange(config.userns, lease.slot, lease.uid, lease.gid) };
+    }
     // cgroup v2: the init is born in its cgroup (CLONE_INTO_CGROUP). v1 has no
     // such thing: the child joins (and limits) itself before anything else.
     const placement = await cgroup.childPlacement(config.resources, stateDir.cgroupMarker);
@@ -168,6 +177,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     await cgroup.killAll().catch(() => {});
     await cgroup.destroy().catch(() => {});
     await Promise.all([firstWrite, confirmed]);
+    if (leased && config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
     await stateDir.remove().catch(() => {});
     throw collision(err);
   }

@@ -209,6 +209,8 @@ export interface Native {
   idmappedTree(path: string, usernsFd: number, recursive: boolean, attrSet: number, propagation: number, idmapRecursive: boolean): number;
   /** A message of `kind` with these fds (SCM_RIGHTS): 0 or errno. */
   sendFds(fd: number, kind: number, fds: number[]): number;
+  /** flock(LOCK_EX | LOCK_NB), or LOCK_UN with unlock: 0 or errno (EWOULDBLOCK/EAGAIN: held). */
+  tryLock(fd: number, unlock?: boolean): number;
 }
 
 export const native: Native = require('node-gyp-build')(packageRoot);

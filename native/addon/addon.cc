@@ -28,6 +28,7 @@ Napi::Value CompileSeccomp(const Napi::CallbackInfo&);
 Napi::Value Prlimit(const Napi::CallbackInfo&);
 Napi::Value IdmappedTree(const Napi::CallbackInfo&);
 Napi::Value SendFds(const Napi::CallbackInfo&);
+Napi::Value TryLock(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -55,6 +56,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("prlimit", Napi::Function::New(env, berth::Prlimit, "prlimit"));
   exports.Set("idmappedTree", Napi::Function::New(env, berth::IdmappedTree, "idmappedTree"));
   exports.Set("sendFds", Napi::Function::New(env, berth::SendFds, "sendFds"));
+  exports.Set("tryLock", Napi::Function::New(env, berth::TryLock, "tryLock"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;
