@@ -137,8 +137,8 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       },
       ...(userns?.mode === 'new'
         ? {
-            writeMaps: (pid: number) => {
-              writeIdMaps(pid, userns);
+            writeMaps: async (pid: number) => {
+              await writeIdMaps(pid, userns);
               return makeIdmappedTrees(pid, idmappedTrees(config));
             },
           }

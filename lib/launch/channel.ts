@@ -141,7 +141,7 @@ export interface SetupReport {
  * until the forked pid is known too (its messages can overtake the pid, and a
  * failed fork still has to be reaped).
  */
-export async function readSetup(sync: SyncChannel, needPid: boolean, onUserns?: () => void): Promise<SetupReport> {
+export async function readSetup(sync: SyncChannel, needPid: boolean, onUserns?: () => Promise<void>): Promise<SetupReport> {
   const r: SetupReport = {};
   let ready = false;
   while (!((ready || r.failure) && (!needPid || r.pid !== undefined))) {
@@ -152,7 +152,7 @@ export async function readSetup(sync: SyncChannel, needPid: boolean, onUserns?: 
     }
     if (m.kind === MSG_PID) r.pid = m.value;
     // The init made its user namespace and waits for the maps (a throw: the caller kills it).
-    else if (m.kind === MSG_USERNS && onUserns) onUserns();
+    else if (m.kind === MSG_USERNS && onUserns) await onUserns();
     else if (m.kind === MSG_CGROUP_CREATED) r.cgroupCreated = m.detail;
     else if (m.kind === MSG_PTY && m.fd !== undefined) {
       if (r.ptyFd !== undefined) native.close(m.fd);

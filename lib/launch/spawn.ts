@@ -45,7 +45,7 @@ export interface SpawnSpec {
    * maps are written with this and berth-init is told to continue, getting
    * the fds this returns (idmapped trees) with it.
    */
-  writeMaps?(pid: number): number[];
+  writeMaps?(pid: number): Promise<number[]>;
   /** exec into a user namespace: berth-init waits until this ran (its rlimits) and is told to continue. */
   beforeContinue?(pid: number): void;
   /** Sees the setup report before a failure is handled (cgroup v1: which directories the child made). */
@@ -96,9 +96,9 @@ export async function spawnProcess(spec: SpawnSpec): Promise<Launch> {
     }
     // An exec's fork reports its pid; its own messages can overtake that pid.
     const writeMaps = spec.writeMaps;
-    const report = await readSetup(sync, spec.forks, writeMaps && (() => {
+    const report = await readSetup(sync, spec.forks, writeMaps && (async () => {
       // The idmapped trees go with CONTINUE; ours are closed once sent.
-      const trees = writeMaps(spawned.pid);
+      const trees = await writeMaps(spawned.pid);
       try {
         continueSetup(sync!, trees);
       } finally {

@@ -9,6 +9,7 @@ import { type ResolvedUserns, mapText } from '../config/userns.js';
 import { SetupError, errnoName } from '../errors.js';
 import { RLIMITS } from '../kernel/abi.js';
 import { native } from '../native/addon.js';
+import { writeMapsWithHelpers } from './idmap-helpers.js';
 import type { IdmappedTree } from './plan.js';
 
 const RLIM_INFINITY = 0xffffffffffffffffn;
@@ -29,7 +30,10 @@ function writeProc(pid: number, file: string, text: string, what: string): void 
  * "allow" (deny is only required of a writer without CAP_SETGID, and would
  * make the container's setgroups() fail).
  */
-export function writeIdMaps(pid: number, userns: ResolvedUserns): void {
+export async function writeIdMaps(pid: number, userns: ResolvedUserns): Promise<void> {
+  // A caller without root in the initial namespace may only map itself: the
+  // ranges /etc/subuid grants go through the setuid helpers.
+  if (process.geteuid?.() !== 0) return writeMapsWithHelpers(pid, userns);
   writeProc(pid, 'uid_map', mapText(userns.uidMappings), 'the uid map');
   writeProc(pid, 'gid_map', mapText(userns.gidMappings), 'the gid map');
 }

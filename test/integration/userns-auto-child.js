@@ -5,7 +5,7 @@ import { createContainer } from '../../dist/lib/index.js';
 
 const stateRoot = process.env.BERTH_TEST_STATE_ROOT;
 const rootfs = process.env.BERTH_TEST_ROOTFS;
-const made = await Promise.all(Array.from({ length: 8 }, () => createContainer({ rootfs, stateRoot, userns: 'auto', process: { args: ['sleep', '1000'], stdio: 'ignore' } })));
+const made = await Promise.all(Array.from({ length: 8 }, () => createContainer({ root: { path: rootfs, idmap: process.env.BERTH_TEST_ROOT_IDMAP !== 'false' }, stateRoot, userns: 'auto', process: { args: ['sleep', '1000'], stdio: 'ignore' } })));
 try {
   console.log(JSON.stringify(made.map((c) => Number(fs.readFileSync(`/proc/${c.pid}/uid_map`, 'utf8').trim().split(/\s+/)[1]))));
 } finally {
