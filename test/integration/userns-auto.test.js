@@ -4,11 +4,10 @@
 // reclaimed. 50 concurrent containers in one process and containers made by
 // two processes at once never share a range. Host lane and VM lane.
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { createContainer, run } from '../../dist/lib/index.js';
 import { assertNoLeaks, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
@@ -79,8 +78,18 @@ maybe('two processes leasing at once never share a range', async (t) => {
   const before = await settledSnapshot(stateRoot);
   const script = path.join(here, 'userns-auto-child.js');
   const env = { ...process.env, BERTH_TEST_STATE_ROOT: stateRoot, BERTH_TEST_ROOTFS: ROOTFS, BERTH_TEST_ROOT_IDMAP: String(rootIdmap) };
-  const outs = await Promise.all([0, 1].map(() => promisify(execFile)(process.execPath, [script], { env, timeout: 120_000 })));
-  const starts = outs.flatMap((o) => JSON.parse(o.stdout.trim().split('\n').at(-1)));
+  // Both hold their containers until both have printed: the ranges are held at the same time.
+  const kids = [0, 1].map(() => spawn(process.execPath, [script], { env, stdio: ['pipe', 'pipe', 'inherit'] }));
+  const lines = await Promise.all(kids.map((k) => new Promise((resolve, reject) => {
+    let out = '';
+    k.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    k.on('exit', (code) => reject(new Error(`child exited ${code} before printing: ${out}`)));
+  })));
+  await Promise.all(kids.map((k) => new Promise((r) => { k.on('exit', r); k.stdin.end(); })));
+  const starts = lines.flatMap((l) => JSON.parse(l));
   t.is(starts.length, 16);
   t.is(new Set(starts).size, 16, JSON.stringify(starts));
   t.deepEqual(slotFiles(), []);
