@@ -14,6 +14,7 @@ import type { LinuxNamespaceType } from '../types/oci.js';
 import { MOUNT_OPTIONS } from './config/mounts.js';
 import { memoryPolicyModes } from './config/memory-policy.js';
 import { normalizeNamespaces } from './config/namespaces.js';
+import { kernelHasNamespace } from './host/index.js';
 import { capLast, hostLsms } from './host/index.js';
 import { CAPABILITIES, CLONE_NS } from './kernel/abi.js';
 import { MPOL_FLAGS } from './kernel/task-attrs.js';
@@ -100,7 +101,8 @@ export function features(): Features {
       selinux: { enabled: lsms.selinux },
       memoryPolicy: { modes: memoryPolicyModes(), flags: Object.keys(MPOL_FLAGS) },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
+      // Idmapped binds and rootfs take the container's own user namespace: there when user namespaces are.
+      mountExtensions: { idmap: { enabled: kernelHasNamespace('user') } },
       netDevices: { enabled: false },
     },
     potentiallyUnsafeConfigAnnotations: [],

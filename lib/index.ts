@@ -8,6 +8,7 @@ export { ContainerRef, listContainers, loadContainer, type RegistryOptions } fro
 export { Terminal, type WindowSize } from './launch/terminal.js';
 export type { CgroupStats } from './cgroups/manager.js';
 export type {
+  IdMapping,
   MemoryPolicyFlag,
   MemoryPolicyMode,
   ResolvedCapabilities,
@@ -15,6 +16,7 @@ export type {
   ResolvedCpuAffinity,
   ResolvedDevice,
   ResolvedMemoryPolicy,
+  ResolvedIdmap,
   ResolvedMount,
   ResolvedNamespace,
   ResolvedPersonality,
@@ -23,6 +25,7 @@ export type {
   ResolvedScheduler,
   ResolvedTimeOffset,
   ResolvedTimeOffsets,
+  ResolvedUserns,
   SchedulerFlag,
   SchedulerPolicy,
   ResolvedSeccomp,

@@ -29,6 +29,12 @@ export interface ContainerConfig extends Omit<Spec, 'process'> {
    * NOTIFY rule unless the profile has a listenerPath (an OCI agent answers then).
    */
   seccompNotify?: SeccompNotifyOptions;
+  /**
+   * 'auto': a new user namespace mapping container ids 0–65535 to a 65536-id host range leased for this
+   * container alone (from /etc/subuid+subgid of user "berth", BERTH_USERNS_POOL, or 100000000 + 65536·k),
+   * the rootfs idmapped (unless root.idmap is false); released on destroy.
+   */
+  userns?: 'auto';
 }
 
 /** A syscall stopped by an SCMP_ACT_NOTIFY rule, waiting for the answer. */

@@ -16,6 +16,8 @@ export interface Spec {
 export interface Root {
   path?: string;
   readonly?: boolean;
+  /** berth: the rootfs idmapped with the container's maps (needs linux.uidMappings/gidMappings). Not OCI. */
+  idmap?: boolean;
 }
 
 export interface Box {

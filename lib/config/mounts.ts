@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.js';
 import { MOUNT_ATTR, MS } from '../kernel/abi.js';
 import { containerPath, hostPath, lookup, maxBytes, optArray, optStr, str } from './check.js';
 import { checkFsOptions } from './mount-data.js';
+import { type IdMapping, normalizeIdMappings } from './userns.js';
 
 export interface ResolvedMount {
   destination: string;
@@ -18,6 +19,17 @@ export interface ResolvedMount {
   propagation: number;
   data: string;
   destIsFile: boolean;
+  /** An idmapped bind (with the container's maps unless it gives its own). */
+  idmap?: ResolvedIdmap;
+}
+
+export interface ResolvedIdmap {
+  /** ridmap: every mount of the tree, not only its top. */
+  recursive: boolean;
+  /** The JSON path a refusal names. */
+  field: string;
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
 }
 
 const FLAG_OPTIONS: Record<string, { set?: number; clear?: number; attr?: number }> = {
@@ -66,7 +78,7 @@ function attrOfFlag(flag: number): number {
 }
 
 /** Every option name resolveMount() knows (others are filesystem data, refused for binds). */
-export const MOUNT_OPTIONS: readonly string[] = Object.freeze(['bind', 'rbind', ...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION)]);
+export const MOUNT_OPTIONS: readonly string[] = Object.freeze(['bind', 'rbind', 'idmap', 'ridmap', ...Object.keys(FLAG_OPTIONS), ...Object.keys(PROPAGATION)]);
 
 export function propagationFlag(name: string, field: string): number {
   const p = lookup(PROPAGATION, name);
@@ -91,13 +103,26 @@ export function resolveMount(m: unknown, field: string, bundleDir: string | unde
   if (source !== undefined) maxBytes(source, `${field}.source`, 4095, 'mount(2)');
   const options = (optArray(raw.options, `${field}.options`) ?? []).map((o, i) => str(o, `${field}.options[${i}]`));
   const bind = type === 'bind' || options.includes('bind') || options.includes('rbind');
+  // runtime-spec 1.2 idmapped mounts: the options, or per-mount maps (which imply idmap).
+  const idmapAt = options.findIndex((o) => o === 'idmap' || o === 'ridmap');
+  const uidMappings = normalizeIdMappings((raw as unknown as Record<string, unknown>).uidMappings, `${field}.uidMappings`);
+  const gidMappings = normalizeIdMappings((raw as unknown as Record<string, unknown>).gidMappings, `${field}.gidMappings`);
+  let idmap: ResolvedIdmap | undefined;
+  if (idmapAt >= 0 || uidMappings.length || gidMappings.length) {
+    const at = idmapAt >= 0 ? `${field}.options[${idmapAt}]` : uidMappings.length ? `${field}.uidMappings` : `${field}.gidMappings`;
+    if (!bind) throw new ConfigError(at, 'idmapped mounts are bind mounts (add "rbind" or type "bind")');
+    if (uidMappings.length !== gidMappings.length && (uidMappings.length === 0 || gidMappings.length === 0)) {
+      throw new ConfigError(uidMappings.length ? `${field}.gidMappings` : `${field}.uidMappings`, 'an idmapped mount with its own maps needs both uidMappings and gidMappings');
+    }
+    idmap = { recursive: options[idmapAt] === 'ridmap', field: at, ...(uidMappings.length ? { uidMappings, gidMappings } : {}) };
+  }
   let flags = 0;
   let attrSet = 0;
   let propagation = 0;
   let recursive = false;
   const data: Array<{ opt: string; index: number }> = [];
   options.forEach((opt, i) => {
-    if (opt === 'bind') return;
+    if (opt === 'bind' || opt === 'idmap' || opt === 'ridmap') return;
     if (opt === 'rbind') {
       recursive = true;
       return;
@@ -149,5 +174,6 @@ export function resolveMount(m: unknown, field: string, bundleDir: string | unde
     propagation,
     data: data.map((d) => d.opt).join(','),
     destIsFile,
+    ...(idmap ? { idmap } : {}),
   };
 }

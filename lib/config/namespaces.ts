@@ -73,7 +73,6 @@ export function normalizeNamespaces(v: unknown, field: string): ResolvedNamespac
     const o = optObject(n, f) ?? {};
     const type = str(o.type, `${f}.type`) as LinuxNamespaceType;
     if (lookup(CLONE_NS, type) === undefined) throw new ConfigError(`${f}.type`, `unknown namespace type "${type.slice(0, 64)}"`);
-    if (type === 'user') throw new ConfigError(`${f}.type`, 'user namespaces are not supported yet');
     if (seen.has(type)) throw new ConfigError(`${f}.type`, `namespace "${type}" is listed twice`);
     seen.add(type);
     const nsPath = o.path === undefined ? undefined : absPath(o.path, `${f}.path`);

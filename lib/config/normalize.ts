@@ -18,6 +18,7 @@ import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from './d
 import { type ResolvedDevice, checkDeviceTargets, normalizeDevices, withDeviceRules } from './devices.js';
 import { readBundle, validateId } from './identity.js';
 import { type ResolvedMount, propagationFlag, resolveMount } from './mounts.js';
+import { type ResolvedUserns, checkIdmaps, normalizeUserns } from './userns.js';
 import { type ResolvedNamespace, normalizeNamespaces } from './namespaces.js';
 import { type ResolvedProcess, normalizeProcess } from './process.js';
 import { validateResources, withoutNullLimits } from './resources.js';
@@ -34,12 +35,13 @@ export type { ResolvedCapabilities, ResolvedProcess } from './process.js';
 export type { ResolvedRlimit } from './rlimits.js';
 export type { ResolvedNamespace } from './namespaces.js';
 export type { ResolvedDevice } from './devices.js';
-export type { ResolvedMount } from './mounts.js';
+export type { ResolvedIdmap, ResolvedMount } from './mounts.js';
 export type { ResolvedCpuAffinity } from './cpu-affinity.js';
 export type { MemoryPolicyFlag, MemoryPolicyMode, ResolvedMemoryPolicy } from './memory-policy.js';
 export type { ResolvedPersonality } from './personality.js';
 export type { ResolvedScheduler, SchedulerFlag, SchedulerPolicy } from './scheduler.js';
 export type { ResolvedTimeOffset, ResolvedTimeOffsets } from './time.js';
+export type { IdMapping, ResolvedUserns } from './userns.js';
 export type { ResolvedSeccomp, SeccompArg, SeccompRule } from '../seccomp/profile.js';
 export type { ResolvedNotify } from '../seccomp/notify.js';
 
@@ -54,6 +56,8 @@ export interface ResolvedConfig {
   bundle?: string;
   rootfs: string;
   readonlyRoot: boolean;
+  /** root.idmap: the rootfs is an idmapped mount with the container's maps (host root's files are the container root's). */
+  rootfsIdmap?: boolean;
   hostname?: string;
   domainname?: string;
   mounts: ResolvedMount[];
@@ -73,6 +77,8 @@ export interface ResolvedConfig {
   annotations: Record<string, string>;
   dieWithParent: boolean;
   timeOffsets?: ResolvedTimeOffsets;
+  /** A user namespace: new (with the maps the parent writes) or joined by path. */
+  userns?: ResolvedUserns;
   personality?: ResolvedPersonality;
   memoryPolicy?: ResolvedMemoryPolicy;
   /** SELinux context of the container's own filesystems (context= mount option). */
@@ -136,8 +142,6 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   // Fields berth cannot honour yet are refused, not ignored: a caller who asks
   // for a user namespace or hooks must not get a container without them.
   const unsupported: Array<[unknown, string, string]> = [
-    [linux.uidMappings, 'linux.uidMappings', 'user namespaces are not supported yet'],
-    [linux.gidMappings, 'linux.gidMappings', 'user namespaces are not supported yet'],
     [cfg.hooks && Object.values(cfg.hooks).some((h) => Array.isArray(h) && h.length > 0) ? cfg.hooks : undefined, 'hooks', 'OCI hooks are not supported yet'],
   ];
   for (const [value, field, why] of unsupported) {
@@ -186,6 +190,10 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now
   validateResources(resources, host, 'linux.resources');
   const limits = withoutNullLimits(resources);
+  const userns = normalizeUserns({ auto: cfg.userns, uidMappings: linux.uidMappings, gidMappings: linux.gidMappings, namespaces, user: processCfg });
+  // 'auto' idmaps the rootfs unless told not to: a rootfs owned by host root is then usable as is.
+  const rootfsIdmap = optBool((root as { idmap?: unknown } | undefined)?.idmap, 'root.idmap') ?? userns?.auto === true;
+  checkIdmaps(userns, mounts, rootfsIdmap);
   const timeOffsets = normalizeTimeOffsets(linux.timeOffsets, 'linux.timeOffsets', namespaces);
   const personality = normalizePersonality(linux.personality, 'linux.personality');
   const memoryPolicy = normalizeMemoryPolicy(linux.memoryPolicy, 'linux.memoryPolicy');
@@ -198,6 +206,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     ...(bundle !== undefined ? { bundle } : {}),
     rootfs,
     readonlyRoot: optBool(root?.readonly, 'root.readonly') ?? false,
+    ...(rootfsIdmap ? { rootfsIdmap } : {}),
     ...(hostname !== undefined ? { hostname } : {}),
     ...(domainname !== undefined ? { domainname } : {}),
     mounts,
@@ -215,6 +224,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     annotations: annotations as Record<string, string>,
     dieWithParent: optBool(cfg.dieWithParent, 'dieWithParent') ?? true,
     ...(timeOffsets ? { timeOffsets } : {}),
+    ...(userns ? { userns } : {}),
     ...(personality ? { personality } : {}),
     ...(memoryPolicy ? { memoryPolicy } : {}),
     ...(mountLabel !== undefined ? { mountLabel } : {}),

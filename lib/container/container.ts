@@ -11,6 +11,7 @@ import { InvalidStateError } from '../errors.js';
 import { readHostCgroupInfo } from '../host/index.js';
 import type { PidHandle } from '../launch/channel.js';
 import { letExec } from '../launch/spawn.js';
+import { releaseRange } from '../state/userns-leases.js';
 import { execProcess } from './exec.js';
 import type { ContainerParts } from './parts.js';
 import { ContainerProcess, signalNumber } from './process.js';
@@ -225,6 +226,9 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       await this.stateWrites;
       // The record goes last: killed in between, this process leaves cgroups
       // that state.json still names, and anyone's loadContainer().destroy() removes them.
+      // userns 'auto': the range goes back before the record (a lease outliving
+      // its record is reclaimed anyway); the processes that used it are reaped.
+      if (config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
       // One thread-pool job for both, in that order; if the cgroups' removal
       // failed, the record's removal is done (again: ENOENT is fine) on its own.
       const [cgroupError, stateErrnos] = await cgroup.destroy(stateDir.removalItems()).then(

@@ -9,13 +9,16 @@ import { normalizeConfig } from '../config/normalize.js';
 import { hostFacts, readHostCgroupInfo } from '../host/index.js';
 import { CLONE_NS } from '../kernel/abi.js';
 import { setupSlot } from '../launch/admission.js';
-import { containerPlan, initForks } from '../launch/plan.js';
+import { containerPlan, idmappedTrees, initForks } from '../launch/plan.js';
 import { compileSeccomp } from '../seccomp/compile.js';
 import { type Launch, spawnProcess } from '../launch/spawn.js';
+import { makeIdmappedTrees, writeIdMaps } from '../launch/userns.js';
 import { native } from '../native/addon.js';
 import { StateDir, processStartTime } from '../state/state-dir.js';
 import type { SeccompRequest } from '../../types/api.js';
 import type { NotifySupervisor } from '../seccomp/notify.js';
+import { leaseRange, releaseRange } from '../state/userns-leases.js';
+import { withLeasedRange } from '../config/userns.js';
 import { Container } from './container.js';
 import { openOrThrow } from './exec.js';
 import { listenerSink } from './notify.js';
@@ -68,7 +71,7 @@ export async function createInit(input: ContainerConfig, options: CreateOptions 
 
 async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: number, release: () => void): Promise<Created> {
   const host = hostFacts();
-  const config = await normalizeConfig(input, await readHostCgroupInfo());
+  let config = await normalizeConfig(input, await readHostCgroupInfo());
   // Compiled (or found compiled) before the state dir is claimed: a profile
   // libseccomp refuses leaves nothing behind.
   const seccomp = config.seccomp && (await compileSeccomp(config.seccomp, 'linux.seccomp'));
@@ -84,6 +87,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   // v2 path below after create(). (state.json records only cgroups that are
   // the container's own: another process destroying it kills in and removes them.)
   await stateDir.claim(stateRecord(config, 'creating', undefined, record, cgroup.paths, stateDir.cgroupMarker), { cgroupMarker: true });
+  let leased = false;
   let launch: Launch | null = null;
   let firstWrite: Promise<unknown> = Promise.resolve(null);
   let confirmed: Promise<unknown> = Promise.resolve();
@@ -95,6 +99,12 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   let initPid: number | undefined;
   let container: Container | null = null;
   try {
+    // userns 'auto': a host range of its own, leased once the id is claimed (the lease names the state dir).
+    if (config.userns?.auto) {
+      const lease = await leaseRange(config.stateRoot, config.id);
+      leased = true;
+      config = { ...config, userns: withLeasedRange(config.userns, lease.slot, lease.uid, lease.gid) };
+    }
     // cgroup v2: the init is born in its cgroup (CLONE_INTO_CGROUP). v1 has no
     // such thing: the child joins (and limits) itself before anything else.
     const placement = await cgroup.childPlacement(config.resources, stateDir.cgroupMarker);
@@ -107,19 +117,24 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
       if (cgroupFd >= 0) childOnlyFds.push(cgroupFd);
     }
     const joins = config.namespaces
-      .filter((n) => n.path !== undefined)
+      .filter((n) => n.path !== undefined && n.type !== 'user')
       .map((n) => {
         const fd = openOrThrow(n.path!, 'setns', `${n.type} namespace`);
         childOnlyFds.push(fd);
         return { fd, nstype: CLONE_NS[n.type] };
       });
+    // A user namespace joined by path is entered after the host's part of the setup (lib/launch/plan.ts).
+    const userPath = config.userns?.mode === 'join' ? config.namespaces.find((n) => n.type === 'user')!.path! : undefined;
+    const userFd = userPath === undefined ? undefined : openOrThrow(userPath, 'setns', 'user namespace');
+    if (userFd !== undefined) childOnlyFds.push(userFd);
+    const userns = config.userns;
     const spawnAt = nowUs();
     // v2: made above. v1: the child is making them now (the claim's planned paths and marker hold).
     const recorded = placement ? { paths: cgroup.paths, marker: stateDir.cgroupMarker } : { paths: cgroup.ownedPaths, marker: undefined };
     launch = await spawnProcess({
       step: 'clone',
       stdio: config.process.stdio,
-      plan: (fds) => containerPlan(config, { host, seccomp, fds, joins, cgroupFd, placement, execAfterReady }),
+      plan: (fds) => containerPlan(config, { host, seccomp, fds, joins, cgroupFd, placement, execAfterReady, ...(userFd !== undefined ? { userFd } : {}) }),
       childOnlyFds,
       forks: initForks(config),
       release,
@@ -130,6 +145,14 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
         record.startTime = startTime ?? processStartTime(pid);
         firstWrite = stateDir.write(stateRecord(config, 'created', pid, record, recorded.paths, recorded.marker)).then(() => null, (e: unknown) => e);
       },
+      ...(userns?.mode === 'new'
+        ? {
+            writeMaps: async (pid: number) => {
+              await writeIdMaps(pid, userns);
+              return makeIdmappedTrees(pid, idmappedTrees(config));
+            },
+          }
+        : {}),
       onReport: (r) => {
         if (r.cgroupCreated !== undefined) cgroup.adoptChildCreated(r.cgroupCreated);
       },
@@ -174,6 +197,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     await cgroup.killAll().catch(() => {});
     await cgroup.destroy().catch(() => {});
     await Promise.all([firstWrite, confirmed]);
+    if (leased && config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
     await stateDir.remove().catch(() => {});
     throw collision(err);
   }

@@ -11,6 +11,7 @@ import { setupSlot } from '../launch/admission.js';
 import type { PidHandle } from '../launch/channel.js';
 import { execPlan } from '../launch/plan.js';
 import { letExec, spawnProcess } from '../launch/spawn.js';
+import { applyHostLimits } from '../launch/userns.js';
 import { native } from '../native/addon.js';
 import { compileSeccomp } from '../seccomp/compile.js';
 import type { ContainerParts } from './parts.js';
@@ -71,6 +72,8 @@ export async function execProcess(parts: ContainerParts, given: ProcessConfig, o
         process: () => ({ pid: execPid, status: 'running' }),
       }),
       onSpawned: (pid) => (execPid = pid),
+      // In the container's user namespace the joiner could not raise its own limits.
+      ...(config.userns ? { beforeContinue: (pid: number) => applyHostLimits(pid, proc) } : {}),
     });
     try {
       if (cgroupFd < 0) await cgroup.addProcess(launch.proc.pid);

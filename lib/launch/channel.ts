@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { BerthError, CgroupError, ExecutableNotFoundError, SetupError, errnoName } from '../errors.js';
 import { type ChildMessage, type FdWatch, native } from '../native/addon.js';
-import { MSG_CGROUP_CREATED, MSG_ERROR, MSG_GO, MSG_PID, MSG_PTY, MSG_READY, MSG_SECCOMP_LISTENER, STEP_NAMES, SYSCALL_NAMES } from '../native/protocol.gen.js';
+import { MSG_CGROUP_CREATED, MSG_CONTINUE, MSG_ERROR, MSG_GO, MSG_PID, MSG_PTY, MSG_READY, MSG_SECCOMP_LISTENER, MSG_USERNS, STEP_NAMES, SYSCALL_NAMES } from '../native/protocol.gen.js';
 
 export interface ExitInfo {
   exitCode: number | null;
@@ -130,6 +130,12 @@ export class SyncChannel {
     return this.send(MSG_GO);
   }
 
+  /** A user namespace's maps are written: berth-init goes on. 0 or errno. */
+  sendContinue(fds: number[] = []): number {
+    if (this.fd < 0) return os.constants.errno.EPIPE;
+    return fds.length ? native.sendFds(this.fd, MSG_CONTINUE, fds) : this.send(MSG_CONTINUE);
+  }
+
   private send(kind: number): number {
     if (this.fd < 0) return os.constants.errno.EPIPE;
     return native.sendMessage(this.fd, kind);
@@ -163,7 +169,7 @@ export interface SetupReport {
  * until the forked pid is known too (its messages can overtake the pid, and a
  * failed fork still has to be reaped).
  */
-export async function readSetup(sync: SyncChannel, needPid: boolean): Promise<SetupReport> {
+export async function readSetup(sync: SyncChannel, needPid: boolean, onUserns?: () => Promise<void>): Promise<SetupReport> {
   const r: SetupReport = {};
   let ready = false;
   while (!((ready || r.failure) && (!needPid || r.pid !== undefined))) {
@@ -173,6 +179,8 @@ export async function readSetup(sync: SyncChannel, needPid: boolean): Promise<Se
       break;
     }
     if (m.kind === MSG_PID) r.pid = m.value;
+    // The init made its user namespace and waits for the maps (a throw: the caller kills it).
+    else if (m.kind === MSG_USERNS && onUserns) await onUserns();
     else if (m.kind === MSG_CGROUP_CREATED) r.cgroupCreated = m.detail;
     else if (m.kind === MSG_PTY && m.fd !== undefined) {
       if (r.ptyFd !== undefined) native.close(m.fd);

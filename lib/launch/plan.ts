@@ -7,7 +7,7 @@ import { DEFAULT_DEVICES, DEFAULT_DEV_LINKS, DEFAULT_PATH } from '../config/defa
 import type { NativeMount, NativePlan } from '../native/addon.js';
 import type { ChildPlacement } from '../cgroups/manager.js';
 import type { HostFacts } from '../host/index.js';
-import { CAPABILITIES, CLONE_NS, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from '../kernel/abi.js';
+import { CAPABILITIES, CLONE_NS, MOUNT_ATTR, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from '../kernel/abi.js';
 import { MPOL_FLAGS, MPOL_MODES, SCHED_FLAGS, SCHED_POLICIES } from '../kernel/task-attrs.js';
 import { personalityValue } from '../config/personality.js';
 import { timensOffsetsText } from '../config/time.js';
@@ -99,7 +99,9 @@ function taskPlan(cfg: ResolvedConfig): Pick<NativePlan, 'personality' | 'memory
  * joined by path applies only to children of the process that joins it.
  */
 export function initForks(cfg: ResolvedConfig): boolean {
-  return cfg.namespaces.some((n) => n.type === 'pid' && n.path !== undefined);
+  if (cfg.namespaces.some((n) => n.type === 'pid' && n.path !== undefined)) return true;
+  // With a user namespace the other namespaces are unshared, and new pid and time ones apply to children only.
+  return cfg.userns !== undefined && cfg.namespaces.some((n) => (n.type === 'pid' || (n.type === 'time' && !cfg.timeOffsets)) && n.path === undefined);
 }
 
 // SELinux labels the container's own filesystems as runc does: with the
@@ -111,10 +113,47 @@ function withMountLabel(data: string, type: string | undefined, label: string | 
   return data ? `${data},context="${label}"` : `context="${label}"`;
 }
 
+// sysfs can be mounted only by the owner of the network namespace: a
+// container with a user namespace but the host's network gets the host's
+// /sys bound read-only instead, as runc does.
+const SYSFS_BIND: NativeMount = {
+  source: '/sys', destination: '/sys', flags: 0, propagation: 0, kind: 1, recursive: true, destIsFile: false,
+  attrSet: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC,
+};
+
+function bindsSysfs(cfg: ResolvedConfig): boolean {
+  return cfg.userns !== undefined && !cfg.namespaces.some((n) => n.type === 'network' && n.path === undefined);
+}
+
+/** A detached idmapped tree the parent makes (lib/launch/userns.ts), in the order the plan indexes them. */
+export interface IdmappedTree {
+  source: string;
+  recursive: boolean;
+  attrSet: number;
+  propagation: number;
+  idmapRecursive: boolean;
+}
+
+/** The rootfs first (root.idmap), then each idmapped mount in order. */
+export function idmappedTrees(cfg: ResolvedConfig): IdmappedTree[] {
+  const trees: IdmappedTree[] = [];
+  if (cfg.rootfsIdmap) trees.push({ source: cfg.rootfs, recursive: true, attrSet: 0, propagation: 0, idmapRecursive: true });
+  for (const m of cfg.mounts) {
+    if (!m.idmap) continue;
+    trees.push({ source: m.source!, recursive: m.recursive, attrSet: m.attrSet, propagation: m.propagation, idmapRecursive: m.idmap.recursive });
+  }
+  return trees;
+}
+
 function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
   const out: NativeMount[] = [];
+  let tree = cfg.rootfsIdmap ? 1 : 0;
   for (const m of cfg.mounts) {
     let type = m.type;
+    if (type === 'sysfs' && !m.bind && bindsSysfs(cfg)) {
+      out.push({ ...SYSFS_BIND, destination: m.destination });
+      continue;
+    }
     const data = m.bind ? m.data : withMountLabel(m.data, type, cfg.mountLabel);
     if (type === 'cgroup' || type === 'cgroup2') {
       // A v1/hybrid host would need one mount per controller; only a pure v2
@@ -133,6 +172,7 @@ function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
       kind: m.bind ? 1 : 0,
       recursive: m.recursive,
       destIsFile: m.destIsFile,
+      ...(m.idmap ? { tree: tree++ } : {}),
     });
   }
   return out;
@@ -148,6 +188,37 @@ function seccompPlan(filter: SeccompFilter | null | undefined): Pick<NativePlan,
   return filter ? { seccompFilter: filter.program, seccompFlags: filter.flags } : {};
 }
 
+/**
+ * A user namespace. The init: clone3 makes no namespace; berth-init does the
+ * host's part of its setup (v1 cgroups, rlimits, oom_score_adj) as it is, then
+ * makes the user namespace (or joins the one given by path), becomes its root
+ * and unshares the rest, so they belong to it; a new pid or time namespace
+ * then needs the fork. An exec: joins through the pidfd (the kernel enters
+ * the user namespace first); its rlimits are set by the parent (userns.ts)
+ * before it goes on, since they may exceed what the container's root may set.
+ */
+function withUserns(cfg: ResolvedConfig, plan: NativePlan, inputs: { init: boolean; userFd?: number }): NativePlan {
+  if (!cfg.userns) return plan;
+  if (!inputs.init) {
+    const { oomScoreAdj: _setByParent, ...rest } = plan;
+    return { ...rest, waitForParent: true, rlimits: [] };
+  }
+  const nsFlags = plan.cloneFlags | (plan.unshareCgroupns ? CLONE_NS.cgroup : 0);
+  const unshareFlags = nsFlags & ~CLONE_NS.user;
+  const forks = plan.forkIntoPidns === true || (unshareFlags & (CLONE_NS.pid | CLONE_NS.time)) !== 0;
+  return {
+    ...plan,
+    cloneFlags: 0,
+    unshareCgroupns: false,
+    unshareUserns: true,
+    unshareFlags,
+    ...(inputs.userFd !== undefined ? { userFd: inputs.userFd } : {}),
+    forkIntoPidns: forks,
+    bindDevices: true,
+    ...(cfg.rootfsIdmap ? { rootfsTree: 0 } : {}),
+  };
+}
+
 export interface PlanInputs {
   host: HostFacts;
   /** The container's seccomp filter, null for none. */
@@ -159,6 +230,8 @@ export interface PlanInputs {
   placement?: ChildPlacement | null;
   /** run(): exec right after READY (no start() round trip). */
   execAfterReady?: boolean;
+  /** A user namespace joined by path: its fd (not among `joins`: it is entered after the host's part of the setup). */
+  userFd?: number;
 }
 
 export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePlan {
@@ -179,7 +252,7 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     if (at >= 0) devices[at] = entry;
     else devices.push(entry);
   }
-  return {
+  return withUserns(cfg, {
     cloneFlags,
     joins: inputs.joins,
     ...(inputs.cgroupFd !== undefined && inputs.cgroupFd >= 0 ? { cgroupFd: inputs.cgroupFd } : {}),
@@ -212,7 +285,7 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
     execAfterReady: inputs.execAfterReady === true,
-  };
+  }, { init: true, ...(inputs.userFd !== undefined ? { userFd: inputs.userFd } : {}) });
 }
 
 export interface ExecInputs {
@@ -229,7 +302,7 @@ export interface ExecInputs {
 export function execPlan(cfg: ResolvedConfig, proc: ResolvedProcess, inputs: ExecInputs): NativePlan {
   let joinNsFlags = 0;
   for (const ns of cfg.namespaces) joinNsFlags |= CLONE_NS[ns.type];
-  return {
+  return withUserns(cfg, {
     cloneFlags: 0,
     joins: [],
     joinPidfd: inputs.joinPidfd,
@@ -254,5 +327,5 @@ export function execPlan(cfg: ResolvedConfig, proc: ResolvedProcess, inputs: Exe
     ...seccompPlan(inputs.seccomp),
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
-  };
+  }, { init: false });
 }

@@ -40,6 +40,14 @@ export interface SpawnSpec {
   release(): void;
   /** Runs as soon as the process that will exec exists (the init's state.json is written meanwhile). */
   onSpawned?(pid: number, startTime: number | undefined): void;
+  /**
+   * An init making a user namespace: once it says it exists (MSG_USERNS), the
+   * maps are written with this and berth-init is told to continue, getting
+   * the fds this returns (idmapped trees) with it.
+   */
+  writeMaps?(pid: number): Promise<number[]>;
+  /** exec into a user namespace: berth-init waits until this ran (its rlimits) and is told to continue. */
+  beforeContinue?(pid: number): void;
   /** Sees the setup report before a failure is handled (cgroup v1: which directories the child made). */
   onReport?(report: SetupReport): void;
   /** Takes the seccomp notify listener (a NOTIFY profile); a throw kills the process and fails the spawn or the exec. */
@@ -57,6 +65,11 @@ async function clone(plan: NativePlan, step: string): ReturnType<typeof native.s
       cause: err,
     });
   }
+}
+
+function continueSetup(sync: SyncChannel, fds: number[] = []): void {
+  const err = sync.sendContinue(fds);
+  if (err !== 0) throw new SetupError('user-namespace', 'the container process is gone', { errno: errnoName(err), syscall: 'send' });
 }
 
 export async function spawnProcess(spec: SpawnSpec): Promise<Launch> {
@@ -82,8 +95,21 @@ export async function spawnProcess(spec: SpawnSpec): Promise<Launch> {
     if (spec.forks) joiner = first;
     else proc = first;
     if (!spec.forks) spec.onSpawned?.(spawned.pid, spawned.startTime);
+    if (spec.beforeContinue) {
+      spec.beforeContinue(spawned.pid);
+      continueSetup(sync);
+    }
     // An exec's fork reports its pid; its own messages can overtake that pid.
-    const report = await readSetup(sync, spec.forks);
+    const writeMaps = spec.writeMaps;
+    const report = await readSetup(sync, spec.forks, writeMaps && (async () => {
+      // The idmapped trees go with CONTINUE; ours are closed once sent.
+      const trees = await writeMaps(spawned.pid);
+      try {
+        continueSetup(sync!, trees);
+      } finally {
+        for (const fd of trees) native.close(fd);
+      }
+    }));
     spec.release();
     spec.onReport?.(report);
     if (spec.forks && report.pid !== undefined) {

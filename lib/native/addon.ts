@@ -89,6 +89,17 @@ export interface NativePlan {
   parentDeathSignal: number;
   /** run(): the process execs right after READY instead of waiting for MSG_GO. */
   execAfterReady?: boolean;
+  /** A new user namespace made by berth-init (MSG_USERNS, maps, MSG_CONTINUE), then the namespaces of unshareFlags. */
+  unshareUserns?: boolean;
+  unshareFlags?: number;
+  /** A user namespace joined by path: setns at the point a new one would be made (fd closed by the parent after clone). */
+  userFd?: number;
+  /** exec into a user namespace: wait for MSG_CONTINUE first. */
+  waitForParent?: boolean;
+  /** Device nodes bound from the host's (mknod is refused in a user namespace). */
+  bindDevices?: boolean;
+  /** An idmapped rootfs: the index of its tree among the fds sent with MSG_CONTINUE. */
+  rootfsTree?: number;
 }
 
 export interface NativeMount {
@@ -102,6 +113,8 @@ export interface NativeMount {
   kind: 0 | 1;
   recursive: boolean;
   destIsFile: boolean;
+  /** An idmapped bind: the index of its tree among the fds sent with MSG_CONTINUE. */
+  tree?: number;
 }
 
 export type ChildMessage =
@@ -220,6 +233,18 @@ export interface Native {
   lsetxattr(path: string, name: string, value: Buffer): void;
   /** Every extended attribute of the path itself (llistxattr + lgetxattr); {} where the file system has none. */
   lgetxattrs(path: string): Record<string, Buffer>;
+  /** prlimit64(pid, resource, {soft, hard}): 0 or errno (a userns init's rlimits, set from the host's side). */
+  prlimit(pid: number, resource: number, soft: bigint, hard: bigint): number;
+  /**
+   * open_tree(OPEN_TREE_CLONE) of a host path, then mount_setattr: the attributes
+   * and propagation (recursively with `recursive`), and MOUNT_ATTR_IDMAP with the
+   * user namespace fd (recursively with `idmapRecursive`). A detached mount's fd; throws with errno/syscall.
+   */
+  idmappedTree(path: string, usernsFd: number, recursive: boolean, attrSet: number, propagation: number, idmapRecursive: boolean): number;
+  /** A message of `kind` with these fds (SCM_RIGHTS): 0 or errno. */
+  sendFds(fd: number, kind: number, fds: number[]): number;
+  /** flock(LOCK_EX | LOCK_NB), or LOCK_UN with unlock: 0 or errno (EWOULDBLOCK/EAGAIN: held). */
+  tryLock(fd: number, unlock?: boolean): number;
 }
 
 /** struct seccomp_notif, as notifRecv returns it. */

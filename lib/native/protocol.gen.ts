@@ -14,6 +14,10 @@ export const MSG_PTY = 5;
 export const MSG_CGROUP_CREATED = 7;
 /** child: the seccomp notify listener, passed with SCM_RIGHTS, right before execve */
 export const MSG_SECCOMP_LISTENER = 8;
+/** parent: the user namespace's maps are written (exec into one: the rlimits set); go on */
+export const MSG_CONTINUE = 9;
+/** child: its new user namespace exists; the parent writes the maps, then CONTINUE */
+export const MSG_USERNS = 10;
 /** BerthError.step for each `enum Step` number of native/wire/protocol.gen.h. */
 export const STEP_NAMES = [
   'none', // NONE
@@ -55,6 +59,7 @@ export const STEP_NAMES = [
   'memory-policy', // MEMORY_POLICY
   'lsm-label', // LSM_LABEL
   'seccomp', // SECCOMP
+  'user-namespace', // USER_NAMESPACE
 ] as const;
 /** BerthError.syscall for each `enum SyscallId` number of native/wire/protocol.gen.h. */
 export const SYSCALL_NAMES = [

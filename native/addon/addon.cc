@@ -35,6 +35,10 @@ Napi::Value RecvWithFds(const Napi::CallbackInfo&);
 Napi::Value Mknod(const Napi::CallbackInfo&);
 Napi::Value Lsetxattr(const Napi::CallbackInfo&);
 Napi::Value Lgetxattrs(const Napi::CallbackInfo&);
+Napi::Value Prlimit(const Napi::CallbackInfo&);
+Napi::Value IdmappedTree(const Napi::CallbackInfo&);
+Napi::Value SendFds(const Napi::CallbackInfo&);
+Napi::Value TryLock(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -69,6 +73,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mknod", Napi::Function::New(env, berth::Mknod, "mknod"));
   exports.Set("lsetxattr", Napi::Function::New(env, berth::Lsetxattr, "lsetxattr"));
   exports.Set("lgetxattrs", Napi::Function::New(env, berth::Lgetxattrs, "lgetxattrs"));
+  exports.Set("prlimit", Napi::Function::New(env, berth::Prlimit, "prlimit"));
+  exports.Set("idmappedTree", Napi::Function::New(env, berth::IdmappedTree, "idmappedTree"));
+  exports.Set("sendFds", Napi::Function::New(env, berth::SendFds, "sendFds"));
+  exports.Set("tryLock", Napi::Function::New(env, berth::TryLock, "tryLock"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;

@@ -62,8 +62,8 @@ static int join_namespaces(const Plan* p, Failure* f) {
 
 // Puts the caller's fds at 0..nfds-1 (inheritable), the sync socket right after
 // them (CLOEXEC), and closes everything else the Node process had open.
-static int arrange_fds(const Plan* p, int* sync_fd, Failure* f) {
-  int highest = *sync_fd;
+static int arrange_fds(const Plan* p, int* sync_fd, int* user_fd, Failure* f) {
+  int highest = *sync_fd > *user_fd ? *sync_fd : *user_fd;
   for (int i = 0; i < p->nfds; i++)
     if (p->fds[i] > highest) highest = p->fds[i];
   int tmp[64];
@@ -93,7 +93,16 @@ static int arrange_fds(const Plan* p, int* sync_fd, Failure* f) {
     return -1;
   }
   *sync_fd = n;
-  if (syscall(SYS_close_range, n + 1, ~0U, 0) < 0) {
+  // A user namespace joined by path is entered later, after the host's part of the setup.
+  int keep = n + 1;
+  if (*user_fd >= 0) {
+    if (dup3(*user_fd, keep, O_CLOEXEC) < 0) {
+      *f = {STEP_FDS, errno, SC_DUP, "user namespace"};
+      return -1;
+    }
+    *user_fd = keep++;
+  }
+  if (syscall(SYS_close_range, keep, ~0U, 0) < 0) {
     *f = {STEP_FDS, errno, SC_CLOSE_RANGE, nullptr};
     return -1;
   }
@@ -240,6 +249,81 @@ static void wait_for_go(int sync_fd, int exec_after_ready) {
   }
 }
 
+// Waits for MSG_CONTINUE: the parent wrote this process's id maps (or, for an
+// exec into a user namespace, its rlimits). EOF: the parent gave up and kills us.
+int g_trees[kMaxTrees];
+int g_ntrees;
+
+static void wait_for_continue(int sync_fd) {
+  Msg m;
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * kMaxTrees)];
+    struct cmsghdr align;
+  } control;
+  for (;;) {
+    struct iovec iov = {&m, sizeof m};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    long n = recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(126);
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      const char* src = reinterpret_cast<const char*>(CMSG_DATA(c));
+      for (int i = 0; i < count && g_ntrees < kMaxTrees; i++) {
+        char* dst = reinterpret_cast<char*>(&g_trees[g_ntrees++]);
+        for (unsigned b = 0; b < sizeof(int); b++) dst[b] = src[i * sizeof(int) + b];
+      }
+    }
+    if (m.kind == MSG_CONTINUE) return;
+  }
+}
+
+// A new user namespace, as runc's nsexec makes it: unshared by this process
+// once what needs the host's privileges is done (cgroups, rlimits), so it
+// keeps a full capability set in it (an exec'd program in a namespace without
+// maps would have none); the parent writes the maps meanwhile; then we become
+// its root and make every other namespace, which are then owned by it.
+// A user namespace joined by path is entered at the same point (its maps exist).
+static int enter_user_namespace(const Plan* p, int sync_fd, int user_fd, Failure* f) {
+  if (user_fd >= 0) {
+    if (setns(user_fd, CLONE_NEWUSER) < 0) {
+      *f = {STEP_SETNS, errno, SC_SETNS, "user"};
+      return -1;
+    }
+    close(user_fd);
+  } else {
+    if (unshare(CLONE_NEWUSER) < 0) {
+      *f = {STEP_USER_NAMESPACE, errno, SC_UNSHARE, "user"};
+      return -1;
+    }
+    Msg m;
+    init_msg(&m, MSG_USERNS);
+    if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) {
+      *f = {STEP_SYNC, errno, SC_SENDMSG, nullptr};
+      return -1;
+    }
+    wait_for_continue(sync_fd);
+  }
+  if (setresgid(0, 0, 0) < 0) {
+    *f = {STEP_USER_NAMESPACE, errno, SC_SETRESGID, "0"};
+    return -1;
+  }
+  if (setresuid(0, 0, 0) < 0) {
+    *f = {STEP_USER_NAMESPACE, errno, SC_SETRESUID, "0"};
+    return -1;
+  }
+  if (p->unshare_flags && unshare((int)p->unshare_flags) < 0) {
+    *f = {STEP_USER_NAMESPACE, errno, SC_UNSHARE, nullptr};
+    return -1;
+  }
+  return 0;
+}
+
 // Forks the process that will exec, after a pid namespace was joined
 // (setns(CLONE_NEWPID) only applies to children). The fork is made a child of
 // the Node process (CLONE_PARENT) so Node can wait for it; this first process
@@ -314,12 +398,13 @@ void child_main(const Plan* p, int sync_fd) {
   // cannot ptrace us or open /proc/<pid>/exe (CVE-2019-5736).
   if (prctl(PR_SET_DUMPABLE, 0) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
   umask(0);  // modes of what we create are exact; the process's umask is set at the end
+  if (p->wait_for_parent) wait_for_continue(sync_fd);
   if (set_cpu_affinity(p->cpu_affinity_initial, p->ncpu_affinity_initial, &f) < 0) fail_with(sync_fd, f);
   // Before the joins: the offsets go through the host's /proc, and a joined
   // mount namespace may have none this process can see itself in.
   if (enter_time_namespace(p, &f) < 0) fail_with(sync_fd, f);
   if (join_namespaces(p, &f) < 0) fail_with(sync_fd, f);
-  if (p->join_pidfd >= 0 || p->fork_into_pidns) {
+  if (p->join_pidfd >= 0 || (p->fork_into_pidns && !p->unshare_userns)) {
     // The init's fork is already in its cgroup (it inherits the one it was born in).
     if (p->join_pidfd >= 0) join_container(p, sync_fd);
     else fork_into_pid_namespace(p, sync_fd, -1, 0);
@@ -330,7 +415,8 @@ void child_main(const Plan* p, int sync_fd) {
   }
   if (leave_callers_session(&f) < 0) fail_with(sync_fd, f);
   if (set_exec_labels(p, &f) < 0) fail_with(sync_fd, f);
-  if (arrange_fds(p, &sync_fd, &f) < 0) fail_with(sync_fd, f);
+  int user_fd = p->user_fd;
+  if (arrange_fds(p, &sync_fd, &user_fd, &f) < 0) fail_with(sync_fd, f);
   mark("fds");
   // cgroup v1: join (and limit) before anything else runs, then a cgroup
   // namespace rooted there. The host's cgroupfs is still visible: no pivot yet.
@@ -339,6 +425,22 @@ void child_main(const Plan* p, int sync_fd) {
   mark("cgroup");
   if (set_oom_score_adj(p, &f) < 0) fail_with(sync_fd, f);
   if (set_io_priority(p, &f) < 0) fail_with(sync_fd, f);
+  if (p->unshare_userns) {
+    // Raising a hard limit needs CAP_SYS_RESOURCE of the host's namespace: set
+    // them while this process is still there (so a tiny RLIMIT_NOFILE still
+    // constrains the setup in a user namespace; elsewhere they go on last).
+    if (apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
+    if (enter_user_namespace(p, sync_fd, user_fd, &f) < 0) fail_with(sync_fd, f);
+    // A new pid (or time) namespace applies to children: the process that execs is a fork.
+    if (p->fork_into_pidns) {
+      fork_into_pid_namespace(p, sync_fd, -1, 0);
+      if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)
+        child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
+      if (prctl(PR_SET_DUMPABLE, 0) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
+      // The fork is no session leader: a session (and keyring) of its own again, for its terminal.
+      if (leave_callers_session(&f) < 0) fail_with(sync_fd, f);
+    }
+  }
   // Sysctls go through the container's /proc: inside the new rootfs before the
   // pivot, or by path where the container has no mount namespace of its own.
   if ((p->setup_rootfs ? setup_rootfs(p, &f) : write_sysctls(p, -1, &f)) < 0) fail_with(sync_fd, f);
@@ -362,7 +464,7 @@ void child_main(const Plan* p, int sync_fd) {
   // The limits are the process's: set earlier, a small RLIMIT_NOFILE or
   // RLIMIT_FSIZE failed the setup's own opens and writes. What is left after
   // this (the sync socket, the filter, execve) opens nothing.
-  if (apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
+  if (!p->unshare_userns && apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
   wait_for_go(sync_fd, p->exec_after_ready);
   // After go: an exec on cgroup v1 was moved into the container's cpuset
   // meanwhile, which reset its affinity.

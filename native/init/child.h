@@ -26,6 +26,11 @@ struct Failure {
 // Mounts, devices, links, sysctls, masked and read-only paths inside the
 // rootfs, then pivot_root into it and, if asked, make it read-only.
 int setup_rootfs(const Plan* p, Failure* f);
+
+// The idmapped trees the parent sent with MSG_CONTINUE (Plan::rootfs_tree, MountSpec::tree index them).
+constexpr int kMaxTrees = 64;
+extern int g_trees[kMaxTrees];
+extern int g_ntrees;
 int setup_process_identity(const Plan* p, Failure* f);
 int setup_terminal(const Plan* p, int sync_fd, Failure* f);
 int place_in_cgroups(const Plan* p, int sync_fd, Failure* f);

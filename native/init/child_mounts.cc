@@ -176,12 +176,26 @@ int attach_fs(int destfd, const MountSpec* m, Failure* f) {
   return 0;
 }
 
+// An idmapped tree the parent made (attributes set, detached): only attached here.
+int attach_tree(int tree_index, int destfd, const char* dest, Failure* f) {
+  if (tree_index < 0 || tree_index >= g_ntrees) {
+    *f = {STEP_MOUNT, EBADF, SC_MOVE_MOUNT, dest};
+    return -1;
+  }
+  if (sys_move_mount(g_trees[tree_index], "", destfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+    *f = {STEP_MOUNT, errno, SC_MOVE_MOUNT, dest};
+    return -1;
+  }
+  return 0;
+}
+
 int do_mounts(const Plan* p, int rootfd, Failure* f) {
   for (int i = 0; i < p->nmounts; i++) {
     const MountSpec* m = &p->mounts[i];
     int destfd = open_in_root(rootfd, m->destination, 1, m->dest_is_file, f, STEP_MOUNT);
     if (destfd < 0) return -1;
-    int rc = m->kind == MOUNT_BIND ? attach_bind(destfd, m, f) : attach_fs(destfd, m, f);
+    int rc = m->tree >= 0 ? attach_tree(m->tree, destfd, m->destination, f)
+             : m->kind == MOUNT_BIND ? attach_bind(destfd, m, f) : attach_fs(destfd, m, f);
     close(destfd);
     if (rc < 0) return -1;
   }
@@ -205,7 +219,27 @@ int open_parent(int rootfd, const char* path, char* name, unsigned size, Failure
   return open_in_root(rootfd, dir[0] ? dir : "/", 1, 0, f, step);
 }
 
+// In a user namespace mknod is refused: each node is the host's own, bound
+// onto a file made for it (runc and crun do the same).
+int bind_devices(const Plan* p, int rootfd, Failure* f) {
+  for (int i = 0; i < p->ndevices; i++) {
+    const DeviceSpec* d = &p->devices[i];
+    int destfd = open_in_root(rootfd, d->path, 1, 1, f, STEP_DEVICES);
+    if (destfd < 0) return -1;
+    SyscallId sc = SC_NONE;
+    int rc = clone_onto(AT_FDCWD, d->path, 0, 0, 0, destfd, &sc);
+    int saved = errno;
+    close(destfd);
+    if (rc < 0) {
+      *f = {STEP_DEVICES, saved, sc, d->path};
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int make_devices(const Plan* p, int rootfd, Failure* f) {
+  if (p->bind_devices) return bind_devices(p, rootfd, f);
   for (int i = 0; i < p->ndevices; i++) {
     const DeviceSpec* d = &p->devices[i];
     char name[256];
@@ -375,8 +409,20 @@ int setup_rootfs(const Plan* p, Failure* f) {
     *f = {STEP_MOUNT_PROPAGATION, errno, SC_MOUNT, "/"};
     return -1;
   }
-  // pivot_root needs the new root to be a mount point.
-  if (mount(p->rootfs, p->rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+  // pivot_root needs the new root to be a mount point (an idmapped rootfs is one: the parent's tree).
+  if (p->rootfs_tree >= 0) {
+    int at = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (at < 0) {
+      *f = {STEP_ROOTFS_BIND, errno, SC_OPEN, p->rootfs};
+      return -1;
+    }
+    int rc = attach_tree(p->rootfs_tree, at, p->rootfs, f);
+    close(at);
+    if (rc < 0) {
+      f->step = STEP_ROOTFS_BIND;
+      return -1;
+    }
+  } else if (mount(p->rootfs, p->rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0) {
     *f = {STEP_ROOTFS_BIND, errno, SC_MOUNT, p->rootfs};
     return -1;
   }

@@ -20,6 +20,7 @@ struct MountSpec {
   int kind;                 // MountKind
   int recursive;            // rbind
   int dest_is_file;         // bind of a non-directory: create a file, not a dir
+  int tree;                 // >= 0: an idmapped tree the parent made, the tree'th fd sent with MSG_CONTINUE
 };
 
 struct DeviceSpec {
@@ -165,6 +166,17 @@ struct Plan {
   int nfds;
   int parent_death_signal;  // 0: none
   int exec_after_ready;     // run(): exec right after READY, no MSG_GO
+
+  // User namespaces: an init unshares a new one after the host's part of its
+  // setup (cgroups, rlimits), says MSG_USERNS, waits for MSG_CONTINUE (the
+  // parent wrote the maps), becomes its root, then unshares unshare_flags.
+  // An exec into one waits for MSG_CONTINUE (its rlimits) before anything.
+  int unshare_userns;
+  uint64_t unshare_flags;
+  int user_fd;              // >= 0: join this user namespace (setns) where a new one would be made
+  int wait_for_parent;
+  int bind_devices;
+  int rootfs_tree;          // >= 0: the rootfs is the parent's idmapped tree of that index         // device nodes bind-mounted from the host's (mknod is refused in a userns)
 };
 
 }  // namespace berth

@@ -13,6 +13,8 @@ enum MsgKind : uint32_t {
   MSG_PTY = 5,  // child: the terminal's master, passed with SCM_RIGHTS
   MSG_CGROUP_CREATED = 7,  // child (cgroup v1): which cgroup directories it made ('1'/'0' each)
   MSG_SECCOMP_LISTENER = 8,  // child: the seccomp notify listener, passed with SCM_RIGHTS, right before execve
+  MSG_CONTINUE = 9,  // parent: the user namespace's maps are written (exec into one: the rlimits set); go on
+  MSG_USERNS = 10,  // child: its new user namespace exists; the parent writes the maps, then CONTINUE
 };
 
 // BerthError.step names (lib/native/protocol.gen.ts STEP_NAMES) by number.
@@ -56,6 +58,7 @@ enum Step : int32_t {
   STEP_MEMORY_POLICY = 36,  // memory-policy
   STEP_LSM_LABEL = 37,  // lsm-label
   STEP_SECCOMP = 38,  // seccomp
+  STEP_USER_NAMESPACE = 39,  // user-namespace
 };
 
 // BerthError.syscall names (lib/native/protocol.gen.ts SYSCALL_NAMES) by number.

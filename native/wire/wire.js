@@ -15,6 +15,8 @@ export const messages = [
   { name: 'PTY', value: 5, doc: "child: the terminal's master, passed with SCM_RIGHTS" },
   { name: 'CGROUP_CREATED', value: 7, doc: "child (cgroup v1): which cgroup directories it made ('1'/'0' each)" },
   { name: 'SECCOMP_LISTENER', value: 8, doc: "child: the seccomp notify listener, passed with SCM_RIGHTS, right before execve" },
+  { name: 'CONTINUE', value: 9, doc: "parent: the user namespace's maps are written (exec into one: the rlimits set); go on" },
+  { name: 'USERNS', value: 10, doc: "child: its new user namespace exists; the parent writes the maps, then CONTINUE" },
 ];
 
 // The setup steps a failure names, numbered in this order: [C enumerator, the
@@ -59,6 +61,7 @@ export const steps = [
   ['MEMORY_POLICY', 'memory-policy'],
   ['LSM_LABEL', 'lsm-label'],
   ['SECCOMP', 'seccomp'],
+  ['USER_NAMESPACE', 'user-namespace'],
 ];
 
 // The syscall a failure names, numbered in this order: [C enumerator, the name
@@ -135,7 +138,7 @@ export const syscalls = [
 // Bump `version` whenever the layout changes: the generator refuses a new
 // layout under an old version, so a plan from another build is refused, never misread.
 export const plan = {
-  version: 5,
+  version: 7,
   magic: 'berth',
   fields: [
     { ts: 'cloneFlags', c: 'clone_flags', type: 'int' },
@@ -185,6 +188,7 @@ export const plan = {
         { ts: 'kind', c: 'kind', type: 'int' },
         { ts: 'recursive', c: 'recursive', type: 'int' },
         { ts: 'destIsFile', c: 'dest_is_file', type: 'int' },
+        { ts: 'tree', c: 'tree', type: 'int', default: '-1' },
       ],
     },
     {
@@ -266,5 +270,16 @@ export const plan = {
     { ts: 'fds', c: 'fds', type: 'array', of: 'int', max: 64 },
     { ts: 'parentDeathSignal', c: 'parent_death_signal', type: 'int' },
     { ts: 'execAfterReady', c: 'exec_after_ready', type: 'int', default: 'false' },
+    // User namespaces (lib/config/userns.ts). An init with a new one makes it
+    // itself (unshareUserns) once the host's part of its setup is done, waits
+    // for its maps, becomes its root and then makes the other namespaces
+    // (unshareFlags), so they are the new user namespace's. An exec into one
+    // waits for the parent (waitForParent) before its first step.
+    { ts: 'unshareUserns', c: 'unshare_userns', type: 'int', default: 'false' },
+    { ts: 'unshareFlags', c: 'unshare_flags', type: 'int', default: '0' },
+    { ts: 'userFd', c: 'user_fd', type: 'int', default: '-1' },
+    { ts: 'waitForParent', c: 'wait_for_parent', type: 'int', default: 'false' },
+    { ts: 'bindDevices', c: 'bind_devices', type: 'int', default: 'false' },
+    { ts: 'rootfsTree', c: 'rootfs_tree', type: 'int', default: '-1' },
   ],
 };

@@ -267,7 +267,6 @@ const rejections = [
   ['a device minor out of range', () => base({ linux: { devices: [{ path: '/dev/x', type: 'b', major: 8, minor: 0x100000 }] } }), 'linux.devices[0].minor'],
   ['a device mode out of range', () => base({ linux: { devices: [{ path: '/dev/x', type: 'c', major: 1, minor: 3, fileMode: 0o10000 }] } }), 'linux.devices[0].fileMode'],
   ['an unknown namespace', () => base({ linux: { namespaces: [{ type: 'mnt' }] } }), 'linux.namespaces[0].type'],
-  ['a user namespace', () => base({ linux: { namespaces: [{ type: 'user' }] } }), 'linux.namespaces[0].type'],
   ['a namespace listed twice', () => base({ linux: { namespaces: [{ type: 'pid' }, { type: 'pid' }] } }), 'linux.namespaces[1].type'],
   ['the short name net (the OCI type is network)', () => base({ linux: { namespaces: [{ type: 'net' }] } }), 'linux.namespaces[0].type'],
   ['a relative namespace path (known type)', () => base({ linux: { namespaces: [{ type: 'network', path: 'proc/1/ns/net' }] } }), 'linux.namespaces[0].path'],

@@ -87,7 +87,7 @@ test('every memory policy mode and flag listed is accepted by validation', (t) =
   for (const flag of flags) t.notThrows(() => normalizeMemoryPolicy({ mode: 'MPOL_BIND', nodes: '0', flags: [flag] }, 'linux.memoryPolicy'), flag);
 });
 
-test('what berth refuses is not advertised: hooks, seccomp (until it lands), idmapped mounts, Intel RDT, LSMs this host lacks', (t) => {
+test('what berth refuses is not advertised: hooks, seccomp (until it lands), Intel RDT, LSMs this host lacks', (t) => {
   const f = features();
   t.deepEqual(f.hooks, []);
   const { seccomp } = f.linux;
@@ -96,7 +96,10 @@ test('what berth refuses is not advertised: hooks, seccomp (until it lands), idm
   } else {
     t.true(seccomp.actions.includes('SCMP_ACT_ALLOW'));
   }
-  t.false(f.linux.mountExtensions.idmap.enabled);
+  // Idmapped mounts and user namespaces go together (the idmapping is the container's user namespace).
+  t.is(f.linux.mountExtensions.idmap.enabled, fs.existsSync('/proc/self/ns/user'));
+  t.is(f.linux.namespaces.includes('user'), fs.existsSync('/proc/self/ns/user'));
+  t.true(f.mountOptions.includes('idmap') && f.mountOptions.includes('ridmap'));
   t.false(f.linux.intelRdt.enabled);
   t.false(f.linux.netDevices.enabled);
   const apparmorOk = (() => {
