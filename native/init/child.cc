@@ -452,6 +452,11 @@ void child_main(const Plan* p, int sync_fd) {
   if (p->cwd && chdir(p->cwd) < 0) child_fail(sync_fd, STEP_CWD, errno, SC_CHDIR, p->cwd);
   if (p->terminal && setup_terminal(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
   if (set_task_attributes(p, &f) < 0) fail_with(sync_fd, f);
+  // The limits are the process's: set earlier, a small RLIMIT_NOFILE or
+  // RLIMIT_FSIZE failed the setup's own opens and writes. Set later, after
+  // the identity dropped CAP_SYS_RESOURCE, raising a hard limit is EPERM.
+  // What is left after this (filter, identity, the sync socket, execve) opens nothing.
+  if (!p->unshare_userns && apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
   // seccomp without no_new_privs needs CAP_SYS_ADMIN: the filter goes on before
   // the identity drops it (as runc does), and then also sees that setup.
   if (!p->no_new_privs && install_seccomp(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
@@ -461,10 +466,6 @@ void child_main(const Plan* p, int sync_fd) {
   if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)
     child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
   if (p->umask >= 0) umask((mode_t)p->umask);
-  // The limits are the process's: set earlier, a small RLIMIT_NOFILE or
-  // RLIMIT_FSIZE failed the setup's own opens and writes. What is left after
-  // this (the sync socket, the filter, execve) opens nothing.
-  if (!p->unshare_userns && apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
   wait_for_go(sync_fd, p->exec_after_ready);
   // After go: an exec on cgroup v1 was moved into the container's cpuset
   // meanwhile, which reset its affinity.
