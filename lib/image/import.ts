@@ -133,6 +133,13 @@ async function importPlan(store: Store, archive: Archive, plan: ImagePlan, image
       }
       if (layer.digest && r.digest !== layer.digest) throw invalid(image, `digest mismatch: the descriptor says ${layer.digest}, the blob is ${r.digest}`, layer.digest);
       if (r.diffId !== diffId) throw invalid(image, `diffID mismatch: the config says ${diffId}, the layer's tar is ${r.diffId}`, blob);
+      if (r.droppedXattrs.length) {
+        // A string, not an Error: emitWarning keeps the code only then.
+        process.emitWarning(
+          `importing ${image}: layer ${diffId}: the store's filesystem does not support ${r.droppedXattrs.length} of its xattrs; the files were stored without them (${r.droppedXattrs.slice(0, 3).join(', ')}${r.droppedXattrs.length > 3 ? ', …' : ''})`,
+          { type: 'BerthWarning', code: 'BERTH_IMAGE_XATTRS_DROPPED' },
+        );
+      }
       fs.writeFileSync(path.join(work, 'size'), String(r.size));
       sizes.push(r.size);
       opts.onProgress?.({ phase: 'layer', bytes, layer: i, layers: plan.layers.length, digest: diffId });

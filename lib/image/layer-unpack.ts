@@ -21,6 +21,8 @@ export interface UnpackResult {
   blobBytes: number;
   size: number; // bytes of file content in the layer
   entries: number;
+  /** `path: xattr` of the layer's xattrs the store's filesystem refused (ENOTSUP). */
+  droppedXattrs: string[];
 }
 
 /** A malformed or hostile entry: `entry` names it. */
@@ -67,11 +69,20 @@ interface DirMeta {
   mtime?: Date;
 }
 
+/** What place() needs besides the entry, and what it reports back. */
+interface UnpackState {
+  root: string;
+  asRoot: boolean;
+  dirs: DirMeta[];
+  droppedXattrs: string[];
+}
+
 export async function unpackLayer(blob: Readable, dir: string, opts: { asRoot: boolean; onBytes?: (n: number) => void }): Promise<UnpackResult> {
   const blobHash = new Hasher(opts.onBytes);
   const tarHash = new Hasher();
   const ex = extract();
-  const dirs: DirMeta[] = [];
+  const state: UnpackState = { root: dir, asRoot: opts.asRoot, dirs: [], droppedXattrs: [] };
+  const dirs = state.dirs;
   let size = 0;
   let entries = 0;
 
@@ -79,7 +90,7 @@ export async function unpackLayer(blob: Readable, dir: string, opts: { asRoot: b
     for await (const entry of ex) {
       entries++;
       try {
-        size += await place(entry, dir, dirs, opts.asRoot);
+        size += await place(entry, state);
       } catch (err) {
         entry.resume();
         if (err instanceof LayerEntryError) throw err;
@@ -103,7 +114,7 @@ export async function unpackLayer(blob: Readable, dir: string, opts: { asRoot: b
     fs.chmodSync(d.path, d.mode);
     if (d.mtime) fs.utimesSync(d.path, d.mtime, d.mtime);
   }
-  return { digest: `sha256:${blobHash.hash.digest('hex')}`, diffId: `sha256:${tarHash.hash.digest('hex')}`, blobBytes: blobHash.bytes, size, entries };
+  return { digest: `sha256:${blobHash.hash.digest('hex')}`, diffId: `sha256:${tarHash.hash.digest('hex')}`, blobBytes: blobHash.bytes, size, entries, droppedXattrs: state.droppedXattrs };
 }
 
 /** mkdir -p of a path resolveInRoot produced (no symlinks left in it). */
@@ -127,7 +138,8 @@ function removeExisting(p: string, keepDir: boolean): boolean {
   return false;
 }
 
-function applyOwnerAndXattrs(p: string, h: TarHeader, asRoot: boolean): void {
+function applyOwnerAndXattrs(p: string, h: TarHeader, st: UnpackState): void {
+  const asRoot = st.asRoot;
   if (asRoot) fs.lchownSync(p, h.uid ?? 0, h.gid ?? 0);
   for (const [k, v] of Object.entries(h.pax ?? {})) {
     if (!k.startsWith('SCHILY.xattr.')) continue;
@@ -138,7 +150,17 @@ function applyOwnerAndXattrs(p: string, h: TarHeader, asRoot: boolean): void {
     // security.capability does not survive the round trip.)
     if (name.startsWith('trusted.overlay.')) continue;
     if (!asRoot && !name.startsWith('user.')) continue;
-    native.lsetxattr(p, name, Buffer.from(v, 'utf8'));
+    try {
+      native.lsetxattr(p, name, Buffer.from(v, 'utf8'));
+    } catch (err) {
+      // A store on a filesystem without (user.*) xattrs, e.g. tmpfs before
+      // Linux 6.6: the file is still usable, as Docker's and containerd's
+      // unpackers decide; the caller hears of it (import.ts warns) rather
+      // than losing the whole image.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+      st.droppedXattrs.push(`${path.relative(st.root, p)}: ${name}`);
+    }
   }
 }
 
@@ -148,7 +170,8 @@ async function writeFile(p: string, entry: TarEntry): Promise<void> {
 }
 
 /** Puts one entry in place; the content bytes it wrote. */
-async function place(entry: TarEntry, root: string, dirs: DirMeta[], asRoot: boolean): Promise<number> {
+async function place(entry: TarEntry, st: UnpackState): Promise<number> {
+  const { root, dirs } = st;
   const h = entry.header;
   const parts = entryComponents(h.name);
   const mode = (h.mode ?? 0o644) & 0o7777;
@@ -179,7 +202,7 @@ async function place(entry: TarEntry, root: string, dirs: DirMeta[], asRoot: boo
   switch (h.type) {
     case 'directory': {
       if (!removeExisting(target, true)) fs.mkdirSync(target, 0o700);
-      applyOwnerAndXattrs(target, h, asRoot);
+      applyOwnerAndXattrs(target, h, st);
       dirs.push({ path: target, mode, ...(h.mtime ? { mtime: h.mtime } : {}) });
       entry.resume();
       return 0;
@@ -190,7 +213,7 @@ async function place(entry: TarEntry, root: string, dirs: DirMeta[], asRoot: boo
     case undefined: {
       removeExisting(target, false);
       await writeFile(target, entry);
-      applyOwnerAndXattrs(target, h, asRoot);
+      applyOwnerAndXattrs(target, h, st);
       fs.chmodSync(target, mode); // after chown, which clears setuid/setgid
       if (h.mtime) fs.utimesSync(target, h.mtime, h.mtime);
       return h.size ?? 0;
@@ -200,7 +223,7 @@ async function place(entry: TarEntry, root: string, dirs: DirMeta[], asRoot: boo
       if (!h.linkname) throw new Error('a symlink without a target');
       removeExisting(target, false);
       fs.symlinkSync(h.linkname, target);
-      applyOwnerAndXattrs(target, h, asRoot);
+      applyOwnerAndXattrs(target, h, st);
       if (h.mtime) fs.lutimesSync(target, h.mtime, h.mtime);
       return 0;
     }
@@ -224,11 +247,11 @@ async function place(entry: TarEntry, root: string, dirs: DirMeta[], asRoot: boo
     case 'block-device':
     case 'fifo': {
       entry.resume();
-      if (h.type !== 'fifo' && !asRoot) return 0;
+      if (h.type !== 'fifo' && !st.asRoot) return 0;
       removeExisting(target, false);
       const kind = h.type === 'fifo' ? S_IFIFO : h.type === 'block-device' ? S_IFBLK : S_IFCHR;
       native.mknod(target, kind | 0o600, h.devmajor ?? 0, h.devminor ?? 0);
-      applyOwnerAndXattrs(target, h, asRoot);
+      applyOwnerAndXattrs(target, h, st);
       fs.chmodSync(target, mode);
       if (h.mtime) fs.utimesSync(target, h.mtime, h.mtime);
       return 0;
