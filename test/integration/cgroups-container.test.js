@@ -279,8 +279,9 @@ cgtest('a 50% cpu quota keeps a busy loop near half of one cpu', ['cpu', ...(lay
   let m = await cpuShare(c, 1500 * SLOW);
   t.log(`cpu/wall ${m.ratio.toFixed(3)}, throttled ${m.throttled} periods`);
   // Above the band cannot be noise (the quota is a hard cap); below it can be a busy
-  // shared host starving the loop: measure once more in that case.
-  if (m.ratio < 0.35) {
+  // shared host starving the loop (2 cores, other test files alongside: 0.27 seen
+  // once in a full run): measure again, up to three more times, in that case.
+  for (let i = 0; i < 3 && m.ratio < 0.35; i++) {
     m = await cpuShare(c, 1500 * SLOW);
     t.log(`below the band (starved?); again: cpu/wall ${m.ratio.toFixed(3)}, throttled ${m.throttled} periods`);
   }
