@@ -12,10 +12,14 @@ import { defaultMounts } from '../../dist/lib/config/defaults.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const DIST_INDEX = path.join(here, '..', '..', 'dist', 'lib', 'index.js');
 
-/** Why these tests cannot run here, or null. */
-export function missingTools(...tools) {
+/** Why the test file `who` must skip (cc and `tools` are needed), said once at load; null when it can run. The VM lane has no cc, the host lane does. */
+export function skipUnlessTools(who, ...tools) {
   for (const tool of ['cc', ...tools]) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+      const reason = `${tool} is not installed`;
+      console.log(`${who}: skipped: ${reason} (the host lane has it)`);
+      return reason;
+    }
   }
   return null;
 }

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../../dist/lib/index.js';
 import { assertNoLeaks, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
-import { DIST_INDEX, compileStatic, missingTools, mountsWithTools } from './trust-helpers.js';
+import { DIST_INDEX, compileStatic, mountsWithTools, skipUnlessTools } from './trust-helpers.js';
 
 const stateRoot = stateRootFor('trust-keyring');
 
@@ -90,8 +90,7 @@ try {
 console.log(JSON.stringify(results));
 `;
 
-const skip = missingTools();
-if (skip) console.log(`trust-keyring: skipped: ${skip} (its probe is compiled at test time; the host lane has cc)`);
+const skip = skipUnlessTools('trust-keyring');
 
 (skip ? test.skip : test.serial)("no container process can read the caller's session keyring: init and exec get fresh ones", async (t) => {
   const before = await settledSnapshot(stateRoot);

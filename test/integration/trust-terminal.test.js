@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertNoLeaks, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
-import { DIST_INDEX, compileStatic, missingTools, mountsWithTools } from './trust-helpers.js';
+import { DIST_INDEX, compileStatic, mountsWithTools, skipUnlessTools } from './trust-helpers.js';
 
 const stateRoot = stateRootFor('trust-terminal');
 
@@ -89,8 +89,7 @@ _, status = os.waitpid(pid, 0)
 print(json.dumps({'status': os.waitstatus_to_exitcode(status), 'screen': base64.b64encode(seen).decode()}))
 `;
 
-const skip = missingTools('python3');
-if (skip) console.log(`trust-terminal: skipped: ${skip} (its probe is compiled at test time; the host lane has cc)`);
+const skip = skipUnlessTools('trust-terminal', 'python3');
 
 (skip ? test.skip : test.serial)('TIOCSTI on an inherited tty cannot reach the caller: init and exec lead their own sessions', async (t) => {
   const before = await settledSnapshot(stateRoot);
