@@ -1,17 +1,26 @@
 // ResolvedSeccomp -> the BPF program berth-init installs: libseccomp compiles
 // it (native compileSeccomp, on the thread pool), the ENOSYS prologue goes in
-// front. Compiled once per distinct profile and kept: a code runner starts
+// front, and shrink.ts puts it in shorter words where it can. Compiled once per distinct profile and kept: a code runner starts
 // thousands of containers with one profile, and each gets the same bytes.
 import { BerthError, ConfigError, SetupError } from '../errors.js';
 import { type NativeSeccompProgram, type NativeSeccompSpec, native } from '../native/addon.js';
 import { BPF_INSN_SIZE, BPF_MAXINSNS, SECCOMP_FILTER_FLAG, SECCOMP_RET, SECCOMP_RET_DATA } from './abi.js';
 import { type ResolvedSeccomp, notifies } from './profile.js';
 import { enosysPrologue } from './prologue.js';
+import { shrink } from './shrink.js';
 import { ACTIONS, ARCHITECTURES, FLAGS, nativeArchitecture } from './vocabulary.js';
 
 export interface CompiledSeccomp {
-  /** struct sock_filter[] (host byte order): the ENOSYS prologue, then libseccomp's program. */
+  /** struct sock_filter[] (host byte order): see shape. */
   program: Buffer;
+  /**
+   * 'libseccomp': the ENOSYS prologue, then libseccomp's program; 'ranges':
+   * the range front (front.ts) over libseccomp's program of the rules that
+   * read arguments — same answers, fewer instructions for the kernel to take in.
+   */
+  shape: 'ranges' | 'libseccomp';
+  /** The length of the 'libseccomp' shape, for comparison. */
+  referenceInstructions: number;
   /** SECCOMP_FILTER_FLAG_* for seccomp(2). */
   flags: number;
   instructions: number;
@@ -93,22 +102,39 @@ function wantsPrologue(profile: ResolvedSeccomp): boolean {
 type CompileFailure = NodeJS.ErrnoException & { tooLarge?: number; rule?: number; name?: number; arch?: number };
 type Outcome = { ok: CompiledSeccomp } | { failed: CompileFailure };
 
-async function build(profile: ResolvedSeccomp): Promise<Outcome> {
-  let out: NativeSeccompProgram;
+interface Reference {
+  spec: NativeSeccompSpec;
+  out: NativeSeccompProgram;
+  limits: Array<{ arch: string; highest: number }>;
+  enosys: boolean;
+  /** The ENOSYS prologue (where the default denies), then libseccomp's whole program. */
+  program: Buffer;
+}
+
+/** libseccomp's program for the profile behind the ENOSYS prologue: what the range front must answer like. */
+export async function referenceProgram(profile: ResolvedSeccomp): Promise<Reference> {
   const spec = nativeSpec(profile);
+  const out = await native.compileSeccomp(spec);
+  const limits = architectures(profile).map((a, i) => ({ arch: a.arch, highest: out.highest[i] ?? -1 }));
+  const enosys = wantsPrologue(profile);
+  return { spec, out, limits, enosys, program: Buffer.concat([enosys ? enosysPrologue(limits) : Buffer.alloc(0), out.program]) };
+}
+
+async function build(profile: ResolvedSeccomp): Promise<Outcome> {
+  let ref: Reference;
   try {
-    out = await native.compileSeccomp(spec);
+    ref = await referenceProgram(profile);
   } catch (err) {
     return { failed: err as CompileFailure };
   }
-  const arches = architectures(profile);
-  const highestSyscall: Record<string, number> = {};
-  arches.forEach((a, i) => (highestSyscall[a.arch] = out.highest[i] ?? -1));
-  const prologue = wantsPrologue(profile) ? enosysPrologue(arches.map((a) => ({ arch: a.arch, highest: highestSyscall[a.arch]! }))) : Buffer.alloc(0);
-  const program = Buffer.concat([prologue, out.program]);
+  const highestSyscall = Object.fromEntries(ref.limits.map((l) => [l.arch, l.highest]));
+  const { program, shape } = await shrink(ref.spec, ref.out, ref.program, ref.limits, ref.enosys);
+  const out = ref.out;
   return {
     ok: Object.freeze({
       program,
+      shape,
+      referenceInstructions: ref.program.length / BPF_INSN_SIZE,
       flags: filterFlags(profile),
       instructions: program.length / BPF_INSN_SIZE,
       highestSyscall: Object.freeze(highestSyscall),

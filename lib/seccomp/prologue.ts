@@ -16,7 +16,8 @@
 // enosys: ret ERRNO(ENOSYS)
 // filter: libseccomp's program
 import { ARCHITECTURES } from './vocabulary.js';
-import { BPF, BPF_INSN_SIZE, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, SECCOMP_RET, X32_SYSCALL_BIT } from './abi.js';
+import { BPF, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, SECCOMP_RET, X32_SYSCALL_BIT } from './abi.js';
+import { type Insn, type Label, assemble, ja, ld } from './assemble.js';
 
 const ENOSYS = 38;
 
@@ -27,22 +28,7 @@ export interface ArchLimit {
   highest: number;
 }
 
-type Target = string;
-interface Insn {
-  code: number;
-  k?: number;
-  /** Conditional jumps: labels, or undefined for the next instruction. */
-  jt?: Target;
-  jf?: Target;
-  /** ja: the label it jumps to. */
-  to?: Target;
-  /** The name jumps use for this instruction. */
-  label?: string;
-}
-
-const ld = (offset: number): Insn => ({ code: BPF.LD_W_ABS, k: offset });
-const jgt = (k: number, jt: Target): Insn => ({ code: BPF.JMP_JGT_K, k, jt });
-const ja = (to: Target): Insn => ({ code: BPF.JMP_JA, to });
+const jgt = (k: number, jt: Label): Insn => ({ code: BPF.JMP_JGT_K, k, jt });
 
 /** Sections per audit arch: x86_64 and x32 share one, told apart by the x32 bit. */
 function sections(limits: readonly ArchLimit[]): Array<{ audit: number; label: string; body: Insn[] }> {
@@ -89,26 +75,5 @@ export function enosysPrologue(limits: readonly ArchLimit[]): Buffer {
     program.push({ ...s.body[0]!, label: s.label }, ...s.body.slice(1));
   }
   program.push({ code: BPF.RET_K, k: SECCOMP_RET.ERRNO | ENOSYS, label: 'enosys' });
-  const at = new Map<string, number>([['filter', program.length]]);
-  program.forEach((insn, i) => insn.label && at.set(insn.label, i));
-  const offset = (from: number, to: Target | undefined): number => {
-    if (to === undefined) return 0;
-    const target = at.get(to);
-    if (target === undefined || target <= from) throw new Error(`seccomp prologue: no forward label ${to}`);
-    return target - from - 1;
-  };
-  const buf = Buffer.alloc(program.length * BPF_INSN_SIZE);
-  program.forEach((insn, i) => {
-    const jt = offset(i, insn.jt);
-    const jf = offset(i, insn.jf);
-    // Conditional jumps reach 255 instructions; a prologue of a few dozen never needs more.
-    if (jt > 255 || jf > 255) throw new Error('seccomp prologue: a conditional jump past 255 instructions');
-    const k = insn.to !== undefined ? offset(i, insn.to) : (insn.k ?? 0);
-    const o = i * BPF_INSN_SIZE;
-    buf.writeUInt16LE(insn.code, o);
-    buf.writeUInt8(jt, o + 2);
-    buf.writeUInt8(jf, o + 3);
-    buf.writeUInt32LE(k >>> 0, o + 4);
-  });
-  return buf;
+  return assemble(program, 'filter');
 }
