@@ -5,7 +5,7 @@
 import { type NativeSeccompProgram, type NativeSeccompSpec, native } from '../native/addon.js';
 import { X32_SYSCALL_BIT } from './abi.js';
 import { type SyscallData, decode, evaluate } from './bpf-eval.js';
-import { type FrontArch, answerRuns, rangeFront } from './front.js';
+import { type FrontArch, REDUCED, type Run, answerRuns, rangeFront } from './front.js';
 import { ARCHITECTURES } from './vocabulary.js';
 
 // Architectures whose libseccomp programs the front has been checked against
@@ -13,22 +13,37 @@ import { ARCHITECTURES } from './vocabulary.js';
 // multiplexer and the MIPS/PPC tables keep the reference.
 const FRONT_ARCHES = new Set(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32', 'SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM', 'SCMP_ARCH_RISCV64']);
 
-// On x86, libseccomp also files these under socketcall(2) and ipc(2) with the
-// call's number in the first argument: a rule for any of them shapes the
-// answers of socketcall and ipc, so all of them go to the reduced program together.
-const MULTIPLEXED = new Set([
-  'socket', 'bind', 'connect', 'listen', 'accept', 'getsockname', 'getpeername', 'socketpair', 'send', 'recv', 'sendto', 'recvfrom',
-  'shutdown', 'setsockopt', 'getsockopt', 'sendmsg', 'recvmsg', 'accept4', 'recvmmsg', 'sendmmsg', 'socketcall',
-  'semop', 'semget', 'semctl', 'semtimedop', 'msgsnd', 'msgrcv', 'msgget', 'msgctl', 'shmat', 'shmdt', 'shmget', 'shmctl', 'ipc',
-]);
+// On x86, libseccomp also files these under socketcall(2) and ipc(2), with
+// the call's number in the first argument. Where the reference's answer for
+// socketcall or ipc reads that argument, every rule naming a member of the
+// family shapes it: all of them go to the reduced program.
+const SOCKETCALL_FAMILY = ['socket', 'bind', 'connect', 'listen', 'accept', 'getsockname', 'getpeername', 'socketpair', 'send', 'recv', 'sendto', 'recvfrom',
+  'shutdown', 'setsockopt', 'getsockopt', 'sendmsg', 'recvmsg', 'accept4', 'recvmmsg', 'sendmmsg', 'socketcall'];
+const IPC_FAMILY = ['semop', 'semget', 'semctl', 'semtimedop', 'msgsnd', 'msgrcv', 'msgget', 'msgctl', 'shmat', 'shmdt', 'shmget', 'shmctl', 'ipc'];
+const X86_SOCKETCALL = 102;
+const X86_IPC = 117;
+
+/** Which multiplexed families the reduced program needs in full. */
+export interface Multiplexed {
+  socketcall: boolean;
+  ipc: boolean;
+}
 
 /** The rules the reduced program needs: every rule naming a syscall whose answer can read arguments, cut to such names. */
-export function reducedSpec(spec: NativeSeccompSpec, x86: boolean): NativeSeccompSpec {
-  const withArgs = new Set(spec.rules.filter((r) => r.args.length > 0).flatMap((r) => r.names));
-  const keep = (name: string) => withArgs.has(name) || (x86 && MULTIPLEXED.has(name));
-  const rules = spec.rules.map((r) => ({ ...r, names: r.names.filter(keep) })).filter((r) => r.names.length > 0);
+export function reducedSpec(spec: NativeSeccompSpec, multiplexed: Multiplexed): NativeSeccompSpec {
+  const complex = new Set(spec.rules.filter((r) => r.args.length > 0).flatMap((r) => r.names));
+  if (multiplexed.socketcall) for (const n of SOCKETCALL_FAMILY) complex.add(n);
+  if (multiplexed.ipc) for (const n of IPC_FAMILY) complex.add(n);
+  const rules = spec.rules.map((r) => ({ ...r, names: r.names.filter((n) => complex.has(n)) })).filter((r) => r.names.length > 0);
   const names = rules.reduce((n, r) => n + (r.action === spec.defaultAction ? 0 : r.names.length), 0);
   return { ...spec, rules, binaryTree: spec.binaryTree && names > 32 };
+}
+
+/** x86's socketcall and ipc: does the reference answer them by argument? */
+function multiplexedOf(runs: ReadonlyArray<FrontArch & { runs: readonly Run[] }>): Multiplexed {
+  const x86 = runs.find((a) => a.arch === 'SCMP_ARCH_X86');
+  const reads = (nr: number) => !!x86 && x86.runs.some((r) => r.out === REDUCED && r.lo <= nr && nr <= r.hi);
+  return { socketcall: reads(X86_SOCKETCALL), ipc: reads(X86_IPC) };
 }
 
 /** Values the reference compares arguments with, by seccomp_data offset (a load, then its comparisons). */
@@ -138,7 +153,7 @@ export async function shrink(spec: NativeSeccompSpec, full: NativeSeccompProgram
   try {
     const runs = arches.map((a) => ({ ...a, runs: answerRuns(full.program, a) }));
     if (!runs.some((a) => a.runs.length > 1)) return { program: reference, shape: 'libseccomp', why: 'nothing to shorten' };
-    const reduced = await native.compileSeccomp(reducedSpec(spec, arches.some((a) => a.arch === 'SCMP_ARCH_X86')));
+    const reduced = await native.compileSeccomp(reducedSpec(spec, multiplexedOf(runs)));
     candidate = Buffer.concat([rangeFront(runs, enosys), reduced.program]);
   } catch (err) {
     return { program: reference, shape: 'libseccomp', why: `the range front failed: ${(err as Error).message}` };
