@@ -69,7 +69,8 @@ export function printTable(res) {
     const sc = s.seccomp;
     statsTable('seccomp: startup (run /bin/true)', sc.startup);
     statsTable(`seccomp: ${sc.loopCalls} getppid() in the container (ns per call)`, sc.loopNsPerCall);
-    console.log(`  startup +${sc.startupDeltaMs} ms with the default profile; the loop ×${sc.loopRatio}`);
+    const others = Object.entries(sc.runtimeDeltaMs ?? {}).map(([rt, d]) => `${rt} +${d} ms`).join(', ');
+    console.log(`  startup +${sc.startupDeltaMs} ms with the default profile${others ? ` (the same profile: ${others})` : ''}; the loop ×${sc.loopRatio}`);
   }
   for (const [k, v] of Object.entries(s)) if (v?.error) console.log(`\n${k}: FAILED: ${v.error}`);
   for (const [k, v] of Object.entries(res.skipped)) console.log(`${k}: skipped: ${v}`);

@@ -2,7 +2,8 @@
 // - startup: berth run() of /bin/true with the default profile vs with
 //   linux.seccomp: null (same spec otherwise). The profile is compiled once
 //   (the warm-up rounds pay it), so the difference is installing the filter and
-//   running the few syscalls of the exec through it.
+//   running the few syscalls of the exec through it. crun and runc run the same
+//   profile (berth's, as OCI JSON) and none, in the same interleave.
 // - a syscall-heavy loop: 1e6 getppid() in the seccomp test probe
 //   (test/fixtures/seccomp-probe.c) inside the container, with vs without the
 //   default profile, timed by the probe itself (ns per call): the filter's
@@ -14,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { berthConfig, timeBerthRun } from '../berth.js';
-import { makeSpec } from '../bundle.js';
+import { makeBundle, makeSpec } from '../bundle.js';
 import { CGROUP_PARENT } from '../hygiene.js';
 import { interleave } from '../interleave.js';
 import { ratio, summarize } from '../stats.js';
@@ -34,6 +35,7 @@ function probeRootfs(rootfs) {
 export async function seccomp(ctx, { rounds, loopRounds }) {
   const { berth } = ctx;
   const probe = probeRootfs(ctx.rootfs);
+  const bundles = [];
   try {
     // `runc spec` has no linux.seccomp: as an object berth gives it the default profile.
     const spec = (args, name) => makeSpec({ rootfs: probe.dir, args, cgroupsPath: `${CGROUP_PARENT}/seccomp-${name}` });
@@ -44,10 +46,32 @@ export async function seccomp(ctx, { rounds, loopRounds }) {
       return c;
     };
     const trueSpec = spec(['/bin/true'], 'startup');
+    // crun and runc get the very profile berth applies (as OCI JSON in
+    // config.json), so their deltas say what the same filter costs them.
+    const probeC = await berth.createContainer({ ...config(trueSpec, true), id: `bench-seccomp-profile-${process.pid}` });
+    const profile = JSON.parse(JSON.stringify(probeC.config.seccomp));
+    await probeC.destroy();
+    const bundle = (withProfile, name) => {
+      const b = makeBundle({ rootfs: probe.dir, args: ['/bin/true'], cgroupsPath: `${CGROUP_PARENT}/seccomp-${name}` });
+      if (withProfile) {
+        b.spec.linux.seccomp = profile;
+        fs.writeFileSync(path.join(b.dir, 'config.json'), JSON.stringify(b.spec));
+      }
+      bundles.push(b);
+      return b.dir;
+    };
+    const oci = [ctx.crun, ctx.runc].filter(Boolean).flatMap((rt) => {
+      const [withDir, withoutDir] = [bundle(true, `${rt.name}-profile`), bundle(false, `${rt.name}-none`)];
+      return [
+        { name: `${rt.name} default profile`, run: () => rt.run(withDir) },
+        { name: `${rt.name} no filter`, run: () => rt.run(withoutDir) },
+      ];
+    });
     const startup = await interleave(
       [
         { name: 'default profile', run: () => timeBerthRun(berth, config(trueSpec, true)) },
         { name: 'no filter', run: () => timeBerthRun(berth, config(trueSpec, false)) },
+        ...oci,
       ],
       rounds,
       { label: 'seccomp: startup' },
@@ -72,6 +96,10 @@ export async function seccomp(ctx, { rounds, loopRounds }) {
     const p50 = (stats, k) => (stats[k]?.n ? stats[k].p50 : null);
     const withP = p50(s, 'default profile');
     const without = p50(s, 'no filter');
+    const delta = (a, b) => (a != null && b != null ? Math.round((a - b) * 1000) / 1000 : null);
+    const runtimeDeltaMs = Object.fromEntries(
+      [ctx.crun, ctx.runc].filter(Boolean).map((rt) => [rt.name, delta(p50(s, `${rt.name} default profile`), p50(s, `${rt.name} no filter`))]),
+    );
     return {
       rounds,
       loopRounds,
@@ -79,10 +107,13 @@ export async function seccomp(ctx, { rounds, loopRounds }) {
       startup: s,
       loopNsPerCall: l,
       dropped: { ...startup.dropped, ...loop.dropped },
-      startupDeltaMs: withP != null && without != null ? Math.round((withP - without) * 1000) / 1000 : null,
+      startupDeltaMs: delta(withP, without),
+      // The same profile's startup cost under crun and runc, from the same run.
+      runtimeDeltaMs,
       loopRatio: ratio(p50(l, 'default profile'), p50(l, 'no filter')),
     };
   } finally {
+    for (const b of bundles) b.cleanup();
     probe.cleanup();
   }
 }
