@@ -72,6 +72,11 @@ export function printTable(res) {
     const others = Object.entries(sc.runtimeDeltaMs ?? {}).map(([rt, d]) => `${rt} +${d} ms`).join(', ');
     console.log(`  startup +${sc.startupDeltaMs} ms with the default profile${others ? ` (the same profile: ${others})` : ''}; the loop ×${sc.loopRatio}`);
   }
+  if (s.userns?.stats) {
+    const u = s.userns;
+    statsTable('userns: startup (run /bin/true)', u.stats);
+    console.log(`  a user namespace +${u.deltaMs.userns} ms; userns 'auto' + idmapped rootfs +${u.deltaMs.auto} ms; crun with the same mapping +${u.deltaMs.crunUserns} ms`);
+  }
   for (const [k, v] of Object.entries(s)) if (v?.error) console.log(`\n${k}: FAILED: ${v.error}`);
   for (const [k, v] of Object.entries(res.skipped)) console.log(`${k}: skipped: ${v}`);
   console.log('\ntargets:');

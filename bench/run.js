@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/run.js [--quick] [--name NAME] [--only startup,breakdown,exec,concurrency,running,heap,seccomp]
+// node bench/run.js [--quick] [--name NAME] [--only startup,breakdown,exec,concurrency,running,heap,seccomp,userns]
 // Runs every scenario in one process, so all figures come from the same run, and
 // writes bench/results/<name>.json (+ .svg). Must run as root (namespaces, cgroups).
 import { execFileSync } from 'node:child_process';
@@ -17,6 +17,7 @@ import { concurrency } from './scenarios/concurrency.js';
 import { exec } from './scenarios/exec.js';
 import { heapSize, runningContainers } from './scenarios/scaling.js';
 import { seccomp } from './scenarios/seccomp.js';
+import { userns } from './scenarios/userns.js';
 import { startup } from './scenarios/startup.js';
 import { evaluateTargets, printTable } from './report.js';
 
@@ -31,8 +32,8 @@ const date = new Date().toISOString();
 const name = opt('--name') ?? `${date.slice(0, 10)}${quick ? '-quick' : ''}`;
 // Sized so the full run stays under ~10 min and --quick under ~2 min on 2 cores.
 const SIZES = quick
-  ? { startup: 30, breakdown: 20, exec: 30, concurrent: 100, scaleRounds: 20, running: 200, heapRounds: 20, seccomp: 30, seccompLoop: 5 }
-  : { startup: 200, breakdown: 50, exec: 200, concurrent: 100, scaleRounds: 100, running: 200, heapRounds: 100, seccomp: 200, seccompLoop: 20 };
+  ? { startup: 30, breakdown: 20, exec: 30, concurrent: 100, scaleRounds: 20, running: 200, heapRounds: 20, seccomp: 30, seccompLoop: 5, userns: 30 }
+  : { startup: 200, breakdown: 50, exec: 200, concurrent: 100, scaleRounds: 100, running: 200, heapRounds: 100, seccomp: 200, seccompLoop: 20, userns: 150 };
 
 function sh(cmd, args) {
   try {
@@ -128,6 +129,7 @@ async function main() {
     if (!interrupted) await attempt('running', true, () => runningContainers(ctx, { rounds: SIZES.scaleRounds, running: SIZES.running }));
     if (!interrupted) await attempt('heap', true, () => heapSize(ctx, { rounds: SIZES.heapRounds }));
     if (!interrupted) await attempt('seccomp', true, () => seccomp(ctx, { rounds: SIZES.seccomp, loopRounds: SIZES.seccompLoop }));
+    if (!interrupted) await attempt('userns', true, () => userns(ctx, SIZES.userns));
   } finally {
     await crun.cleanup();
     await runc.cleanup();
