@@ -2,7 +2,7 @@
 // the test inside its own mount (and, for v2, cgroup) namespace with the cgroup
 // tree as a job container sees it. It uses berth the way a test suite under
 // `sudo` in CI would and prints one JSON line of what it saw; the test judges.
-// argv: <stateRoot> <rootfs> <id prefix> (the containers are <prefix>-plain, -limited, -record)
+// argv: <stateRoot> <rootfs> <id prefix> (the containers are <prefix>-plain, -limited, -record, -sharedpid)
 import fs from 'node:fs';
 import path from 'node:path';
 import { createContainer, run } from '../../dist/lib/index.js';
@@ -75,6 +75,15 @@ try {
   out.record = { cgroupPaths: state.cgroupPaths, stats, initAliveAfterDestroy: alive };
 } catch (err) {
   out.record = { error: errorOf(err) };
+}
+
+// 4. A container in the caller's pid namespace: without a cgroup nothing could end all of it.
+try {
+  const namespaces = ['mount', 'network', 'ipc', 'uts'].map((type) => ({ type }));
+  const r = await run({ id: `${prefix}-sharedpid`, rootfs, stateRoot, process: { args: ['/bin/true'] }, linux: { namespaces } });
+  out.sharedPid = { exitCode: r.exitCode };
+} catch (err) {
+  out.sharedPid = { error: errorOf(err) };
 }
 
 out.cgroupAfter = cgroupOfSelf();

@@ -47,7 +47,7 @@ function runJob(mounts, prefix) {
   });
 }
 
-cgtest('read-only v1/hybrid hierarchies: no-resources containers run without a cgroup; limits are refused before anything exists, naming the hierarchy', async (t) => {
+cgtest('read-only v1/hybrid hierarchies: no-resources containers with a pid namespace run without a cgroup; limits (and a shared pid namespace) are refused before anything exists, naming the hierarchy', async (t) => {
   const mounts = hierarchyMounts(layout).sort();
   const mountsBefore = fs.readFileSync('/proc/self/mountinfo', 'utf8');
   const prefix = `civ1x${process.pid}`;
@@ -64,6 +64,8 @@ cgtest('read-only v1/hybrid hierarchies: no-resources containers run without a c
   t.deepEqual(r.record.cgroupPaths, []);
   t.is(r.record.stats.error?.errno, 'EROFS');
   t.false(r.record.initAliveAfterDestroy);
+  t.is(r.sharedPid.error?.name, 'CgroupError');
+  t.regex(r.sharedPid.error.message, /read-only.*linux\.namespaces has no new pid namespace/);
   t.deepEqual(r.stateLeft, []);
   t.deepEqual(r.warnings, []);
   // The job's cgroup is the test's (no container cgroup was joined), and nothing was made in any hierarchy.

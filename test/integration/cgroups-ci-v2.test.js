@@ -13,6 +13,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detectLayout } from '../../dist/lib/host/index.js';
+// Internal, for the rollback test: the manager alone, on a path below a busy cgroup.
+import { createCgroupManager } from '../../dist/lib/cgroups/index.js';
+import { CgroupError } from '../../dist/lib/errors.js';
 import { ROOTFS, stateRootFor } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -113,11 +116,12 @@ cgtest('namespace root holding only the caller: berth moves its own process to b
     t.is(fs.readFileSync(`${dir}/cgroup.subtree_control`, 'utf8').trim(), '');
     const r = await runJob(dir);
     t.log(r.stderr.trim());
+    // First: what issue #12 saw here was SETUP_FAILED "clone3 failed: Operation not supported".
+    t.deepEqual(r.plain, { exitCode: 0, stdout: 'ok\n' });
     t.is(r.cgroupBefore, '0::/');
     t.is(r.cgroupAfter, '0::/berth-caller');
     t.deepEqual(r.warnings.map((w) => w.code), ['BERTH_CGROUP_CALLER_MOVED']);
     t.regex(r.warnings[0].message, /\/sys\/fs\/cgroup\/berth-caller/);
-    t.deepEqual(r.plain, { exitCode: 0, stdout: 'ok\n' });
     // The limit is in the container's cgroup, and an allocation beyond it dies.
     t.deepEqual(r.limited.limits, [String(32 * 2 ** 20)]);
     t.notDeepEqual([r.limited.exitCode, r.limited.signal], [0, null]);
@@ -125,6 +129,7 @@ cgtest('namespace root holding only the caller: berth moves its own process to b
     t.is(r.record.cgroupPaths.length, 1);
     t.is(typeof r.record.stats.value?.memory?.current, 'number');
     t.false(r.record.initAliveAfterDestroy);
+    t.deepEqual(r.sharedPid, { exitCode: 0 });
     t.deepEqual(r.stateLeft, []);
     t.regex(fs.readFileSync(`${dir}/cgroup.subtree_control`, 'utf8'), /memory/);
   } finally {
@@ -139,9 +144,9 @@ cgtest('namespace root also holding other processes: they are not moved; no-reso
   try {
     const r = await runJob(dir);
     t.log(r.stderr.trim());
+    t.deepEqual(r.plain, { exitCode: 0, stdout: 'ok\n' });
     t.is(r.cgroupAfter, '0::/berth-caller');
     t.deepEqual(r.warnings.map((w) => w.code), ['BERTH_CGROUP_CALLER_MOVED']);
-    t.deepEqual(r.plain, { exitCode: 0, stdout: 'ok\n' });
     const e = r.limited.error;
     t.is(e?.name, 'CgroupError');
     t.is(e.code, 'CGROUP_FAILED');
@@ -153,6 +158,7 @@ cgtest('namespace root also holding other processes: they are not moved; no-reso
     t.regex(e.message, /BERTH_CGROUP_MOVE=all/);
     t.is(r.record.cgroupPaths.length, 1);
     t.false(r.record.initAliveAfterDestroy);
+    t.deepEqual(r.sharedPid, { exitCode: 0 });
     t.deepEqual(r.stateLeft, []);
     // Still where it was, and the tree is as berth found it: no controller left on.
     t.deepEqual(fs.readFileSync(`${dir}/cgroup.procs`, 'utf8').trim().split('\n'), [String(other.pid)]);
@@ -175,6 +181,7 @@ cgtest('BERTH_CGROUP_MOVE=all: every process of the namespace root moves to bert
     t.notDeepEqual([r.limited.exitCode, r.limited.signal], [0, null]);
     t.deepEqual(fs.readFileSync(`${dir}/berth-caller/cgroup.procs`, 'utf8').trim().split('\n'), [String(other.pid)]);
     t.is(fs.readFileSync(`${dir}/cgroup.procs`, 'utf8').trim(), '');
+    t.deepEqual(r.sharedPid, { exitCode: 0 });
     t.deepEqual(r.stateLeft, []);
   } finally {
     await end(other);
@@ -182,7 +189,7 @@ cgtest('BERTH_CGROUP_MOVE=all: every process of the namespace root moves to bert
   }
 });
 
-cgtest('read-only /sys/fs/cgroup: no-resources containers run without a cgroup; limits are refused before anything exists, naming the hierarchy', async (t) => {
+cgtest('read-only /sys/fs/cgroup: no-resources containers with a pid namespace run without a cgroup; limits (and a shared pid namespace) are refused before anything exists, naming the hierarchy', async (t) => {
   const dir = jobCgroup();
   try {
     const r = await runJob(dir, { readOnly: true });
@@ -201,9 +208,34 @@ cgtest('read-only /sys/fs/cgroup: no-resources containers run without a cgroup; 
     t.is(r.record.stats.error?.errno, 'EROFS');
     t.regex(r.record.stats.error.message, /runs without a cgroup/);
     t.false(r.record.initAliveAfterDestroy);
+    t.is(r.sharedPid.error?.name, 'CgroupError');
+    t.is(r.sharedPid.error.path, CG);
+    t.regex(r.sharedPid.error.message, /read-only.*linux\.namespaces has no new pid namespace/);
     t.deepEqual(r.stateLeft, []);
   } finally {
     // Nothing was made in the job's tree: no berth dir, no caller leaf.
     t.deepEqual(removeJobCgroup(t, dir), []);
+  }
+});
+
+cgtest('a refused attempt turns off again every controller it turned on (cgroupsPath below a cgroup that holds another process)', async (t) => {
+  const dir = jobCgroup();
+  const held = `${dir}/held`;
+  fs.mkdirSync(held);
+  const other = await otherProcessIn(held);
+  const id = `rollback${process.pid}`;
+  try {
+    const m = createCgroupManager({ id, cgroupsPath: `${path.basename(dir)}/held/${id}`, layout: 'v2' });
+    const err = await t.throwsAsync(m.create({ memory: { limit: 32 * 2 ** 20 } }), { instanceOf: CgroupError });
+    t.is(err.errno, 'EBUSY');
+    t.is(err.path, held);
+    t.regex(err.message, new RegExp(`cannot enable memory in ${held}/cgroup.subtree_control: ${held} holds processes that are not berth's caller \\(${other.pid}\\)`));
+    // The job cgroup (no processes) had its controllers turned on for this attempt: all off again.
+    t.is(fs.readFileSync(`${dir}/cgroup.subtree_control`, 'utf8').trim(), '');
+    t.false(fs.existsSync(`${held}/${id}`));
+  } finally {
+    await end(other);
+    fs.rmdirSync(held);
+    removeJobCgroup(t, dir);
   }
 });
