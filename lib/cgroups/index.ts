@@ -8,11 +8,15 @@ import { removeIfEmpty } from './tree.js';
 import { CgroupV1Manager } from './v1.js';
 import { CgroupV2Manager } from './v2.js';
 import { CgroupError, ConfigError } from '../errors.js';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { readOnlyHierarchy, readOnlyRefusal } from './ci-layout.js';
+import { NoCgroupManager } from './none.js';
 
 export type { CgroupManager, CgroupStats, ChildPlacement } from './manager.js';
 export type { CgroupWrite } from './convert.js';
 export { cgroupSegments, DEFAULT_PARENT } from './paths.js';
 export { cgroupExistsError } from './tree.js';
+export { CALLER_LEAF, MOVE_ENV } from './ci-layout.js';
 export { sharesToWeight, blkioWeightToIoWeight, cpuMax, swapMaxV2, v1Writes, v2Writes, mergeResources } from './convert.js';
 
 export interface CreateCgroupManagerOptions {
@@ -49,6 +53,60 @@ export function createCgroupManager(opts: CreateCgroupManagerOptions): CgroupMan
   } else h = opts.layout;
   if (h.layout === 'v2') return new CgroupV2Manager(h.unifiedMount!, segments);
   return new CgroupV1Manager(h, segments);
+}
+
+
+export interface ContainerCgroupOptions {
+  id: string;
+  cgroupsPath?: string;
+  /** ResolvedConfig.resourceFields: the linux.resources fields the caller set. */
+  resourceFields?: string[];
+  /** Whether the container has a pid namespace of its own (not joined, not the host's). */
+  ownPidNamespace: boolean;
+}
+
+// access(2) answers EROFS for a read-only mount, including a bind the
+// mountinfo options of the hierarchy's own mount do not show. Asked once per
+// process and mount, as the layout is.
+const writableCache = new Map<string, boolean>();
+function writable(mount: string): boolean {
+  let ok = writableCache.get(mount);
+  if (ok === undefined) {
+    try {
+      accessSync(mount, fsConstants.W_OK);
+      ok = true;
+    } catch (err) {
+      ok = (err as NodeJS.ErrnoException).code !== 'EROFS';
+    }
+    writableCache.set(mount, ok);
+  }
+  return ok;
+}
+
+/**
+ * The manager for a new container: createCgroupManager's on a writable tree.
+ * Where a hierarchy berth would write to is read-only (a CI job container),
+ * a container that asks for nothing a cgroup gives runs without one; one that
+ * sets linux.resources or linux.cgroupsPath is refused here, before anything
+ * exists, naming the fields and the read-only hierarchy. So is one without a
+ * pid namespace of its own: without a cgroup nothing else could end all its processes.
+ */
+export function cgroupManagerForContainer(opts: ContainerCgroupOptions): CgroupManager {
+  const h = detectLayoutSync();
+  const ro = readOnlyHierarchy(h, writable);
+  if (ro === null) return createCgroupManager({ id: opts.id, ...(opts.cgroupsPath !== undefined ? { cgroupsPath: opts.cgroupsPath } : {}) });
+  cgroupSegments(opts.id, opts.cgroupsPath);
+  const fields = [...(opts.resourceFields ?? []), ...(opts.cgroupsPath !== undefined ? ['linux.cgroupsPath'] : [])];
+  if (fields.length > 0) throw new CgroupError({ step: 'create', path: ro, errno: 'EROFS', message: readOnlyRefusal(ro, fields) });
+  if (!opts.ownPidNamespace) {
+    throw new CgroupError({
+      step: 'create',
+      path: ro,
+      errno: 'EROFS',
+      message: `the cgroup hierarchy ${ro} is read-only, so the container would run without a cgroup, and then only a pid namespace of its own lets berth end all its processes; linux.namespaces has no new pid namespace`,
+    });
+  }
+  return new NoCgroupManager(h.layout, ro);
 }
 
 

@@ -5,7 +5,9 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { CgroupError, errnoName } from '../errors.js';
 import { native, type RemoveItem } from '../native/addon.js';
-import { isErrno, readText, toCgroupError, writeText } from './fsio.js';
+import { isErrno, readOptional, readText, toCgroupError, writeText } from './fsio.js';
+import { makeRoom } from './caller-leaf.js';
+import { busyParentRefusal, type MovePolicy } from './ci-layout.js';
 
 const { ENOENT, EBUSY, ENOTEMPTY } = constants.errno;
 import { DEFAULT_PARENT } from './paths.js';
@@ -161,27 +163,64 @@ export async function removeIfEmpty(leaves: string[], parents: string[], busyMs:
  * of the container's cgroup, from the mount root down to its parent — never in
  * the container's own cgroup, which holds processes (the no-internal-processes
  * rule). Each of `wanted` is tried; a failure is an error only for those in
- * `needed` (an ancestor we do not own may hold processes, EBUSY, or not have a
- * controller delegated).
+ * `needed` (an ancestor we do not own may not have a controller delegated).
+ *
+ * An ancestor that holds processes (below the real root, which the rule
+ * exempts: the root of a CI container's cgroup namespace) first gets them
+ * moved into a leaf (caller-leaf.ts: berth's own process; all with
+ * BERTH_CGROUP_MOVE=all). If some stay, nothing is enabled there: even a
+ * threaded controller (cpu, cpuset, pids) would make it a thread root, and
+ * then no cgroup below it could hold a process (clone3 EOPNOTSUPP). Limits
+ * that need a controller there are refused, saying why. A failed call turns
+ * off again every controller it turned on; calls are serialized in this
+ * process, so that never takes one from a concurrent create.
  */
-export async function enableSubtreeControllers(mount: string, segments: string[], wanted: Iterable<string>, needed: Set<string>): Promise<void> {
-  for (let i = 0; i < segments.length; i++) {
-    const dir = join(mount, ...segments.slice(0, i));
-    const available = (await readText(join(dir, 'cgroup.controllers'), 'enable-controllers')).split(/\s+/);
-    const enabled = new Set((await readText(join(dir, 'cgroup.subtree_control'), 'enable-controllers')).split(/\s+/));
-    for (const c of wanted) {
-      if (enabled.has(c)) continue;
-      if (!available.includes(c)) {
-        if (needed.has(c)) {
-          throw new CgroupError({ step: 'enable-controllers', path: join(dir, 'cgroup.controllers'), errno: 'ENOENT', message: `the ${c} controller is not available in ${dir}` });
-        }
-        continue;
+export function enableSubtreeControllers(mount: string, segments: string[], wanted: Iterable<string>, needed: Set<string>, policy: MovePolicy = 'caller'): Promise<void> {
+  const run = enabling.then(() => enableLocked(mount, segments, [...wanted], needed, policy));
+  enabling = run.catch(() => undefined);
+  return run;
+}
+
+let enabling: Promise<unknown> = Promise.resolve();
+
+async function enableLocked(mount: string, segments: string[], wanted: string[], needed: Set<string>, policy: MovePolicy): Promise<void> {
+  const turnedOn: Array<{ dir: string; c: string }> = [];
+  try {
+    for (let i = 0; i < segments.length; i++) {
+      const dir = join(mount, ...segments.slice(0, i));
+      const available = (await readText(join(dir, 'cgroup.controllers'), 'enable-controllers')).split(/\s+/);
+      const enabled = new Set((await readText(join(dir, 'cgroup.subtree_control'), 'enable-controllers')).split(/\s+/));
+      const missing = [...needed].find((c) => !enabled.has(c) && !available.includes(c));
+      if (missing) {
+        throw new CgroupError({ step: 'enable-controllers', path: join(dir, 'cgroup.controllers'), errno: 'ENOENT', message: `the ${missing} controller is not available in ${dir}` });
       }
-      try {
-        await writeText(join(dir, 'cgroup.subtree_control'), `+${c}`, 'enable-controllers');
-      } catch (err) {
-        if (needed.has(c)) throw err;
+      const toEnable = wanted.filter((c) => !enabled.has(c) && available.includes(c));
+      if (toEnable.length === 0) continue;
+      // The real root has no cgroup.type and may hold processes (the rule exempts it).
+      if (i > 0 || (await readOptional(join(dir, 'cgroup.type'))) !== null) {
+        const room = await makeRoom(dir, policy);
+        if (room.stay.length > 0) {
+          const refused = toEnable.filter((c) => needed.has(c));
+          if (refused.length > 0) {
+            throw new CgroupError({ step: 'enable-controllers', path: dir, errno: 'EBUSY', message: busyParentRefusal(dir, refused, room.stay, room.callerMoved) });
+          }
+          continue;
+        }
+      }
+      for (const c of toEnable) {
+        try {
+          await writeText(join(dir, 'cgroup.subtree_control'), `+${c}`, 'enable-controllers');
+          turnedOn.push({ dir, c });
+        } catch (err) {
+          if (needed.has(c)) throw err;
+        }
       }
     }
+  } catch (err) {
+    // Deepest first: a parent refuses to drop a controller a child still hands down.
+    for (const { dir, c } of turnedOn.reverse()) {
+      await writeText(join(dir, 'cgroup.subtree_control'), `-${c}`, 'enable-controllers').catch(() => undefined);
+    }
+    throw err;
   }
 }

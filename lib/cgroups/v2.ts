@@ -11,6 +11,7 @@ import { mergeResources, v2ControllersNeeded, v2Writes } from './convert.js';
 import { waitForKeyValue, watchCounter } from './events.js';
 import { isErrno, parseCount, parseFlatKeyed, parsePids, readOptional, readOptionalSync, toCgroupError, writeText } from './fsio.js';
 import { deviceFilter } from './device-filter.js';
+import { MOVE_ENV, type MovePolicy, movePolicy } from './ci-layout.js';
 import { adoptedDirs, createDirs, enableSubtreeControllers, removeDirs } from './tree.js';
 import { DEFAULT_FREEZE_TIMEOUT_MS, freezeV2, thawV2 } from './freezer.js';
 
@@ -54,9 +55,11 @@ export class CgroupV2Manager implements CgroupManager {
 
   async create(resources: LinuxResources | undefined): Promise<void> {
     if (this.created.length > 0) throw new CgroupError({ step: 'create', path: this.unifiedPath, message: 'create() called twice' });
+    // Read per create (a caller may set it for one container), checked before any mkdir.
+    const policy = movePolicy(process.env[MOVE_ENV]);
     this.created = await createDirs(this.mount, this.segments);
     try {
-      await this.enableControllers(v2ControllersNeeded(resources));
+      await this.enableControllers(v2ControllersNeeded(resources), policy);
       if (resources) await this.apply(resources);
     } catch (err) {
       await this.destroy().catch(() => undefined);
@@ -65,8 +68,8 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   /** The domain controllers in every ancestor; those the resources need must succeed. */
-  private async enableControllers(needed: Set<string>): Promise<void> {
-    await enableSubtreeControllers(this.mount, this.segments, DOMAIN_CONTROLLERS, needed);
+  private async enableControllers(needed: Set<string>, policy?: MovePolicy): Promise<void> {
+    await enableSubtreeControllers(this.mount, this.segments, DOMAIN_CONTROLLERS, needed, policy);
   }
 
   private async apply(update: LinuxResources): Promise<void> {
@@ -178,7 +181,7 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   async update(resources: LinuxResources): Promise<void> {
-    await this.enableControllers(v2ControllersNeeded(resources));
+    await this.enableControllers(v2ControllersNeeded(resources), movePolicy(process.env[MOVE_ENV]));
     await this.apply(resources);
   }
 

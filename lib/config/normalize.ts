@@ -69,6 +69,12 @@ export interface ResolvedConfig {
   devices: ResolvedDevice[];
   rootfsPropagation: number;
   resources?: LinuxResources;
+  /**
+   * The JSON paths of the linux.resources fields the caller set (berth's own
+   * default device rules are not among them): what needs a cgroup of the
+   * container's own, where the cgroup tree is read-only or cannot hand down controllers.
+   */
+  resourceFields?: string[];
   cgroupsPath?: string;
   /** The filter every process of the container runs under (berth's default unless given); null: none. */
   seccomp: ResolvedSeccomp | null;
@@ -190,6 +196,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now
   validateResources(resources, host, 'linux.resources');
   const limits = withoutNullLimits(resources);
+  const resourceFields = givenFields(withoutNullLimits(resourcesGiven), 'linux.resources');
   const userns = normalizeUserns({ auto: cfg.userns, uidMappings: linux.uidMappings, gidMappings: linux.gidMappings, namespaces, user: processCfg });
   // 'auto' idmaps the rootfs unless told not to: a rootfs owned by host root is then usable as is.
   const rootfsIdmap = optBool((root as { idmap?: unknown } | undefined)?.idmap, 'root.idmap') ?? userns?.auto === true;
@@ -218,6 +225,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     devices,
     rootfsPropagation: rootfsPropagation(linux.rootfsPropagation, ownNs('mount'), 'linux.rootfsPropagation'),
     ...(limits !== undefined ? { resources: limits } : {}),
+    ...(resourceFields.length > 0 ? { resourceFields } : {}),
     ...(cgroupsPath !== undefined ? { cgroupsPath } : {}),
     seccomp,
     ...(seccompNotify ? { seccompNotify } : {}),
@@ -229,4 +237,13 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     ...(memoryPolicy ? { memoryPolicy } : {}),
     ...(mountLabel !== undefined ? { mountLabel } : {}),
   };
+}
+
+/** `linux.resources.memory`, … for each field of `resources` that says something (an empty object or array does not). */
+function givenFields(resources: LinuxResources | undefined, at: string): string[] {
+  const says = (v: unknown): boolean =>
+    v !== undefined && v !== null && (Array.isArray(v) ? v.length > 0 : typeof v !== 'object' || Object.values(v).some(says));
+  return Object.entries(resources ?? {})
+    .filter(([, v]) => says(v))
+    .map(([k]) => `${at}.${k}`);
 }

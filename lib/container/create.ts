@@ -3,7 +3,7 @@
 // -> the init spawned and set up, blocked before execve. Every failure removes
 // what this attempt made, and only that.
 import type { ContainerConfig } from '../../types/api.js';
-import { type CgroupManager, cgroupExistsError, createCgroupManager } from '../cgroups/index.js';
+import { type CgroupManager, cgroupExistsError, cgroupManagerForContainer } from '../cgroups/index.js';
 import { CgroupError } from '../errors.js';
 import { normalizeConfig } from '../config/normalize.js';
 import { hostFacts, readHostCgroupInfo } from '../host/index.js';
@@ -78,8 +78,14 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   const execAfterReady = options.execAfterReady === true;
   const stateDir = new StateDir(config.stateRoot, config.id);
   const record: InitRecord = { created: new Date().toISOString(), startTime: undefined };
-  // Touches nothing yet: its paths go into the claim record.
-  const cgroup: CgroupManager = createCgroupManager({ id: config.id, ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}) });
+  // Touches nothing yet: its paths go into the claim record. (A read-only
+  // cgroup tree: none, or refused here when the config needs one.)
+  const cgroup: CgroupManager = cgroupManagerForContainer({
+    id: config.id,
+    ...(config.cgroupsPath !== undefined ? { cgroupsPath: config.cgroupsPath } : {}),
+    ...(config.resourceFields ? { resourceFields: config.resourceFields } : {}),
+    ownPidNamespace: config.namespaces.some((n) => n.type === 'pid' && n.path === undefined),
+  });
   // Claimed with a 'creating' record: whatever point a crash stops this at,
   // the id is listed with the process that claimed it and can be removed. It
   // names the planned cgroups, which are the container's own only once the

@@ -23,6 +23,12 @@ export interface CgroupHierarchies {
   unifiedMount: string | null;
   /** v1 controller name -> mount point. Co-mounted controllers (cpu,cpuacct) share one. */
   v1: Record<string, string>;
+  /**
+   * Those of the mount points above that are mounted read-only (per-mount
+   * option `ro`): a job container that was not given a writable cgroup tree.
+   * Absent means none is.
+   */
+  readOnly?: string[];
 }
 
 // mountinfo escapes space, tab, newline and backslash as octal.
@@ -33,6 +39,8 @@ function unescapeMountField(s: string): string {
 export function parseMountinfo(text: string): CgroupHierarchies {
   const v1: Record<string, string> = {};
   const unified: string[] = [];
+  // The last mount at a point is the one paths resolve to (mountinfo lists in mount order).
+  const ro = new Map<string, boolean>();
   const known = new Set<string>(V1_CONTROLLERS);
   for (const line of text.split('\n')) {
     if (!line) continue;
@@ -42,6 +50,7 @@ export function parseMountinfo(text: string): CgroupHierarchies {
     const post = line.slice(dash + 3).split(' ');
     const mountPoint = unescapeMountField(pre[4] ?? '');
     const fstype = post[0];
+    if (fstype === 'cgroup2' || fstype === 'cgroup') ro.set(mountPoint, (pre[5] ?? '').split(',').includes('ro'));
     if (fstype === 'cgroup2') {
       unified.push(mountPoint);
     } else if (fstype === 'cgroup') {
@@ -62,7 +71,9 @@ export function parseMountinfo(text: string): CgroupHierarchies {
   else {
     throw new CgroupError({ step: 'detect', path: '/proc/self/mountinfo', errno: 'ENOENT', message: 'no cgroup hierarchy is mounted' });
   }
-  return { layout, unifiedMount, v1 };
+  const used = new Set([...Object.values(v1), ...(unifiedMount ? [unifiedMount] : [])]);
+  const readOnly = [...used].filter((m) => ro.get(m) === true);
+  return { layout, unifiedMount, v1, ...(readOnly.length > 0 ? { readOnly } : {}) };
 }
 
 export async function readHierarchies(mountinfo = '/proc/self/mountinfo'): Promise<CgroupHierarchies> {

@@ -1,0 +1,79 @@
+// berth inside a CI container on a cgroup v1/hybrid host (GitLab-style
+// runners), with the cgroup hierarchies bind-mounted read-only into the job:
+// the test's child runs under `unshare --mount --propagation private`, binds
+// each hierarchy over itself and remounts that bind read-only (only that
+// namespace's mounts change; the host's stay as they are), then uses berth
+// (cgroups-ci-child.mjs). A cgroup namespace changes nothing here: on v1 berth
+// addresses each hierarchy from its mount root, which a cgroupns does not move
+// for mounts made before it. The writable v1/hybrid case is the rest of the suite.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { detectLayout } from '../../dist/lib/host/index.js';
+import { hierarchyMounts } from '../../dist/lib/cgroups/ci-layout.js';
+import { ROOTFS, stateRootFor } from './helpers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CHILD = path.join(here, 'cgroups-ci-child.mjs');
+const stateRoot = stateRootFor('cgroups-ci-v1');
+
+const layout = process.getuid?.() === 0 ? await detectLayout().catch(() => null) : null;
+const hasUnshare = ['/usr/bin/unshare', '/bin/unshare'].some((p) => fs.existsSync(p));
+const skipReason =
+  process.getuid?.() !== 0 ? 'not root'
+    : !layout || layout.layout === 'v2' ? `needs cgroup v1/hybrid (this host is ${layout?.layout ?? 'without cgroups'}): the host lane runs it`
+      : !hasUnshare ? 'no unshare (util-linux)'
+        : null;
+if (skipReason) console.log(`# skipped cgroups-ci-v1: ${skipReason}`);
+const cgtest = skipReason ? (title) => test.skip(`${title} (${skipReason})`, () => {}) : test.serial;
+
+function runJob(mounts, prefix) {
+  const binds = mounts.map((m) => `mount --bind ${m} ${m} && mount -o remount,bind,ro ${m}`);
+  const script = [...binds, `exec ${process.execPath} ${CHILD} ${stateRoot} ${ROOTFS} ${prefix}`].join(' && ');
+  return new Promise((resolve, reject) => {
+    const p = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const line = stdout.split('\n').find((l) => l.startsWith('CI-RESULT '));
+      if (!line) reject(new Error(`the job exited ${code} without a result:\n${stdout}\n${stderr}`));
+      else resolve({ ...JSON.parse(line.slice('CI-RESULT '.length)), code, stderr });
+    });
+  });
+}
+
+cgtest('read-only v1/hybrid hierarchies: no-resources containers with a pid namespace run without a cgroup; limits (and a shared pid namespace) are refused before anything exists, naming the hierarchy', async (t) => {
+  const mounts = hierarchyMounts(layout).sort();
+  const mountsBefore = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  const prefix = `civ1x${process.pid}`;
+  const r = await runJob(mounts, prefix);
+  t.log(r.stderr.trim());
+  t.deepEqual(r.plain, { exitCode: 0, stdout: 'ok\n' });
+  const e = r.limited.error;
+  t.is(e?.name, 'CgroupError');
+  t.is(e.code, 'CGROUP_FAILED');
+  t.is(e.step, 'create');
+  t.is(e.errno, 'EROFS');
+  t.true(mounts.includes(e.path), `${e.path} is one of the hierarchies`);
+  t.regex(e.message, new RegExp(`^linux\\.resources\\.memory needs a cgroup, but the cgroup hierarchy ${e.path} is mounted read-only`));
+  t.deepEqual(r.record.cgroupPaths, []);
+  t.is(r.record.stats.error?.errno, 'EROFS');
+  t.false(r.record.initAliveAfterDestroy);
+  t.is(r.sharedPid.error?.name, 'CgroupError');
+  t.regex(r.sharedPid.error.message, /read-only.*linux\.namespaces has no new pid namespace/);
+  t.deepEqual(r.stateLeft, []);
+  t.deepEqual(r.warnings, []);
+  // The job's cgroup is the test's (no container cgroup was joined), and nothing was made in any hierarchy.
+  t.is(r.cgroupAfter, r.cgroupBefore);
+  for (const m of mounts) {
+    const made = fs.existsSync(path.join(m, 'berth')) ? fs.readdirSync(path.join(m, 'berth')).filter((n) => n.startsWith(prefix)) : [];
+    t.deepEqual(made, [], m);
+  }
+  // The host's mounts are as they were: the read-only binds lived in the job's namespace only.
+  t.is(fs.readFileSync('/proc/self/mountinfo', 'utf8'), mountsBefore);
+});
