@@ -78,3 +78,23 @@ export function busyParentRefusal(dir: string, controllers: string[], stay: numb
     `. Move the others into a leaf cgroup, or set ${MOVE_ENV}=all to let berth move every process of ${dir} into ${dir}/${CALLER_LEAF}`
   );
 }
+
+/** The message for resources a rootless caller cannot have: no cgroup it may write. */
+export function rootlessRefusal(mount: string, uid: number, fields: string[]): string {
+  return (
+    `${fields.join(', ')} ${fields.length === 1 ? 'needs' : 'need'} a cgroup, but uid ${uid} cannot write the cgroup hierarchy ${mount} and has no ` +
+    'cgroup v2 subtree delegated to it (its own cgroup, writable by it, as systemd makes one with Delegate=yes); run Node there, or as root, ' +
+    'or run the container without linux.resources'
+  );
+}
+
+/**
+ * A rootless caller's delegated subtree: its own v2 cgroup (`own`, from
+ * /proc/self/cgroup), or that cgroup's parent when berth already moved the
+ * caller into its leaf there. null when it is the root (nothing delegated).
+ */
+export function delegatedBase(own: string): string | null {
+  const parts = own.split('/').filter(Boolean);
+  if (parts.at(-1) === CALLER_LEAF) parts.pop();
+  return parts.length === 0 ? null : `/${parts.join('/')}`;
+}

@@ -8,8 +8,8 @@ import { removeIfEmpty } from './tree.js';
 import { CgroupV1Manager } from './v1.js';
 import { CgroupV2Manager } from './v2.js';
 import { CgroupError, ConfigError } from '../errors.js';
-import { accessSync, constants as fsConstants } from 'node:fs';
-import { readOnlyHierarchy, readOnlyRefusal } from './ci-layout.js';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { delegatedBase, hierarchyMounts, readOnlyHierarchy, readOnlyRefusal, rootlessRefusal } from './ci-layout.js';
 import { NoCgroupManager } from './none.js';
 
 export type { CgroupManager, CgroupStats, ChildPlacement } from './manager.js';
@@ -93,22 +93,63 @@ function writable(mount: string): boolean {
  */
 export function cgroupManagerForContainer(opts: ContainerCgroupOptions): CgroupManager {
   const h = detectLayoutSync();
+  const euid = process.geteuid?.() ?? 0;
+  if (euid !== 0) return rootlessManager(h, euid, opts);
   const ro = readOnlyHierarchy(h, writable);
   if (ro === null) return createCgroupManager({ id: opts.id, ...(opts.cgroupsPath !== undefined ? { cgroupsPath: opts.cgroupsPath } : {}) });
   cgroupSegments(opts.id, opts.cgroupsPath);
   const fields = [...(opts.resourceFields ?? []), ...(opts.cgroupsPath !== undefined ? ['linux.cgroupsPath'] : [])];
   if (fields.length > 0) throw new CgroupError({ step: 'create', path: ro, errno: 'EROFS', message: readOnlyRefusal(ro, fields) });
-  if (!opts.ownPidNamespace) {
-    throw new CgroupError({
-      step: 'create',
-      path: ro,
-      errno: 'EROFS',
-      message: `the cgroup hierarchy ${ro} is read-only, so the container would run without a cgroup, and then only a pid namespace of its own lets berth end all its processes; linux.namespaces has no new pid namespace`,
-    });
-  }
+  refuseWithoutPidNamespace(opts, ro, 'EROFS', 'is read-only');
   return new NoCgroupManager(h.layout, ro);
 }
 
+function refuseWithoutPidNamespace(opts: ContainerCgroupOptions, mount: string, errno: string, says: string): void {
+  if (opts.ownPidNamespace) return;
+  throw new CgroupError({
+    step: 'create',
+    path: mount,
+    errno,
+    message: `the cgroup hierarchy ${mount} ${says}, so the container would run without a cgroup, and then only a pid namespace of its own lets berth end all its processes; linux.namespaces has no new pid namespace`,
+  });
+}
+
+/** A rootless caller's v2 cgroup when it may write it (delegated), as /proc/self/cgroup names it below the mount. */
+function delegatedSubtree(mount: string): string | null {
+  let own: string | undefined;
+  try {
+    own = /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
+  } catch {
+    return null;
+  }
+  const base = own === undefined ? null : delegatedBase(own);
+  if (base === null) return null;
+  const dir = join(mount, base);
+  try {
+    // Delegation hands the directory and these files to the user (systemd's Delegate=yes, cgroups(7)).
+    for (const f of ['', 'cgroup.procs', 'cgroup.subtree_control']) accessSync(join(dir, f), fsConstants.W_OK);
+  } catch {
+    return null;
+  }
+  return dir;
+}
+
+/**
+ * Not root: containers go below the caller's own cgroup where it is a
+ * delegated v2 subtree (the caller moves into its leaf there, as in a CI
+ * container's namespace root), else without a cgroup, and resources are refused.
+ */
+function rootlessManager(h: CgroupHierarchies, euid: number, opts: ContainerCgroupOptions): CgroupManager {
+  const segments = cgroupSegments(opts.id, opts.cgroupsPath);
+  const base = h.layout === 'v2' && h.unifiedMount && !(h.readOnly ?? []).includes(h.unifiedMount) ? delegatedSubtree(h.unifiedMount) : null;
+  if (base !== null) return new CgroupV2Manager(base, segments);
+  const mount = hierarchyMounts(h)[0] ?? '/sys/fs/cgroup';
+  const fields = [...(opts.resourceFields ?? []), ...(opts.cgroupsPath !== undefined ? ['linux.cgroupsPath'] : [])];
+  if (fields.length > 0) throw new CgroupError({ step: 'create', path: mount, errno: 'EACCES', message: rootlessRefusal(mount, euid, fields) });
+  const says = `is not writable by uid ${euid} (no subtree delegated to it)`;
+  refuseWithoutPidNamespace(opts, mount, 'EACCES', says);
+  return new NoCgroupManager(h.layout, mount, { errno: 'EACCES', says });
+}
 
 /**
  * A manager for the cgroups a state record says are a container's own

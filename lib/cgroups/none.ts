@@ -1,6 +1,6 @@
 // The manager of a container that runs without a cgroup of its own: the
-// cgroup tree is read-only (a CI job container) and the container asked for
-// no resources. Nothing is created, recorded or removed; the container stays
+// cgroup tree is read-only (a CI job container), or a rootless caller has no
+// subtree delegated to it, and the container asked for no resources. Nothing is created, recorded or removed; the container stays
 // in the caller's cgroup (limited by whatever limits the job has). Ending it
 // relies on its pid namespace: the init's death ends every process in it
 // (index.ts only picks this manager for a container with a pid namespace of
@@ -18,15 +18,22 @@ export class NoCgroupManager implements CgroupManager {
   readonly paths: string[] = [];
   readonly ownedPaths: string[] = [];
 
-  /** `readOnly`: the hierarchy that made a cgroup impossible, for the messages. */
-  constructor(readonly layout: CgroupLayout, readonly readOnly: string) {}
+  /**
+   * `readOnly`: the hierarchy that made a cgroup impossible; `why`: how, for
+   * the messages ('is read-only', or a rootless caller's 'is not writable by uid N').
+   */
+  constructor(
+    readonly layout: CgroupLayout,
+    readonly readOnly: string,
+    private readonly why: { errno: string; says: string } = { errno: 'EROFS', says: 'is read-only' },
+  ) {}
 
   private refuse(what: string): CgroupError {
     return new CgroupError({
       step: what,
       path: this.readOnly,
-      errno: 'EROFS',
-      message: `cannot ${what}: the container runs without a cgroup (the cgroup hierarchy ${this.readOnly} is read-only), so there is none to ${what === 'stats' ? 'read' : 'use'}`,
+      errno: this.why.errno,
+      message: `cannot ${what}: the container runs without a cgroup (the cgroup hierarchy ${this.readOnly} ${this.why.says}), so there is none to ${what === 'stats' ? 'read' : 'use'}`,
     });
   }
 

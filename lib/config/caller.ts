@@ -21,6 +21,9 @@ export interface Limit {
 }
 
 export interface CallerFacts {
+  /** The effective uid and gid: not 0, and the caller is rootless (lib/config/userns.ts). */
+  readonly euid: number;
+  readonly egid: number;
   /** fs.nr_open: the kernel refuses an RLIMIT_NOFILE hard limit above it (EPERM). */
   readonly nrOpen: number;
   /** This process's capability sets, which the child starts from. */
@@ -99,6 +102,12 @@ export function callerFacts(): CallerFacts {
   let c: CapabilitySets | undefined;
   let l: Map<string, Limit> | undefined;
   return {
+    get euid() {
+      return euid();
+    },
+    get egid() {
+      return process.getegid?.() ?? 0;
+    },
     get nrOpen() {
       return (n ??= nrOpen(euid()));
     },
@@ -108,5 +117,33 @@ export function callerFacts(): CallerFacts {
     rlimit(type: string) {
       return (l ??= limits(euid())).get(type) ?? UNLIMITED;
     },
+  };
+}
+
+/**
+ * The facts as the child will have them once it made its own user namespace
+ * (or, for an exec, entered the container's): the kernel gives a process
+ * every capability in a namespace it creates or joins with setns
+ * (user_namespaces(7)); its bounding and inheritable sets stay what they were.
+ * A rootless caller's child can drop capabilities, set rlimits below its own
+ * hard limits, and so on, from there.
+ */
+export function inNewUserNamespace(caller: CallerFacts): CallerFacts {
+  let c: CapabilitySets | undefined;
+  return {
+    get euid() {
+      return caller.euid;
+    },
+    get egid() {
+      return caller.egid;
+    },
+    get nrOpen() {
+      return caller.nrOpen;
+    },
+    get caps() {
+      const all = new Set<string>(CAPABILITIES);
+      return (c ??= { effective: all, permitted: all, inheritable: caller.caps.inheritable, bounding: caller.caps.bounding });
+    },
+    rlimit: (type) => caller.rlimit(type),
   };
 }

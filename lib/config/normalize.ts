@@ -12,13 +12,13 @@ import { MS } from '../kernel/abi.js';
 import { cgroupSegments } from '../cgroups/paths.js';
 import type { ResolvedSeccomp } from '../seccomp/profile.js';
 import { defaultStateRoot } from '../state/state-dir.js';
-import { type CallerFacts, callerFacts } from './caller.js';
+import { type CallerFacts, callerFacts, inNewUserNamespace } from './caller.js';
 import { absPath, containerPath, hostPath, isObject, optArray, optBool, optObject, optStr, plainJson, str, strArray } from './check.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from './defaults.js';
 import { type ResolvedDevice, checkDeviceTargets, normalizeDevices, withDeviceRules } from './devices.js';
 import { readBundle, validateId } from './identity.js';
 import { type ResolvedMount, propagationFlag, resolveMount } from './mounts.js';
-import { type ResolvedUserns, checkIdmaps, normalizeUserns } from './userns.js';
+import { type ResolvedUserns, checkIdmaps, fitMountsToMaps, normalizeUserns } from './userns.js';
 import { type ResolvedNamespace, normalizeNamespaces } from './namespaces.js';
 import { type ResolvedProcess, normalizeProcess } from './process.js';
 import { validateResources, withoutNullLimits } from './resources.js';
@@ -174,10 +174,17 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   if (domainname !== undefined && Buffer.byteLength(domainname) > UTS_NAME_MAX) {
     throw new ConfigError('domainname', `is ${Buffer.byteLength(domainname)} bytes; the kernel takes at most ${UTS_NAME_MAX}`);
   }
-  const mountsRaw = optArray(cfg.mounts, 'mounts') ?? defaultMounts();
+  const mountsRaw = optArray(cfg.mounts, 'mounts');
+  const mountsGiven = mountsRaw ?? defaultMounts();
   const mounts: ResolvedMount[] = [];
-  for (let i = 0; i < mountsRaw.length; i++) mounts.push(resolveMount(mountsRaw[i], `mounts[${i}]`, bundle));
-  const processCfg = normalizeProcess(cfg.process, 'process', caller);
+  for (let i = 0; i < mountsGiven.length; i++) mounts.push(resolveMount(mountsGiven[i], `mounts[${i}]`, bundle));
+  // A caller that is not root gets a user namespace, with itself as the
+  // container's root: the kernel makes the other namespaces only inside one.
+  const rootless = caller.euid !== 0;
+  if (rootless && cfg.userns === undefined && !namespaces.some((n) => n.type === 'user')) namespaces.push({ type: 'user' });
+  // In a user namespace of its own the child holds every capability there.
+  const newUserns = cfg.userns !== undefined || namespaces.some((n) => n.type === 'user' && n.path === undefined);
+  const processCfg = normalizeProcess(cfg.process, 'process', newUserns ? inNewUserNamespace(caller) : caller);
   if ((cfg.process as { seccomp?: unknown } | undefined)?.seccomp !== undefined) {
     throw new ConfigError('process.seccomp', "is for exec(): a container's own filter is linux.seccomp");
   }
@@ -197,7 +204,15 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   validateResources(resources, host, 'linux.resources');
   const limits = withoutNullLimits(resources);
   const resourceFields = givenFields(withoutNullLimits(resourcesGiven), 'linux.resources');
-  const userns = normalizeUserns({ auto: cfg.userns, uidMappings: linux.uidMappings, gidMappings: linux.gidMappings, namespaces, user: processCfg });
+  const userns = normalizeUserns({
+    auto: cfg.userns,
+    uidMappings: linux.uidMappings,
+    gidMappings: linux.gidMappings,
+    namespaces,
+    user: processCfg,
+    ...(rootless ? { rootless: { uid: caller.euid, gid: caller.egid } } : {}),
+  });
+  fitMountsToMaps(mounts, userns, mountsRaw === undefined);
   // 'auto' idmaps the rootfs unless told not to: a rootfs owned by host root is then usable as is.
   const rootfsIdmap = optBool((root as { idmap?: unknown } | undefined)?.idmap, 'root.idmap') ?? userns?.auto === true;
   checkIdmaps(userns, mounts, rootfsIdmap);

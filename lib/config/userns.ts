@@ -21,6 +21,12 @@ export interface ResolvedUserns {
   auto?: boolean;
   /** 'auto': the leased slot (released on destroy). */
   slot?: number;
+  /**
+   * 'deny': a rootless caller writes its single-id gid map itself, which the
+   * kernel allows only with setgroups(2) denied in the namespace (so the
+   * container keeps the groups it has; berth-init does not call setgroups).
+   */
+  setgroups?: 'deny';
   uidMappings: IdMapping[];
   gidMappings: IdMapping[];
 }
@@ -112,7 +118,12 @@ export interface UsernsInputs {
   namespaces: ResolvedNamespace[];
   /** process.user, for the check that the container's identity is mapped. */
   user: { uid: number; gid: number; additionalGids: number[] };
+  /** A caller that is not root: its own ids (each mapped to the container's root by default). */
+  rootless?: { uid: number; gid: number };
 }
+
+/** The maps a caller may write without help: its own id, once. */
+const onlySelf = (maps: IdMapping[], id: number) => maps.length === 1 && maps[0]!.hostID === id && maps[0]!.size === 1;
 
 export function normalizeUserns(inputs: UsernsInputs): ResolvedUserns | undefined {
   let uidMappings = normalizeIdMappings(inputs.uidMappings, 'linux.uidMappings');
@@ -120,6 +131,9 @@ export function normalizeUserns(inputs: UsernsInputs): ResolvedUserns | undefine
   const auto = inputs.auto !== undefined;
   if (auto) {
     if (inputs.auto !== 'auto') throw new ConfigError('userns', `must be "auto", got ${JSON.stringify(inputs.auto)?.slice(0, 40)}`);
+    if (inputs.rootless) {
+      throw new ConfigError('userns', `'auto' leases host ids from a pool only root manages; as uid ${inputs.rootless.uid} leave it out (the container's root is then you) or give linux.uidMappings/gidMappings from /etc/subuid and /etc/subgid`);
+    }
     if (uidMappings.length || gidMappings.length) throw new ConfigError('userns', "'auto' picks the maps itself: give no linux.uidMappings/gidMappings");
     const joined = inputs.namespaces.find((n) => n.type === 'user' && n.path !== undefined);
     if (joined) throw new ConfigError('userns', "'auto' makes a new user namespace: it cannot join one by path");
@@ -140,6 +154,11 @@ export function normalizeUserns(inputs: UsernsInputs): ResolvedUserns | undefine
     return { mode: 'join', uidMappings, gidMappings };
   }
   const nsField = `linux.namespaces[${at}]`;
+  // A rootless caller's default, as `runc spec --rootless` writes it: itself as the container's root.
+  if (inputs.rootless && !uidMappings.length && !gidMappings.length) {
+    uidMappings = [{ containerID: 0, hostID: inputs.rootless.uid, size: 1 }];
+    gidMappings = [{ containerID: 0, hostID: inputs.rootless.gid, size: 1 }];
+  }
   if (!uidMappings.length) throw new ConfigError('linux.uidMappings', `a new user namespace (${nsField}) needs uid mappings`);
   if (!gidMappings.length) throw new ConfigError('linux.gidMappings', `a new user namespace (${nsField}) needs gid mappings`);
   // berth-init sets the container up as the namespace's root, as runc does.
@@ -151,7 +170,30 @@ export function normalizeUserns(inputs: UsernsInputs): ResolvedUserns | undefine
   additionalGids.forEach((g, i) => {
     if (!mapsId(gidMappings, g)) throw new ConfigError(`process.user.additionalGids[${i}]`, `${g} is not mapped by linux.gidMappings`);
   });
-  return { mode: 'new', ...(auto ? { auto: true } : {}), uidMappings, gidMappings };
+  // Written by the caller itself (not newgidmap): the kernel then needs setgroups denied.
+  const denySetgroups = inputs.rootless !== undefined && onlySelf(uidMappings, inputs.rootless.uid) && onlySelf(gidMappings, inputs.rootless.gid);
+  if (denySetgroups && additionalGids.length) {
+    throw new ConfigError('process.user.additionalGids', 'needs setgroups(2), which the kernel denies in a user namespace whose single-id gid map the caller wrote itself: give gidMappings from /etc/subgid (written by newgidmap)');
+  }
+  return { mode: 'new', ...(auto ? { auto: true } : {}), ...(denySetgroups ? { setgroups: 'deny' as const } : {}), uidMappings, gidMappings };
+}
+
+/**
+ * devpts takes gid=N only for a group the user namespace maps (EINVAL
+ * otherwise): the default /dev/pts mount's gid=5 (tty) is dropped where it
+ * is not mapped, as `runc spec --rootless` drops it; a mount the caller
+ * wrote with such a gid is refused, naming it.
+ */
+export function fitMountsToMaps(mounts: Array<{ type?: string; data: string }>, userns: ResolvedUserns | undefined, fromDefaults: boolean): void {
+  if (userns?.mode !== 'new') return;
+  mounts.forEach((m, i) => {
+    if (m.type !== 'devpts') return;
+    const opts = m.data.split(',').filter(Boolean);
+    const gid = opts.find((o) => /^gid=\d+$/.test(o));
+    if (!gid || mapsId(userns.gidMappings, Number(gid.slice(4)))) return;
+    if (!fromDefaults) throw new ConfigError(`mounts[${i}].options`, `${gid}: group ${gid.slice(4)} is not mapped by linux.gidMappings, and devpts refuses it`);
+    m.data = opts.filter((o) => o !== gid).join(',');
+  });
 }
 
 /** The maps of an 'auto' user namespace once its range is leased. */

@@ -3,6 +3,7 @@
 // forks the process that execs (a new pid namespace applies only to children).
 import fs from 'node:fs';
 import type { ProcessConfig } from '../../types/api.js';
+import { callerFacts, inNewUserNamespace } from '../config/caller.js';
 import { resolveExecProcess } from '../config/exec.js';
 import { normalizeSeccomp } from '../config/seccomp.js';
 import { checkNotifySupervisor } from '../config/seccomp-notify.js';
@@ -39,7 +40,9 @@ export function openOrThrow(path: string, step: string, what: string): number {
 
 export async function execProcess(parts: ContainerParts, given: ProcessConfig, owner: object): Promise<{ proc: PidHandle; handle: ContainerProcess }> {
   const { config, cgroup, host } = parts;
-  const proc = resolveExecProcess(config.process, given);
+  // Entering the container's user namespace (setns) gives the process every
+  // capability there, as making it gave the init: checked against that.
+  const proc = resolveExecProcess(config.process, given, config.userns ? inNewUserNamespace(callerFacts()) : callerFacts());
   // The container's filter unless the exec brings its own (null: none). It is
   // installed by the exec'd process itself: a filter is not inherited from the init.
   const ownSeccomp = (given as { seccomp?: unknown }).seccomp;

@@ -199,9 +199,12 @@ function seccompPlan(filter: SeccompFilter | null | undefined): Pick<NativePlan,
  */
 function withUserns(cfg: ResolvedConfig, plan: NativePlan, inputs: { init: boolean; userFd?: number }): NativePlan {
   if (!cfg.userns) return plan;
+  // Where setgroups(2) is denied (a rootless caller's own gid map) it fails
+  // with EPERM: the process keeps the groups it has, as under runc rootless.
+  const groups = cfg.userns.setgroups === 'deny' ? { setGroups: false } : {};
   if (!inputs.init) {
     const { oomScoreAdj: _setByParent, ...rest } = plan;
-    return { ...rest, waitForParent: true, rlimits: [] };
+    return { ...rest, ...groups, waitForParent: true, rlimits: [] };
   }
   const nsFlags = plan.cloneFlags | (plan.unshareCgroupns ? CLONE_NS.cgroup : 0);
   const unshareFlags = nsFlags & ~CLONE_NS.user;
@@ -213,6 +216,7 @@ function withUserns(cfg: ResolvedConfig, plan: NativePlan, inputs: { init: boole
     unshareUserns: true,
     unshareFlags,
     ...(inputs.userFd !== undefined ? { userFd: inputs.userFd } : {}),
+    ...groups,
     forkIntoPidns: forks,
     bindDevices: true,
     ...(cfg.rootfsIdmap ? { rootfsTree: 0 } : {}),

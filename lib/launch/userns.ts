@@ -31,9 +31,11 @@ function writeProc(pid: number, file: string, text: string, what: string): void 
  * make the container's setgroups() fail).
  */
 export async function writeIdMaps(pid: number, userns: ResolvedUserns): Promise<void> {
-  // A caller without root in the initial namespace may only map itself: the
-  // ranges /etc/subuid grants go through the setuid helpers.
-  if (process.geteuid?.() !== 0) return writeMapsWithHelpers(pid, userns);
+  // A caller without root in the initial namespace may map only itself, and
+  // its gid only with setgroups denied (user_namespaces(7)); the ranges
+  // /etc/subuid grants go through the setuid helpers.
+  if (userns.setgroups === 'deny') writeProc(pid, 'setgroups', 'deny', 'setgroups "deny"');
+  else if (process.geteuid?.() !== 0) return writeMapsWithHelpers(pid, userns);
   writeProc(pid, 'uid_map', mapText(userns.uidMappings), 'the uid map');
   writeProc(pid, 'gid_map', mapText(userns.gidMappings), 'the gid map');
 }

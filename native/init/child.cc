@@ -301,6 +301,14 @@ static int enter_user_namespace(const Plan* p, int sync_fd, int user_fd, Failure
       *f = {STEP_USER_NAMESPACE, errno, SC_UNSHARE, "user"};
       return -1;
     }
+    // Dumpable while the parent writes the maps: /proc/<pid>/{uid_map,gid_map,setgroups}
+    // of a non-dumpable process belong to root, and a rootless caller could
+    // not write them (runc's nsexec does the same). Off again before anything
+    // of the container exists.
+    if (prctl(PR_SET_DUMPABLE, 1) < 0) {
+      *f = {STEP_USER_NAMESPACE, errno, SC_PRCTL, "dumpable"};
+      return -1;
+    }
     Msg m;
     init_msg(&m, MSG_USERNS);
     if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) {
@@ -308,6 +316,10 @@ static int enter_user_namespace(const Plan* p, int sync_fd, int user_fd, Failure
       return -1;
     }
     wait_for_continue(sync_fd);
+    if (prctl(PR_SET_DUMPABLE, 0) < 0) {
+      *f = {STEP_USER_NAMESPACE, errno, SC_PRCTL, "dumpable"};
+      return -1;
+    }
   }
   if (setresgid(0, 0, 0) < 0) {
     *f = {STEP_USER_NAMESPACE, errno, SC_SETRESGID, "0"};

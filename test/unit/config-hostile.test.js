@@ -24,6 +24,8 @@ const allCaps = new Set(CAPABILITIES);
 const unlimited = { soft: Infinity, hard: Infinity };
 /** A root caller with every capability, as berth runs in the integration tests. */
 const rootCaller = (over = {}) => ({
+  euid: 0,
+  egid: 0,
   nrOpen: 1048576,
   rlimits: { RLIMIT_STACK: { soft: 8 * 1024 * 1024, hard: Infinity }, RLIMIT_NOFILE: { soft: 1024, hard: 1048576 } },
   rlimit(type) {

@@ -23,6 +23,8 @@ export function fakeCaller(over = {}) {
   const all = new Set(CAPABILITIES);
   const rlimits = { RLIMIT_STACK: { soft: 8 * 1024 * 1024, hard: Infinity }, RLIMIT_NOFILE: { soft: 1024, hard: 1048576 } };
   return {
+    euid: 0,
+    egid: 0,
     nrOpen: 1048576,
     caps: { effective: all, permitted: all, inheritable: new Set(), bounding: all },
     rlimit: (type) => rlimits[type] ?? { soft: Infinity, hard: Infinity },
