@@ -21,12 +21,12 @@ export class NoCgroupManager implements CgroupManager {
   /** `readOnly`: the hierarchy that made a cgroup impossible, for the messages. */
   constructor(readonly layout: CgroupLayout, readonly readOnly: string) {}
 
-  private refuse(what: string): CgroupError {
+  private refuse(step: string, doing: string): CgroupError {
     return new CgroupError({
-      step: what,
+      step,
       path: this.readOnly,
       errno: 'EROFS',
-      message: `cannot ${what}: the container runs without a cgroup (the cgroup hierarchy ${this.readOnly} is read-only), so there is none to ${what === 'stats' ? 'read' : 'use'}`,
+      message: `cannot ${doing}: the container runs without a cgroup (the cgroup hierarchy ${this.readOnly} is read-only)`,
     });
   }
 
@@ -42,19 +42,19 @@ export class NoCgroupManager implements CgroupManager {
   /** exec(): the process stays in the caller's cgroup, as the init did. */
   async addProcess(): Promise<void> {}
   async update(_resources: LinuxResources): Promise<void> {
-    throw this.refuse('update');
+    throw this.refuse('update', 'update its resources');
   }
   async stats(): Promise<CgroupStats> {
-    throw this.refuse('stats');
+    throw this.refuse('stats', 'read its cgroup stats');
   }
   async freeze(): Promise<void> {
-    throw this.refuse('freeze');
+    throw this.refuse('freeze', 'pause it (the freezer is a cgroup\'s)');
   }
   async thaw(): Promise<void> {
-    throw this.refuse('thaw');
+    throw this.refuse('thaw', 'resume it');
   }
   async pids(): Promise<number[]> {
-    throw this.refuse('list processes');
+    throw this.refuse('pids', 'list its processes');
   }
   /** Nothing of its own to kill in: the pid namespace's end does it (destroy() kills the init). */
   async killAll(): Promise<void> {}
