@@ -28,12 +28,12 @@ export class NoCgroupManager implements CgroupManager {
     private readonly why: { errno: string; says: string } = { errno: 'EROFS', says: 'is read-only' },
   ) {}
 
-  private refuse(what: string): CgroupError {
+  private refuse(step: string, doing: string): CgroupError {
     return new CgroupError({
-      step: what,
+      step,
       path: this.readOnly,
       errno: this.why.errno,
-      message: `cannot ${what}: the container runs without a cgroup (the cgroup hierarchy ${this.readOnly} ${this.why.says}), so there is none to ${what === 'stats' ? 'read' : 'use'}`,
+      message: `cannot ${doing}: the container runs without a cgroup (the cgroup hierarchy ${this.readOnly} ${this.why.says})`,
     });
   }
 
@@ -49,19 +49,19 @@ export class NoCgroupManager implements CgroupManager {
   /** exec(): the process stays in the caller's cgroup, as the init did. */
   async addProcess(): Promise<void> {}
   async update(_resources: LinuxResources): Promise<void> {
-    throw this.refuse('update');
+    throw this.refuse('update', 'update its resources');
   }
   async stats(): Promise<CgroupStats> {
-    throw this.refuse('stats');
+    throw this.refuse('stats', 'read its cgroup stats');
   }
   async freeze(): Promise<void> {
-    throw this.refuse('freeze');
+    throw this.refuse('freeze', 'pause it (the freezer is a cgroup\'s)');
   }
   async thaw(): Promise<void> {
-    throw this.refuse('thaw');
+    throw this.refuse('thaw', 'resume it');
   }
   async pids(): Promise<number[]> {
-    throw this.refuse('list processes');
+    throw this.refuse('pids', 'list its processes');
   }
   /** Nothing of its own to kill in: the pid namespace's end does it (destroy() kills the init). */
   async killAll(): Promise<void> {}

@@ -5,7 +5,7 @@
 // namespace's mounts change; the host's stay as they are), then uses berth
 // (cgroups-ci-child.mjs). A cgroup namespace changes nothing here: on v1 berth
 // addresses each hierarchy from its mount root, which a cgroupns does not move
-// for mounts made before it. The writable v1/hybrid case is the rest of the suite.
+// for mounts made before it.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,8 +29,9 @@ const skipReason =
 if (skipReason) console.log(`# skipped cgroups-ci-v1: ${skipReason}`);
 const cgtest = skipReason ? (title) => test.skip(`${title} (${skipReason})`, () => {}) : test.serial;
 
-function runJob(mounts, prefix) {
-  const binds = mounts.map((m) => `mount --bind ${m} ${m} && mount -o remount,bind,ro ${m}`);
+/** The child in a private mount namespace; `readOnly` hierarchies are bound over themselves read-only there. */
+function runJob(mounts, prefix, readOnly = mounts) {
+  const binds = readOnly.map((m) => `mount --bind ${m} ${m} && mount -o remount,bind,ro ${m}`);
   const script = [...binds, `exec ${process.execPath} ${CHILD} ${stateRoot} ${ROOTFS} ${prefix}`].join(' && ');
   return new Promise((resolve, reject) => {
     const p = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -76,4 +77,28 @@ cgtest('read-only v1/hybrid hierarchies: no-resources containers with a pid name
   }
   // The host's mounts are as they were: the read-only binds lived in the job's namespace only.
   t.is(fs.readFileSync('/proc/self/mountinfo', 'utf8'), mountsBefore);
+});
+
+cgtest('writable v1/hybrid hierarchies in a job\'s private mount namespace: containers run and the memory limit is enforced, as on a host', async (t) => {
+  const mounts = hierarchyMounts(layout).sort();
+  const prefix = `civ1w${process.pid}`;
+  const r = await runJob(mounts, prefix, []);
+  t.log(r.stderr.trim());
+  t.deepEqual(r.plain, { exitCode: 0, stdout: 'ok\n' });
+  const memory = r.limited.cgroupPaths?.find((p) => p.startsWith(`${layout.v1.memory}/`));
+  t.truthy(memory, JSON.stringify(r.limited));
+  t.is(r.limited.limits[r.limited.cgroupPaths.indexOf(memory)], String(32 * 2 ** 20));
+  // The 100 MB the shell holds is beyond the limit: OOM-killed, not "survived".
+  t.notDeepEqual([r.limited.exitCode, r.limited.signal], [0, null]);
+  t.deepEqual(r.limited.left, []);
+  t.true(r.record.cgroupPaths.length > 0);
+  t.is(typeof r.record.stats.value?.memory?.current, 'number');
+  t.false(r.record.initAliveAfterDestroy);
+  t.deepEqual(r.sharedPid, { exitCode: 0 });
+  t.deepEqual(r.warnings, []);
+  t.deepEqual(r.stateLeft, []);
+  for (const m of mounts) {
+    const made = fs.existsSync(path.join(m, 'berth')) ? fs.readdirSync(path.join(m, 'berth')).filter((n) => n.startsWith(prefix)) : [];
+    t.deepEqual(made, [], m);
+  }
 });

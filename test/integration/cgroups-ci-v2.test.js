@@ -239,3 +239,30 @@ cgtest('a refused attempt turns off again every controller it turned on (cgroups
     removeJobCgroup(t, dir);
   }
 });
+
+cgtest('a namespace root someone made a thread root (threaded controllers on while it holds processes): a typed error naming it and the fix, never clone3\'s bare EOPNOTSUPP, and nothing left', async (t) => {
+  const dir = jobCgroup();
+  const other = await otherProcessIn(dir);
+  // What berth before issue #12 left behind: cpuset cpu pids enabled in a cgroup with processes.
+  fs.writeFileSync(`${dir}/cgroup.subtree_control`, '+pids');
+  try {
+    const r = await runJob(dir);
+    t.log(r.stderr.trim());
+    for (const step of ['plain', 'record']) {
+      const e = r[step].error;
+      t.is(e?.name, 'CgroupError', step);
+      t.is(e.step, 'move-caller');
+      t.is(e.errno, 'ENOTSUP');
+      t.is(e.path, `${CG}/cgroup.subtree_control`);
+      t.regex(e.message, /\/sys\/fs\/cgroup is a threaded-controller root .* turn them off there first/);
+    }
+    t.deepEqual(r.warnings, []);
+    t.is(r.cgroupAfter, '0::/');
+    t.deepEqual(r.stateLeft, []);
+    t.is(fs.readFileSync(`${dir}/cgroup.subtree_control`, 'utf8').trim(), 'pids');
+  } finally {
+    await end(other);
+    // No berth dir, no caller leaf: the leaf made for a move that could not happen went again.
+    t.deepEqual(removeJobCgroup(t, dir), []);
+  }
+});
