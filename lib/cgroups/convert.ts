@@ -193,7 +193,7 @@ export function v1Writes(update: LinuxResources, ctx: V1Context): CgroupWrite[] 
   if (b) {
     const weightFile = ctx.bfqWeight ? 'blkio.bfq.weight' : 'blkio.weight';
     if (b.weight) add('blkio', weightFile, String(b.weight));
-    // leaf_weight went away with CFQ (5.0); skip it where the kernel has no such file.
+    // leaf_weight went away with CFQ (5.0): lib/config refuses it; kept optional for a kernel that still has it.
     if (b.leafWeight) add('blkio', 'blkio.leaf_weight', String(b.leafWeight), true);
     for (const d of b.weightDevice ?? []) {
       if (d.weight !== undefined) add('blkio', ctx.bfqWeight ? 'blkio.bfq.weight_device' : 'blkio.weight_device', `${d.major}:${d.minor} ${d.weight}`);
@@ -220,6 +220,23 @@ export function v1Writes(update: LinuxResources, ctx: V1Context): CgroupWrite[] 
   // On hybrid hosts raw v2 keys can only reach controllers bound to the unified tree.
   for (const [key, value] of Object.entries(update.unified ?? {})) add('unified', key, value);
   return w;
+}
+
+/**
+ * What a person needs to know when the kernel refuses a write berth cannot check
+ * beforehand (it depends on other cgroups' values): the OCI field and the rule,
+ * or '' when there is nothing to add to "file: errno".
+ */
+export function cgroupWriteHint(path: string, errno: string | undefined): string {
+  const file = path.slice(path.lastIndexOf('/') + 1);
+  if (errno === 'EINVAL' && (file === 'cpu.rt_runtime_us' || file === 'cpu.rt_period_us')) {
+    // sched_rt_global_validate/tg_rt_schedulable: a group's runtime/period must fit in
+    // its parent's, and new v1 cpu cgroups (berth's /berth parent too) start with 0.
+    return 'linux.resources.cpu.realtimeRuntime/realtimePeriod: the kernel refuses a real-time runtime that does not fit in the parent cgroup\'s ' +
+      '(cpu.rt_runtime_us of every ancestor, which starts at 0 in a new cgroup such as berth\'s /berth parent); ' +
+      'give the ancestors a budget first, or leave realtimeRuntime unset';
+  }
+  return '';
 }
 
 /** Deep-enough merge for update(): sections merge field by field, arrays and `unified` keys replace/extend. */

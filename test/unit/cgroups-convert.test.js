@@ -2,6 +2,7 @@
 import test from 'ava';
 import {
   blkioWeightToIoWeight,
+  cgroupWriteHint,
   cpuMax,
   mergeResources,
   sharesToWeight,
@@ -258,4 +259,14 @@ test('v2ControllersNeeded: only what the resources use', (t) => {
   t.deepEqual(need({ hugepageLimits: [] }), []);
   t.deepEqual(need({ hugepageLimits: [{ pageSize: '2MB', limit: 1 }] }), ['hugetlb']);
   t.deepEqual(need({ unified: { 'misc.max': 'x', 'cgroup.max.depth': '1', 'io.latency': 'y' } }), ['io', 'misc']);
+});
+
+test('cgroupWriteHint: an EINVAL from cpu.rt_runtime_us/rt_period_us names the OCI fields and the parent budget rule; nothing else gets a hint', (t) => {
+  for (const file of ['cpu.rt_runtime_us', 'cpu.rt_period_us']) {
+    const h = cgroupWriteHint(`/sys/fs/cgroup/cpu/berth/c1/${file}`, 'EINVAL');
+    t.regex(h, /^linux\.resources\.cpu\.realtimeRuntime\/realtimePeriod: /);
+    t.regex(h, /parent cgroup's .*starts at 0/);
+  }
+  t.is(cgroupWriteHint('/sys/fs/cgroup/cpu/berth/c1/cpu.rt_runtime_us', 'EBUSY'), '');
+  t.is(cgroupWriteHint('/sys/fs/cgroup/cpu/berth/c1/cpu.shares', 'EINVAL'), '');
 });
