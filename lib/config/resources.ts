@@ -51,11 +51,8 @@ function validateMemory(m: Obj, at: string, host: HostCgroupInfo, warn: FieldWar
   if (host.layout === 'v2') {
     if (given(m.swappiness)) throw new ConfigError(`${at}.swappiness`, 'is cgroup v1 only (memory.swappiness): cgroup v2 has no per-cgroup swappiness');
     if (m.disableOOMKiller === true) throw new ConfigError(`${at}.disableOOMKiller`, 'is cgroup v1 only (memory.oom_control): cgroup v2 cannot disable the OOM killer of a cgroup');
-    // runc reads memory.current before an update on v2; berth does not implement that check.
-    if (m.checkBeforeUpdate === true) throw new ConfigError(`${at}.checkBeforeUpdate`, 'is not supported by berth on cgroup v2');
   }
-  // checkBeforeUpdate on v1 (hybrid included): the kernel itself refuses a
-  // memory.limit_in_bytes below the usage it cannot reclaim (EBUSY), which update() reports.
+  // checkBeforeUpdate: Container.update() compares the new limits with the usage (any layout).
   const limit = m.limit as number | undefined;
   const swap = m.swap as number | undefined;
   if (swap !== undefined && swap > 0) {

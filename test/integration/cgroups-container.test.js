@@ -439,6 +439,26 @@ cgtest('memory.swappiness and disableOOMKiller (v1), cpu.idle and cpu.burst reac
   await destroyAndCheck(t, c, before);
 });
 
+cgtest('memory.checkBeforeUpdate: update() refuses a limit below the usage and writes nothing; a limit above it applies', ['memory'], async (t) => {
+  const before = await settledSnapshot(stateRoot);
+  const limitFile = layout.layout === 'v2' ? 'memory.max' : 'memory.limit_in_bytes';
+  // 32 MiB in /dev/shm (tmpfs pages are charged to the cgroup) stay charged while it runs.
+  const { c, id, until } = await started(t, { memory: { limit: 512 * MiB, checkBeforeUpdate: true } }, 'head -c 33554432 /dev/zero > /dev/shm/fill && echo up; exec sleep 100');
+  await until(/up/);
+  const usage = (await c.stats()).memory.current;
+  t.true(usage >= 32 * MiB, `usage ${usage}`);
+  // The create config's checkBeforeUpdate holds for later updates, and an update's own says it too.
+  for (const memory of [{ limit: 16 * MiB }, { limit: 16 * MiB, checkBeforeUpdate: true }]) {
+    const err = await t.throwsAsync(c.update({ memory }), { code: 'INVALID_CONFIG' });
+    t.is(err?.field, 'resources.memory.limit');
+    t.regex(err?.message ?? '', /not above the container's memory usage/);
+    t.is(readCg(id, 'memory', limitFile), String(512 * MiB), 'nothing written');
+  }
+  await c.update({ memory: { limit: 256 * MiB } });
+  t.is(readCg(id, 'memory', limitFile), String(256 * MiB));
+  await destroyAndCheck(t, c, before);
+});
+
 const hugetlbHere = () => {
   if (!fs.existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB')) return 'no 2MB huge pages on this host';
   if (layout.layout === 'v1' || (layout.layout === 'hybrid' && layout.v1.hugetlb)) return layout.v1.hugetlb ? null : 'no hugetlb controller';

@@ -223,14 +223,14 @@ test('memory.useHierarchy: true is what the kernel does anyway, false is refused
   }
 });
 
-test('memory.swappiness, disableOOMKiller and checkBeforeUpdate: applied on v1 and hybrid, refused on cgroup v2 naming the version', async (t) => {
+test('memory.swappiness and disableOOMKiller: applied on v1 and hybrid, refused on cgroup v2 naming the version; checkBeforeUpdate everywhere', async (t) => {
   for (const host of [v1, hybrid]) {
     t.notThrows(() => validateResources({ memory: { swappiness: 0, disableOOMKiller: true, checkBeforeUpdate: true } }, host, at, noWarn(t)));
   }
+  t.notThrows(() => validateResources({ memory: { checkBeforeUpdate: true } }, v2, at, noWarn(t)));
   await rejectsField(t, () => validateResources({ memory: { swappiness: 10 } }, v2), `${at}.memory.swappiness`, /cgroup v1 only.*cgroup v2 has no/);
   await rejectsField(t, () => validateResources({ memory: { swappiness: 0 } }, v2), `${at}.memory.swappiness`, /cgroup v1 only/);
   await rejectsField(t, () => validateResources({ memory: { disableOOMKiller: true } }, v2), `${at}.memory.disableOOMKiller`, /cgroup v1 only.*cgroup v2/);
-  await rejectsField(t, () => validateResources({ memory: { checkBeforeUpdate: true } }, v2), `${at}.memory.checkBeforeUpdate`, /not supported by berth on cgroup v2/);
   // What v2 does anyway (the OOM killer on, no check) asks for nothing.
   t.notThrows(() => validateResources({ memory: { swappiness: null, disableOOMKiller: false, checkBeforeUpdate: false } }, v2, at, noWarn(t)));
 });
