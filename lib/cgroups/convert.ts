@@ -100,7 +100,8 @@ export function v2Writes(update: LinuxResources, merged: LinuxResources, ctx: V2
       const swap = swapMaxV2(merged.memory?.swap, merged.memory?.limit);
       if (swap !== null) add('memory.swap.max', swap);
     }
-    // swappiness, kernel, kernelTCP, disableOOMKiller have no v2 equivalent; crun ignores them too.
+    // swappiness and disableOOMKiller have no v2 equivalent (lib/config refuses them on v2);
+    // kernel and kernelTCP neither (accepted with a warning, as runc does).
   }
   const c = update.cpu;
   if (c) {
@@ -174,7 +175,9 @@ export function v1Writes(update: LinuxResources, ctx: V1Context): CgroupWrite[] 
     if (m.reservation !== undefined && m.reservation !== 0) add('memory', 'memory.soft_limit_in_bytes', String(m.reservation));
     if (m.swappiness !== undefined) add('memory', 'memory.swappiness', String(m.swappiness));
     if (m.disableOOMKiller !== undefined) add('memory', 'memory.oom_control', m.disableOOMKiller ? '1' : '0');
-    // kernel/kernelTCP: kmem limits are deprecated and refused by modern kernels; ignored as in runc >= 1.1.
+    // kernel: no longer enforced by the kernel; ignored with a warning (lib/config), as in runc.
+    // kernelTCP still limits TCP buffers on v1.
+    if (m.kernelTCP !== undefined && m.kernelTCP !== 0) add('memory', 'memory.kmem.tcp.limit_in_bytes', String(m.kernelTCP));
   }
   const c = update.cpu;
   if (c) {

@@ -39,12 +39,13 @@ function validateMemory(m: Obj, at: string, host: HostCgroupInfo, warn: FieldWar
   for (const k of ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP']) optLimit(m, k, at, { min: 0, unlimited: true });
   optLimit(m, 'swappiness', at, { min: 0, max: 100 });
   for (const k of ['disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate']) optBool(m[k], `${at}.${k}`);
-  // Kernel memory limits: deprecated in the runtime-spec, gone from cgroup v2 and
-  // from v1 since Linux 6.1 (kmem.limit_in_bytes no longer limits anything). runc
-  // (>= 1.0.0-rc94) ignores both with a warning; so does berth, naming the field.
-  for (const k of ['kernel', 'kernelTCP']) {
-    if (given(m[k])) warn(`${at}.${k}`, 'kernel memory limits are deprecated and not applied (as in runc); the memory limit includes kernel memory');
-  }
+  // Kernel memory limits (NOT RECOMMENDED in the runtime-spec). `kernel`: cgroup v2
+  // has none, and current v1 kernels accept a write to memory.kmem.limit_in_bytes
+  // and enforce nothing (measured on 6.18); runc (>= 1.0.0-rc94) ignores it with a
+  // warning, and so does berth, naming the field. `kernelTCP` still works on v1
+  // (memory.kmem.tcp.limit_in_bytes, written by convert.ts); v2 has no such file.
+  if (given(m.kernel)) warn(`${at}.kernel`, 'kernel memory limits are deprecated and not enforced by the kernel (runc ignores them too); the memory limit counts kernel memory');
+  if (given(m.kernelTCP) && host.layout === 'v2') warn(`${at}.kernelTCP`, 'cgroup v2 has no kernel TCP buffer limit (runc ignores it too); the memory limit counts TCP buffers');
   // Hierarchical accounting is the only mode since Linux 5.11 on v1 (writing 0 to
   // memory.use_hierarchy is EINVAL) and the only one v2 has: true is what happens anyway.
   if (m.useHierarchy === false) throw new ConfigError(`${at}.useHierarchy`, 'false is not possible: memory accounting is always hierarchical (cgroup v2, and v1 since Linux 5.11)');

@@ -418,20 +418,21 @@ function controllerDir(id, controller) {
 }
 const readCg = (id, controller, file) => fs.readFileSync(path.join(controllerDir(id, controller), file), 'utf8').trim();
 
-cgtest('memory.swappiness and disableOOMKiller (v1), cpu.idle and cpu.burst reach their files', ['memory', 'cpu'], async (t) => {
+cgtest('memory.swappiness, disableOOMKiller and kernelTCP (v1), cpu.idle and cpu.burst reach their files', ['memory', 'cpu'], async (t) => {
   const before = await settledSnapshot(stateRoot);
   const v2 = layout.layout === 'v2';
   // cpu.idle (SCHED_IDLE cgroups) came with Linux 5.15.
   const [major, minor] = os.release().split('.').map(Number);
   const hasIdle = major > 5 || (major === 5 && minor >= 15);
   const cpu = { quota: 50000, period: 100000, burst: 20000, ...(hasIdle ? { idle: 1 } : {}) };
-  const { c, id, until } = await started(t, { memory: v2 ? { limit: 256 * MiB } : { swappiness: 7, disableOOMKiller: true }, cpu }, 'echo up; exec sleep 100');
+  const { c, id, until } = await started(t, { memory: v2 ? { limit: 256 * MiB } : { swappiness: 7, disableOOMKiller: true, kernelTCP: 16 * MiB }, cpu }, 'echo up; exec sleep 100');
   await until(/up/);
   if (v2) {
     t.is(readCg(id, 'cpu', 'cpu.max.burst'), '20000');
   } else {
     t.is(readCg(id, 'memory', 'memory.swappiness'), '7');
     t.regex(readCg(id, 'memory', 'memory.oom_control'), /^oom_kill_disable 1$/m);
+    t.is(readCg(id, 'memory', 'memory.kmem.tcp.limit_in_bytes'), String(16 * MiB));
     t.is(readCg(id, 'cpu', 'cpu.cfs_burst_us'), '20000');
   }
   if (hasIdle) t.is(readCg(id, 'cpu', 'cpu.idle'), '1');

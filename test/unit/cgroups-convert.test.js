@@ -167,6 +167,14 @@ test('v1Writes: memory, memsw before the limit; unlimited memsw is optional', (t
   t.deepEqual(v1Writes({ memory: { limit: 0, swap: 0, reservation: 0 } }, V1), []);
 });
 
+test('memory.kernelTCP: memory.kmem.tcp.limit_in_bytes on v1 (0 unset, -1 unlimited); nothing on v2; memory.kernel nowhere', (t) => {
+  t.deepEqual(files(v1Writes({ memory: { kernelTCP: 1 << 24, kernel: 1 << 26 } }, V1)), [`memory:memory.kmem.tcp.limit_in_bytes=${1 << 24}`]);
+  t.deepEqual(files(v1Writes({ memory: { kernelTCP: -1 } }, V1)), ['memory:memory.kmem.tcp.limit_in_bytes=-1']);
+  t.deepEqual(v1Writes({ memory: { kernelTCP: 0 } }, V1), []);
+  const r = { memory: { kernelTCP: 1 << 24, kernel: 1 << 26 } };
+  t.deepEqual(v2Writes(r, r, V2), []);
+});
+
 test('v1Writes: cpu, cpuset, pids', (t) => {
   const r = { cpu: { shares: 512, period: 100000, quota: -1, burst: 0, realtimePeriod: 1000000, realtimeRuntime: 950000, idle: 1, cpus: '1', mems: '0' }, pids: { limit: -1 } };
   t.deepEqual(files(v1Writes(r, V1)), [
