@@ -239,6 +239,12 @@ export function cgroupWriteHint(path: string, errno: string | undefined): string
       '(cpu.rt_runtime_us of every ancestor, which starts at 0 in a new cgroup such as berth\'s /berth parent); ' +
       'give the ancestors a budget first, or leave realtimeRuntime unset';
   }
+  if (errno === 'ENOENT' && /^(blkio\.(bfq\.)?weight(_device)?|io\.(bfq\.)?weight)$/.test(file)) {
+    // The weight files belong to the I/O scheduler's cgroup policy, not to the controller.
+    return 'linux.resources.blockIO.weight/weightDevice: this kernel has no I/O weight file: weights need BFQ built with ' +
+      'group scheduling (CONFIG_BFQ_GROUP_IOSCHED: blkio.bfq.weight, io.bfq.weight) or, on cgroup v2, blk-iocost (io.weight); ' +
+      'throttles (throttleReadBpsDevice, ...) work without them';
+  }
   return '';
 }
 

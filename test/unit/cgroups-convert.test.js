@@ -278,3 +278,11 @@ test('cgroupWriteHint: an EINVAL from cpu.rt_runtime_us/rt_period_us names the O
   t.is(cgroupWriteHint('/sys/fs/cgroup/cpu/berth/c1/cpu.rt_runtime_us', 'EBUSY'), '');
   t.is(cgroupWriteHint('/sys/fs/cgroup/cpu/berth/c1/cpu.shares', 'EINVAL'), '');
 });
+
+test('cgroupWriteHint: a missing I/O weight file (ENOENT) names blockIO.weight and what provides weights', (t) => {
+  for (const file of ['blkio.weight', 'blkio.weight_device', 'blkio.bfq.weight', 'blkio.bfq.weight_device', 'io.weight', 'io.bfq.weight']) {
+    t.regex(cgroupWriteHint(`/sys/fs/cgroup/x/berth/c1/${file}`, 'ENOENT'), /^linux\.resources\.blockIO\.weight\/weightDevice: .*CONFIG_BFQ_GROUP_IOSCHED/, file);
+  }
+  t.is(cgroupWriteHint('/sys/fs/cgroup/blkio/berth/c1/blkio.weight', 'EINVAL'), '');
+  t.is(cgroupWriteHint('/sys/fs/cgroup/blkio/berth/c1/blkio.throttle.read_bps_device', 'ENOENT'), '');
+});
