@@ -100,7 +100,8 @@ export function v2Writes(update: LinuxResources, merged: LinuxResources, ctx: V2
       const swap = swapMaxV2(merged.memory?.swap, merged.memory?.limit);
       if (swap !== null) add('memory.swap.max', swap);
     }
-    // swappiness, kernel, kernelTCP, disableOOMKiller have no v2 equivalent; crun ignores them too.
+    // swappiness and disableOOMKiller have no v2 equivalent (lib/config refuses them on v2);
+    // kernel and kernelTCP neither (accepted with a warning, as runc does).
   }
   const c = update.cpu;
   if (c) {
@@ -174,7 +175,9 @@ export function v1Writes(update: LinuxResources, ctx: V1Context): CgroupWrite[] 
     if (m.reservation !== undefined && m.reservation !== 0) add('memory', 'memory.soft_limit_in_bytes', String(m.reservation));
     if (m.swappiness !== undefined) add('memory', 'memory.swappiness', String(m.swappiness));
     if (m.disableOOMKiller !== undefined) add('memory', 'memory.oom_control', m.disableOOMKiller ? '1' : '0');
-    // kernel/kernelTCP: kmem limits are deprecated and refused by modern kernels; ignored as in runc >= 1.1.
+    // kernel: no longer enforced by the kernel; ignored with a warning (lib/config), as in runc.
+    // kernelTCP still limits TCP buffers on v1.
+    if (m.kernelTCP !== undefined && m.kernelTCP !== 0) add('memory', 'memory.kmem.tcp.limit_in_bytes', String(m.kernelTCP));
   }
   const c = update.cpu;
   if (c) {
@@ -193,7 +196,7 @@ export function v1Writes(update: LinuxResources, ctx: V1Context): CgroupWrite[] 
   if (b) {
     const weightFile = ctx.bfqWeight ? 'blkio.bfq.weight' : 'blkio.weight';
     if (b.weight) add('blkio', weightFile, String(b.weight));
-    // leaf_weight went away with CFQ (5.0); skip it where the kernel has no such file.
+    // leaf_weight went away with CFQ (5.0): lib/config refuses it; kept optional for a kernel that still has it.
     if (b.leafWeight) add('blkio', 'blkio.leaf_weight', String(b.leafWeight), true);
     for (const d of b.weightDevice ?? []) {
       if (d.weight !== undefined) add('blkio', ctx.bfqWeight ? 'blkio.bfq.weight_device' : 'blkio.weight_device', `${d.major}:${d.minor} ${d.weight}`);
@@ -220,6 +223,29 @@ export function v1Writes(update: LinuxResources, ctx: V1Context): CgroupWrite[] 
   // On hybrid hosts raw v2 keys can only reach controllers bound to the unified tree.
   for (const [key, value] of Object.entries(update.unified ?? {})) add('unified', key, value);
   return w;
+}
+
+/**
+ * What a person needs to know when the kernel refuses a write berth cannot check
+ * beforehand (it depends on other cgroups' values): the OCI field and the rule,
+ * or '' when there is nothing to add to "file: errno".
+ */
+export function cgroupWriteHint(path: string, errno: string | undefined): string {
+  const file = path.slice(path.lastIndexOf('/') + 1);
+  if (errno === 'EINVAL' && (file === 'cpu.rt_runtime_us' || file === 'cpu.rt_period_us')) {
+    // sched_rt_global_validate/tg_rt_schedulable: a group's runtime/period must fit in
+    // its parent's, and new v1 cpu cgroups (berth's /berth parent too) start with 0.
+    return 'linux.resources.cpu.realtimeRuntime/realtimePeriod: the kernel refuses a real-time runtime that does not fit in the parent cgroup\'s ' +
+      '(cpu.rt_runtime_us of every ancestor, which starts at 0 in a new cgroup such as berth\'s /berth parent); ' +
+      'give the ancestors a budget first, or leave realtimeRuntime unset';
+  }
+  if (errno === 'ENOENT' && /^(blkio\.(bfq\.)?weight(_device)?|io\.(bfq\.)?weight)$/.test(file)) {
+    // The weight files belong to the I/O scheduler's cgroup policy, not to the controller.
+    return 'linux.resources.blockIO.weight/weightDevice: this kernel has no I/O weight file: weights need BFQ built with ' +
+      'group scheduling (CONFIG_BFQ_GROUP_IOSCHED: blkio.bfq.weight, io.bfq.weight) or, on cgroup v2, blk-iocost (io.weight); ' +
+      'throttles (throttleReadBpsDevice, ...) work without them';
+  }
+  return '';
 }
 
 /** Deep-enough merge for update(): sections merge field by field, arrays and `unified` keys replace/extend. */

@@ -4,6 +4,12 @@
 import { constants, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { CgroupError } from '../errors.js';
+import { cgroupWriteHint } from './convert.js';
+
+function hint(path: string, errno: string | undefined): string {
+  const h = cgroupWriteHint(path, errno);
+  return h ? ` (${h})` : '';
+}
 
 export function toCgroupError(step: string, err: unknown, path: string, what: string): CgroupError {
   if (err instanceof CgroupError) return err;
@@ -13,7 +19,7 @@ export function toCgroupError(step: string, err: unknown, path: string, what: st
     path,
     ...(e?.code ? { errno: e.code } : {}),
     ...(e?.syscall ? { syscall: e.syscall } : {}),
-    message: `${what}: ${e?.code ?? ''} ${e?.message ?? String(err)}`.replace(/\s+/g, ' ').trim(),
+    message: `${what}: ${e?.code ?? ''} ${e?.message ?? String(err)}${hint(path, e?.code)}`.replace(/\s+/g, ' ').trim(),
     cause: err,
   });
 }

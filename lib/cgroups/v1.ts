@@ -159,9 +159,9 @@ export class CgroupV1Manager implements CgroupManager {
   async childPlacement(resources: LinuxResources | undefined, ownershipMarker?: string): Promise<ChildPlacement> {
     if (this.isCreated) throw new CgroupError({ step: 'create', message: 'create() called twice' });
     this.isCreated = true;
-    await this.enableUnifiedControllers(resources);
     // The child writes only after every mkdir succeeded, i.e. when every leaf is its own.
     const writes: ChildPlacement['writes'] = ownershipMarker ? [{ path: ownershipMarker, value: '1' }] : [];
+    writes.push(...(await this.unifiedControllerWrites(resources)));
     if (resources) {
       for (const w of await this.writesFor(resources)) {
         const dir = this.dir(w.controller);
@@ -216,12 +216,36 @@ export class CgroupV1Manager implements CgroupManager {
   private async enableUnifiedControllers(resources: LinuxResources | undefined): Promise<void> {
     const u = this.unified;
     if (!u) return;
-    const needed = v2ControllersNeeded({
+    const needed = this.unifiedControllersNeeded(resources);
+    // Only what the resources need in the hybrid unified tree, and all of it must work.
+    if (needed.size > 0) await enableSubtreeControllers(u.mount, this.segments, needed, needed);
+  }
+
+  /**
+   * enableUnifiedControllers for a tree the child has yet to make: the root's
+   * subtree_control is written now; the ancestors below it do not exist yet, so
+   * the child enables the controllers in them (first among its writes, after its
+   * mkdirs and before any limit file it needs).
+   */
+  private async unifiedControllerWrites(resources: LinuxResources | undefined): Promise<ChildPlacement['writes']> {
+    const u = this.unified;
+    if (!u) return [];
+    const needed = this.unifiedControllersNeeded(resources);
+    if (needed.size === 0) return [];
+    await enableSubtreeControllers(u.mount, this.segments.slice(0, 1), needed, needed);
+    const writes: ChildPlacement['writes'] = [];
+    for (let i = 1; i < this.segments.length; i++) {
+      const control = join(u.mount, ...this.segments.slice(0, i), 'cgroup.subtree_control');
+      for (const c of needed) writes.push({ path: control, value: `+${c}` });
+    }
+    return writes;
+  }
+
+  private unifiedControllersNeeded(resources: LinuxResources | undefined): Set<string> {
+    return v2ControllersNeeded({
       ...(resources?.hugepageLimits && !this.byController.has('hugetlb') ? { hugepageLimits: resources.hugepageLimits } : {}),
       ...(resources?.unified ? { unified: resources.unified } : {}),
     });
-    // Only what the resources need in the hybrid unified tree, and all of it must work.
-    if (needed.size > 0) await enableSubtreeControllers(u.mount, this.segments, needed, needed);
   }
 
   private async writesFor(update: LinuxResources) {

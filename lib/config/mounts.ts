@@ -32,7 +32,10 @@ export interface ResolvedIdmap {
   gidMappings?: IdMapping[];
 }
 
-const FLAG_OPTIONS: Record<string, { set?: number; clear?: number; attr?: number }> = {
+/** attr: its MOUNT_ATTR_* (a bind mount can set it); sb: a filesystem (superblock) flag, which a bind cannot set. */
+type FlagOption = { set?: number; clear?: number; attr?: number; sb?: boolean };
+
+const BASE_FLAG_OPTIONS: Record<string, FlagOption> = {
   defaults: {}, // runc and crun accept it as "no flags"; the kernel would refuse it as data
   ro: { set: MS.RDONLY, attr: MOUNT_ATTR.RDONLY },
   rw: { clear: MS.RDONLY },
@@ -42,10 +45,10 @@ const FLAG_OPTIONS: Record<string, { set?: number; clear?: number; attr?: number
   dev: { clear: MS.NODEV },
   noexec: { set: MS.NOEXEC, attr: MOUNT_ATTR.NOEXEC },
   exec: { clear: MS.NOEXEC },
-  sync: { set: MS.SYNCHRONOUS },
+  sync: { set: MS.SYNCHRONOUS, sb: true },
   async: { clear: MS.SYNCHRONOUS },
-  dirsync: { set: MS.DIRSYNC },
-  mand: { set: MS.MANDLOCK },
+  dirsync: { set: MS.DIRSYNC, sb: true },
+  mand: { set: MS.MANDLOCK, sb: true },
   nomand: { clear: MS.MANDLOCK },
   atime: { clear: MS.NOATIME },
   noatime: { set: MS.NOATIME, attr: MOUNT_ATTR.NOATIME },
@@ -55,8 +58,36 @@ const FLAG_OPTIONS: Record<string, { set?: number; clear?: number; attr?: number
   norelatime: { clear: MS.RELATIME },
   strictatime: { set: MS.STRICTATIME, attr: MOUNT_ATTR.STRICTATIME },
   nostrictatime: { clear: MS.STRICTATIME },
-  lazytime: { set: MS.LAZYTIME },
+  lazytime: { set: MS.LAZYTIME, sb: true },
   nolazytime: { clear: MS.LAZYTIME },
+  iversion: { set: MS.I_VERSION, sb: true },
+  noiversion: { clear: MS.I_VERSION },
+  nosymfollow: { set: MS.NOSYMFOLLOW, attr: MOUNT_ATTR.NOSYMFOLLOW },
+  symfollow: { clear: MS.NOSYMFOLLOW },
+  // MS_SILENT only quiets the kernel's messages while mounting.
+  silent: { set: MS.SILENT },
+  loud: { clear: MS.SILENT },
+};
+
+/**
+ * The runtime-spec's recursive variants (rro, rnosuid, ... rsymfollow): the
+ * same attribute, for every mount of the tree. A bind's attributes are set with
+ * mount_setattr on the cloned tree, with AT_RECURSIVE when it is an rbind (and a
+ * plain bind is a single mount); a new filesystem mount has no submounts yet.
+ * So each means what its plain form does here.
+ */
+const RECURSIVE_OPTIONS = ['ro', 'rw', 'nosuid', 'suid', 'nodev', 'dev', 'noexec', 'exec', 'nodiratime', 'diratime', 'relatime', 'norelatime',
+  'noatime', 'atime', 'strictatime', 'nostrictatime', 'nosymfollow', 'symfollow'];
+
+const FLAG_OPTIONS: Record<string, FlagOption> = {
+  ...BASE_FLAG_OPTIONS,
+  ...Object.fromEntries(RECURSIVE_OPTIONS.map((o) => [`r${o}`, BASE_FLAG_OPTIONS[o]!])),
+};
+
+/** runtime-spec options berth refuses, and why (else they would reach the filesystem as data and fail late, or be ignored). */
+const REFUSED_OPTIONS: Record<string, string> = {
+  remount: 'is not supported: every mounts[] entry makes a new mount in the container, there is nothing to remount',
+  tmpcopyup: 'is not supported by berth (copy the contents into the tmpfs from the container instead)',
 };
 
 const PROPAGATION: Record<string, number> = {
@@ -127,8 +158,13 @@ export function resolveMount(m: unknown, field: string, bundleDir: string | unde
       recursive = true;
       return;
     }
+    const refused = lookup(REFUSED_OPTIONS, opt);
+    if (refused !== undefined) throw new ConfigError(`${field}.options[${i}]`, `"${opt}" ${refused}`);
     const flag = lookup(FLAG_OPTIONS, opt);
     if (flag) {
+      if (flag.sb && bind) {
+        throw new ConfigError(`${field}.options[${i}]`, `"${opt}" is a filesystem (superblock) flag: a bind mount shares its source's filesystem and cannot set it`);
+      }
       if (flag.set) flags |= flag.set;
       if (flag.clear) flags &= ~flag.clear;
       if (flag.attr) attrSet |= flag.attr;

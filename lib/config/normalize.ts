@@ -104,6 +104,27 @@ function rootfsPropagation(value: unknown, ownMountNs: boolean, field: string): 
   return flag;
 }
 
+const PLATFORM_SECTIONS: Array<[string, string]> = [
+  ['windows', 'is for Windows containers; berth runs Linux containers'],
+  ['solaris', 'is for Solaris zones; berth runs Linux containers'],
+  ['zos', 'is for z/OS; berth runs Linux containers'],
+  ['vm', 'is for VM-based runtimes (a hypervisor and guest kernel); berth runs containers on the host kernel'],
+];
+
+/**
+ * OCI fields berth does not implement, refused rather than ignored (a caller
+ * who asks for them must not get a container without them). An empty object
+ * asks for nothing and passes, as null does.
+ */
+function refuseUnimplemented(cfg: Record<string, unknown>, linux: Record<string, unknown>): void {
+  const asks = (v: unknown): boolean => v !== undefined && v !== null && !(isObject(v) && Object.keys(v).length === 0);
+  for (const [section, why] of PLATFORM_SECTIONS) if (asks(cfg[section])) throw new ConfigError(section, why);
+  const proc = isObject(cfg.process) ? cfg.process : {};
+  if (proc.commandLine !== undefined) throw new ConfigError('process.commandLine', 'is Windows-only; on Linux the command is process.args');
+  if (asks(linux.intelRdt)) throw new ConfigError('linux.intelRdt', 'Intel RDT (resctrl) is not supported by berth');
+  if (asks(linux.netDevices)) throw new ConfigError('linux.netDevices', 'moving host network devices into the container is not supported by berth');
+}
+
 /**
  * Reads a bundle if one is given and validates everything against the host's
  * cgroup facts and what the kernel will hold the child to (`caller`: this
@@ -153,6 +174,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   for (const [value, field, why] of unsupported) {
     if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0)) throw new ConfigError(field, why);
   }
+  refuseUnimplemented(cfg as unknown as Record<string, unknown>, linux);
   const namespaces = normalizeNamespaces(linux.namespaces, 'linux.namespaces');
   // Without one the child has nowhere to mount or pivot into, and the process
   // would run in the host's filesystem with rootfs ignored (runc refuses the
@@ -201,7 +223,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   const resources = withDeviceRules(resourcesGiven, devices);
   const cgroupsPath = optStr(linux.cgroupsPath, 'linux.cgroupsPath');
   cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now
-  validateResources(resources, host, 'linux.resources');
+  validateResources(resources, host, 'linux.resources', () => undefined); // warned above already
   const limits = withoutNullLimits(resources);
   const resourceFields = givenFields(withoutNullLimits(resourcesGiven), 'linux.resources');
   const userns = normalizeUserns({

@@ -7,9 +7,18 @@
 import { ConfigError } from '../errors.js';
 import type { LinuxResources } from '../../types/oci.js';
 import { type HostCgroupInfo, normalizePageSize, parseCpuList } from '../host/index.js';
-import { array, object as obj, onlyKeys, optBool, optLimit, plainJson } from './check.js';
+import { array, childField, object as obj, onlyKeys, optBool, optLimit, plainJson } from './check.js';
 
 type Obj = Record<string, unknown>;
+
+/** Says that a field was accepted and deliberately not applied (a process warning by default). */
+export type FieldWarning = (field: string, message: string) => void;
+
+export const warnIgnoredField: FieldWarning = (field, message) => {
+  process.emitWarning(`${field} is ignored: ${message}`, { type: 'BerthWarning', code: 'BERTH_IGNORED_FIELD' });
+};
+
+const given = (v: unknown): boolean => v !== undefined && v !== null;
 
 function cpuset(o: Obj, key: string, at: string, available: Set<number>, what: string): void {
   const v = o[key];
@@ -24,12 +33,27 @@ function cpuset(o: Obj, key: string, at: string, available: Set<number>, what: s
   }
 }
 
-function validateMemory(m: Obj, at: string, host: HostCgroupInfo): void {
+function validateMemory(m: Obj, at: string, host: HostCgroupInfo, warn: FieldWarning): void {
   onlyKeys(m, at, ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate']);
   // 0 means "not set" for limit/reservation/swap, as in runc.
   for (const k of ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP']) optLimit(m, k, at, { min: 0, unlimited: true });
   optLimit(m, 'swappiness', at, { min: 0, max: 100 });
   for (const k of ['disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate']) optBool(m[k], `${at}.${k}`);
+  // Kernel memory limits (NOT RECOMMENDED in the runtime-spec). `kernel`: cgroup v2
+  // has none, and current v1 kernels accept a write to memory.kmem.limit_in_bytes
+  // and enforce nothing (measured on 6.18); runc (>= 1.0.0-rc94) ignores it with a
+  // warning, and so does berth, naming the field. `kernelTCP` still works on v1
+  // (memory.kmem.tcp.limit_in_bytes, written by convert.ts); v2 has no such file.
+  if (given(m.kernel)) warn(`${at}.kernel`, 'kernel memory limits are deprecated and not enforced by the kernel (runc ignores them too); the memory limit counts kernel memory');
+  if (given(m.kernelTCP) && host.layout === 'v2') warn(`${at}.kernelTCP`, 'cgroup v2 has no kernel TCP buffer limit (runc ignores it too); the memory limit counts TCP buffers');
+  // Hierarchical accounting is the only mode since Linux 5.11 on v1 (writing 0 to
+  // memory.use_hierarchy is EINVAL) and the only one v2 has: true is what happens anyway.
+  if (m.useHierarchy === false) throw new ConfigError(`${at}.useHierarchy`, 'false is not possible: memory accounting is always hierarchical (cgroup v2, and v1 since Linux 5.11)');
+  if (host.layout === 'v2') {
+    if (given(m.swappiness)) throw new ConfigError(`${at}.swappiness`, 'is cgroup v1 only (memory.swappiness): cgroup v2 has no per-cgroup swappiness');
+    if (m.disableOOMKiller === true) throw new ConfigError(`${at}.disableOOMKiller`, 'is cgroup v1 only (memory.oom_control): cgroup v2 cannot disable the OOM killer of a cgroup');
+  }
+  // checkBeforeUpdate: Container.update() compares the new limits with the usage (any layout).
   const limit = m.limit as number | undefined;
   const swap = m.swap as number | undefined;
   if (swap !== undefined && swap > 0) {
@@ -71,11 +95,16 @@ function validateDeviceRef(d: Obj, at: string, host: HostCgroupInfo): void {
   if (!host.blockDevices.has(key)) throw new ConfigError(`${at}.major`, `no block device ${key} on this host`);
 }
 
+const LEAF_WEIGHT_GONE = 'is not supported: blkio leaf weights went away with the CFQ I/O scheduler (Linux 5.0), and no kernel berth runs on has them';
+
 function validateBlockIO(b: Obj, at: string, host: HostCgroupInfo): void {
   const throttles = ['throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'];
   onlyKeys(b, at, ['weight', 'leafWeight', 'weightDevice', ...throttles]);
   // 0 = unset; otherwise the blkio range 10..1000.
   for (const k of ['weight', 'leafWeight']) if (b[k] !== 0) optLimit(b, k, at, { min: 10, max: 1000 });
+  // Leaf weights were CFQ's (blkio.leaf_weight*), removed with CFQ in Linux 5.0;
+  // neither BFQ nor cgroup v2 has them, and berth needs a newer kernel (clone3).
+  if (given(b.leafWeight) && b.leafWeight !== 0) throw new ConfigError(`${at}.leafWeight`, LEAF_WEIGHT_GONE);
   if (b.weightDevice !== undefined) {
     array(b.weightDevice, `${at}.weightDevice`).forEach((d, i) => {
       const p = `${at}.weightDevice[${i}]`;
@@ -83,6 +112,7 @@ function validateBlockIO(b: Obj, at: string, host: HostCgroupInfo): void {
       onlyKeys(o, p, ['major', 'minor', 'weight', 'leafWeight']);
       validateDeviceRef(o, p, host);
       for (const k of ['weight', 'leafWeight']) optLimit(o, k, p, { min: 10, max: 1000 });
+      if (given(o.leafWeight)) throw new ConfigError(`${p}.leafWeight`, LEAF_WEIGHT_GONE);
     });
   }
   for (const t of throttles) {
@@ -150,14 +180,34 @@ function validateUnified(u: unknown, at: string): void {
   }
 }
 
-/** Throws a ConfigError naming the JSON path of the first invalid field. Pure: no I/O. */
-export function validateResources(resources: unknown, host: HostCgroupInfo, at = 'linux.resources'): asserts resources is LinuxResources | undefined {
+function refuseNetwork(v: unknown, at: string, host: HostCgroupInfo): void {
+  const n = obj(v, at);
+  onlyKeys(n, at, ['classID', 'priorities']);
+  const why = host.layout === 'v2'
+    ? 'cgroup v2 has no net_cls/net_prio controllers (classify traffic with eBPF or nftables\' cgroup match instead)'
+    : 'berth does not manage the cgroup v1 net_cls/net_prio controllers';
+  if (given(n.classID)) throw new ConfigError(`${at}.classID`, `is not supported: ${why}`);
+  if (given(n.priorities) && !(Array.isArray(n.priorities) && n.priorities.length === 0)) throw new ConfigError(`${at}.priorities`, `is not supported: ${why}`);
+}
+
+function refuseRdma(v: unknown, at: string): void {
+  const devices = Object.keys(obj(v, at));
+  if (devices.length > 0) throw new ConfigError(childField(at, devices[0]!), 'is not supported: berth does not manage the rdma cgroup controller');
+}
+
+/**
+ * Throws a ConfigError naming the JSON path of the first invalid field. Pure: no I/O.
+ * `warn` hears about fields accepted but deliberately not applied (memory.kernel*).
+ */
+export function validateResources(resources: unknown, host: HostCgroupInfo, at = 'linux.resources', warn: FieldWarning = warnIgnoredField): asserts resources is LinuxResources | undefined {
   if (resources === undefined) return;
   const r = obj(resources, at);
-  // network and rdma are OCI fields berth accepts but does not apply (no net_cls/net_prio/rdma support yet).
   onlyKeys(r, at, ['devices', 'memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'unified', 'network', 'rdma']);
+  // network and rdma: OCI fields berth does not apply, so refused when they ask for anything.
+  if (given(r.network)) refuseNetwork(r.network, `${at}.network`, host);
+  if (given(r.rdma)) refuseRdma(r.rdma, `${at}.rdma`);
   if (r.devices !== undefined) validateDevices(r.devices, `${at}.devices`);
-  if (r.memory !== undefined) validateMemory(obj(r.memory, `${at}.memory`), `${at}.memory`, host);
+  if (r.memory !== undefined) validateMemory(obj(r.memory, `${at}.memory`), `${at}.memory`, host, warn);
   if (r.cpu !== undefined) validateCpu(obj(r.cpu, `${at}.cpu`), `${at}.cpu`, host);
   if (r.pids !== undefined) {
     const p = obj(r.pids, `${at}.pids`);
@@ -198,9 +248,9 @@ export function withoutNullLimits<T extends LinuxResources | undefined>(resource
  * update()'s argument, straight from the caller: checked as data (a plain copy,
  * see plainJson) and as resources, and returned without its null limits.
  */
-export function validateUpdate(resources: unknown, host: HostCgroupInfo, at = 'resources'): LinuxResources {
+export function validateUpdate(resources: unknown, host: HostCgroupInfo, at = 'resources', warn: FieldWarning = warnIgnoredField): LinuxResources {
   const copy = plainJson(resources, at);
   if (copy === undefined) throw new ConfigError(at, 'is required');
-  validateResources(copy, host, at);
+  validateResources(copy, host, at, warn);
   return withoutNullLimits(copy as LinuxResources);
 }

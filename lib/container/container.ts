@@ -7,7 +7,7 @@ import type { LinuxResources } from '../../types/oci.js';
 import type { CgroupStats } from '../cgroups/index.js';
 import type { ResolvedConfig } from '../config/normalize.js';
 import { validateUpdate } from '../config/resources.js';
-import { InvalidStateError } from '../errors.js';
+import { ConfigError, InvalidStateError } from '../errors.js';
 import { readHostCgroupInfo } from '../host/index.js';
 import type { PidHandle } from '../launch/channel.js';
 import { letExec } from '../launch/spawn.js';
@@ -161,7 +161,31 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
   async update(resources: LinuxResources): Promise<void> {
     if (this.current === 'stopped' || this.destroyed) throw new InvalidStateError('update', this.current, this.id);
     const host = await readHostCgroupInfo();
-    await this.parts.cgroup.update(validateUpdate(resources, { ...host, layout: this.parts.cgroup.layout }));
+    const update = validateUpdate(resources, { ...host, layout: this.parts.cgroup.layout });
+    await this.checkMemoryUsage(update);
+    await this.parts.cgroup.update(update);
+  }
+
+  /**
+   * memory.checkBeforeUpdate (this update's, else the container's config's): a
+   * new memory limit (or memory+swap limit) at or below what the container uses
+   * now is refused before anything is written, as runc does on cgroup v2 (its
+   * CheckMemoryUsage). Without it the kernel reclaims, swaps or OOM-kills to fit.
+   */
+  private async checkMemoryUsage(update: LinuxResources): Promise<void> {
+    const m = update.memory;
+    const check = m?.checkBeforeUpdate ?? this.config.resources?.memory?.checkBeforeUpdate ?? false;
+    if (!m || !check) return;
+    const limit = m.limit ?? 0;
+    const swap = m.swap ?? 0;
+    if (limit <= 0 && swap <= 0) return;
+    const { memory } = await this.parts.cgroup.stats();
+    if (limit > 0 && memory.current >= limit) {
+      throw new ConfigError('resources.memory.limit', `${limit} is not above the container's memory usage (${memory.current} bytes), and memory.checkBeforeUpdate is set`);
+    }
+    if (swap > 0 && memory.current + memory.swapCurrent >= swap) {
+      throw new ConfigError('resources.memory.swap', `${swap} is not above the container's memory+swap usage (${memory.current + memory.swapCurrent} bytes), and memory.checkBeforeUpdate is set`);
+    }
   }
 
   /** Freezes every process of the container (state 'paused'). */

@@ -22,15 +22,18 @@ export const MS = {
   REMOUNT: 32,
   MANDLOCK: 64,
   DIRSYNC: 128,
+  NOSYMFOLLOW: 256,
   NOATIME: 1024,
   NODIRATIME: 2048,
   BIND: 4096,
   REC: 16384,
+  SILENT: 1 << 15,
   UNBINDABLE: 1 << 17,
   PRIVATE: 1 << 18,
   SLAVE: 1 << 19,
   SHARED: 1 << 20,
   RELATIME: 1 << 21,
+  I_VERSION: 1 << 23,
   STRICTATIME: 1 << 24,
   LAZYTIME: 1 << 25,
 } as const;
@@ -45,6 +48,7 @@ export const MOUNT_ATTR = {
   NOATIME: 0x10,
   STRICTATIME: 0x20,
   NODIRATIME: 0x80,
+  NOSYMFOLLOW: 0x00200000,
 } as const;
 
 export const CAPABILITIES = [

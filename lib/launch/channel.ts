@@ -7,6 +7,7 @@ import os from 'node:os';
 import { BerthError, CgroupError, ExecutableNotFoundError, SetupError, errnoName } from '../errors.js';
 import { type ChildMessage, type FdWatch, native } from '../native/addon.js';
 import { MSG_CGROUP_CREATED, MSG_CONTINUE, MSG_ERROR, MSG_GO, MSG_PID, MSG_PTY, MSG_READY, MSG_SECCOMP_LISTENER, MSG_USERNS, STEP_NAMES, SYSCALL_NAMES } from '../native/protocol.gen.js';
+import { cgroupWriteHint } from '../cgroups/convert.js';
 
 export interface ExitInfo {
   exitCode: number | null;
@@ -212,7 +213,10 @@ export function messageToError(m: ChildMessage, proc: PidHandle | null): BerthEr
   const where = m.detail ? ` ${m.detail}` : '';
   const what = `${syscall ?? 'syscall'}${where}: ${errno}`;
   const detail = { errno, ...(syscall ? { syscall } : {}), ...(m.detail ? { path: m.detail } : {}) };
-  if (step === 'cgroup') return new CgroupError({ step, message: `cgroup setup failed: ${what}`, ...detail });
+  if (step === 'cgroup') {
+    const hint = m.detail ? cgroupWriteHint(m.detail, errno) : '';
+    return new CgroupError({ step, message: `cgroup setup failed: ${what}${hint ? ` (${hint})` : ''}`, ...detail });
+  }
   if (step === 'exec' && (errno === 'ENOENT' || errno === 'ENOTDIR')) return new ExecutableNotFoundError(m.detail, errno);
   if (step === 'cwd' && errno === 'ENOENT') {
     return new SetupError(step, `working directory not found in container: ${m.detail}`, { errno, syscall: 'chdir', path: m.detail });

@@ -6,6 +6,7 @@
 // children, zombies, and the container's cgroup directory in every hierarchy.
 import test from 'ava';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createContainer } from '../../dist/lib/index.js';
 // Internal, for skip reasons and leak checks only (which hierarchies exist here).
@@ -370,6 +371,12 @@ cgtest('invalid resources are refused by createContainer naming the field, leavi
     [{ memory: { limit: -5 } }, 'linux.resources.memory.limit'],
     [{ cpu: { cpus: '0-999' } }, 'linux.resources.cpu.cpus'],
     [{ pids: { limit: 1.5 } }, 'linux.resources.pids.limit'],
+    // OCI fields berth does not apply: refused, not ignored.
+    [{ network: { classID: 0x100001 } }, 'linux.resources.network.classID'],
+    [{ rdma: { mlx5_0: { hcaHandles: 2 } } }, 'linux.resources.rdma.mlx5_0'],
+    [{ blockIO: { leafWeight: 300 } }, 'linux.resources.blockIO.leafWeight'],
+    [{ memory: { useHierarchy: false } }, 'linux.resources.memory.useHierarchy'],
+    ...(layout?.layout === 'v2' ? [[{ memory: { swappiness: 10 } }, 'linux.resources.memory.swappiness'], [{ memory: { disableOOMKiller: true } }, 'linux.resources.memory.disableOOMKiller']] : []),
   ];
   for (const [resources, field] of cases) {
     const id = newId();
@@ -398,6 +405,127 @@ cgtest('a value the kernel refuses rejects with the file and errno, leaving noth
   t.is(path.basename(err?.path ?? ''), burstFile);
   t.is(err?.errno, 'EINVAL');
   t.false(fs.existsSync(path.join(stateRoot, id)), 'no state directory');
+  t.deepEqual(cgroupDirs(id).filter((d) => fs.existsSync(d)), [], 'no cgroup directory');
+  await assertNoLeaks(t, before, stateRoot);
+});
+
+// ---- fields checked in their cgroup files ------------------------------------------
+
+/** The container's directory in the hierarchy that holds `controller` ('unified': the cgroup2 tree). */
+function controllerDir(id, controller) {
+  const mount = controller === 'unified' || layout.layout === 'v2' ? layout.unifiedMount : layout.v1[controller];
+  return path.join(mount, 'berth', id);
+}
+const readCg = (id, controller, file) => fs.readFileSync(path.join(controllerDir(id, controller), file), 'utf8').trim();
+
+cgtest('memory.swappiness, disableOOMKiller and kernelTCP (v1), cpu.idle and cpu.burst reach their files', ['memory', 'cpu'], async (t) => {
+  const before = await settledSnapshot(stateRoot);
+  const v2 = layout.layout === 'v2';
+  // cpu.idle (SCHED_IDLE cgroups) came with Linux 5.15.
+  const [major, minor] = os.release().split('.').map(Number);
+  const hasIdle = major > 5 || (major === 5 && minor >= 15);
+  const cpu = { quota: 50000, period: 100000, burst: 20000, ...(hasIdle ? { idle: 1 } : {}) };
+  const { c, id, until } = await started(t, { memory: v2 ? { limit: 256 * MiB } : { swappiness: 7, disableOOMKiller: true, kernelTCP: 16 * MiB }, cpu }, 'echo up; exec sleep 100');
+  await until(/up/);
+  if (v2) {
+    t.is(readCg(id, 'cpu', 'cpu.max.burst'), '20000');
+  } else {
+    t.is(readCg(id, 'memory', 'memory.swappiness'), '7');
+    t.regex(readCg(id, 'memory', 'memory.oom_control'), /^oom_kill_disable 1$/m);
+    t.is(readCg(id, 'memory', 'memory.kmem.tcp.limit_in_bytes'), String(16 * MiB));
+    t.is(readCg(id, 'cpu', 'cpu.cfs_burst_us'), '20000');
+  }
+  if (hasIdle) t.is(readCg(id, 'cpu', 'cpu.idle'), '1');
+  else t.log(`kernel ${os.release()} has no cpu.idle (5.15+): not checked`);
+  await destroyAndCheck(t, c, before);
+});
+
+cgtest('memory.checkBeforeUpdate: update() refuses a limit below the usage and writes nothing; a limit above it applies', ['memory'], async (t) => {
+  const before = await settledSnapshot(stateRoot);
+  const limitFile = layout.layout === 'v2' ? 'memory.max' : 'memory.limit_in_bytes';
+  // 32 MiB in /dev/shm (tmpfs pages are charged to the cgroup) stay charged while it runs.
+  const { c, id, until } = await started(t, { memory: { limit: 512 * MiB, checkBeforeUpdate: true } }, 'head -c 33554432 /dev/zero > /dev/shm/fill && echo up; exec sleep 100');
+  await until(/up/);
+  const usage = (await c.stats()).memory.current;
+  t.true(usage >= 32 * MiB, `usage ${usage}`);
+  // The create config's checkBeforeUpdate holds for later updates, and an update's own says it too.
+  for (const memory of [{ limit: 16 * MiB }, { limit: 16 * MiB, checkBeforeUpdate: true }]) {
+    const err = await t.throwsAsync(c.update({ memory }), { code: 'INVALID_CONFIG' });
+    t.is(err?.field, 'resources.memory.limit');
+    t.regex(err?.message ?? '', /not above the container's memory usage/);
+    t.is(readCg(id, 'memory', limitFile), String(512 * MiB), 'nothing written');
+  }
+  await c.update({ memory: { limit: 256 * MiB } });
+  t.is(readCg(id, 'memory', limitFile), String(256 * MiB));
+  await destroyAndCheck(t, c, before);
+});
+
+const hugetlbHere = () => {
+  if (!fs.existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB')) return 'no 2MB huge pages on this host';
+  if (layout.layout === 'v1' || (layout.layout === 'hybrid' && layout.v1.hugetlb)) return layout.v1.hugetlb ? null : 'no hugetlb controller';
+  return unifiedControllers.includes('hugetlb') ? null : 'no hugetlb controller in the cgroup2 tree';
+};
+
+test.serial('hugepageLimits reach hugetlb.2MB.* (on a hybrid host in the unified tree, whose parents the child enables it in)', async (t) => {
+  const reason = lacking() ?? hugetlbHere();
+  if (reason) {
+    t.log(`skipped: ${reason}`);
+    t.pass();
+    return;
+  }
+  const before = await settledSnapshot(stateRoot);
+  const { c, id, until } = await started(t, { hugepageLimits: [{ pageSize: '2MB', limit: 4 * 2 * MiB }] }, 'echo up; exec sleep 100');
+  await until(/up/);
+  if (layout.layout === 'v2' || !layout.v1.hugetlb) {
+    t.is(readCg(id, 'unified', 'hugetlb.2MB.max'), String(8 * MiB));
+    if (fs.existsSync(path.join(controllerDir(id, 'unified'), 'hugetlb.2MB.rsvd.max'))) t.is(readCg(id, 'unified', 'hugetlb.2MB.rsvd.max'), String(8 * MiB));
+  } else {
+    t.is(readCg(id, 'hugetlb', 'hugetlb.2MB.limit_in_bytes'), String(8 * MiB));
+  }
+  await destroyAndCheck(t, c, before);
+});
+
+test.serial('cpu.realtimeRuntime the parent cannot fund rejects naming the field and the rule (v1: new cgroups have no RT budget)', async (t) => {
+  const reason = lacking('cpu') ?? (layout.layout === 'v2' ? 'cgroup v2: realtimeRuntime is refused by the config (unit-tested)' : null) ??
+    (fs.existsSync(path.join(layout.v1.cpu, 'cpu.rt_runtime_us')) ? null : 'kernel without CONFIG_RT_GROUP_SCHED (no cpu.rt_runtime_us)');
+  if (reason) {
+    t.log(`skipped: ${reason}`);
+    t.pass();
+    return;
+  }
+  const before = await settledSnapshot(stateRoot);
+  const id = newId();
+  const err = await t.throwsAsync(
+    createContainer({ id, rootfs: ROOTFS, stateRoot, process: { args: ['/bin/true'] }, linux: { resources: { cpu: { realtimeRuntime: 1000 } } } }),
+    { code: 'CGROUP_FAILED' },
+  );
+  t.is(path.basename(err?.path ?? ''), 'cpu.rt_runtime_us');
+  t.is(err?.errno, 'EINVAL');
+  t.regex(err?.message ?? '', /linux\.resources\.cpu\.realtimeRuntime.*parent cgroup's/);
+  t.false(fs.existsSync(path.join(stateRoot, id)), 'no state directory');
+  t.deepEqual(cgroupDirs(id).filter((d) => fs.existsSync(d)), [], 'no cgroup directory');
+  await assertNoLeaks(t, before, stateRoot);
+});
+
+// v1 only (cgtest skips on v2, where io.weight depends on blk-iocost; the message is unit-tested).
+cgtest('blockIO.weight (v1): applied where the kernel has a weight file, else a CGROUP_FAILED that says what provides weights', ['blkio'], async (t) => {
+  const before = await settledSnapshot(stateRoot);
+  const present = ['blkio.weight', 'blkio.bfq.weight'].find((f) => fs.existsSync(path.join(layout.v1.blkio, f)));
+  if (present) {
+    const { c, id, until } = await started(t, { blockIO: { weight: 300 } }, 'echo up; exec sleep 100');
+    await until(/up/);
+    t.regex(readCg(id, 'blkio', present), /300/);
+    await destroyAndCheck(t, c, before);
+    return;
+  }
+  const id = newId();
+  const err = await t.throwsAsync(
+    createContainer({ id, rootfs: ROOTFS, stateRoot, process: { args: ['/bin/true'] }, linux: { resources: { blockIO: { weight: 300 } } } }),
+    { code: 'CGROUP_FAILED' },
+  );
+  t.log(err?.message);
+  t.is(err?.errno, 'ENOENT');
+  t.regex(err?.message ?? '', /linux\.resources\.blockIO\.weight.*CONFIG_BFQ_GROUP_IOSCHED/);
   t.deepEqual(cgroupDirs(id).filter((d) => fs.existsSync(d)), [], 'no cgroup directory');
   await assertNoLeaks(t, before, stateRoot);
 });

@@ -2,6 +2,7 @@
 import test from 'ava';
 import {
   blkioWeightToIoWeight,
+  cgroupWriteHint,
   cpuMax,
   mergeResources,
   sharesToWeight,
@@ -166,6 +167,14 @@ test('v1Writes: memory, memsw before the limit; unlimited memsw is optional', (t
   t.deepEqual(v1Writes({ memory: { limit: 0, swap: 0, reservation: 0 } }, V1), []);
 });
 
+test('memory.kernelTCP: memory.kmem.tcp.limit_in_bytes on v1 (0 unset, -1 unlimited); nothing on v2; memory.kernel nowhere', (t) => {
+  t.deepEqual(files(v1Writes({ memory: { kernelTCP: 1 << 24, kernel: 1 << 26 } }, V1)), [`memory:memory.kmem.tcp.limit_in_bytes=${1 << 24}`]);
+  t.deepEqual(files(v1Writes({ memory: { kernelTCP: -1 } }, V1)), ['memory:memory.kmem.tcp.limit_in_bytes=-1']);
+  t.deepEqual(v1Writes({ memory: { kernelTCP: 0 } }, V1), []);
+  const r = { memory: { kernelTCP: 1 << 24, kernel: 1 << 26 } };
+  t.deepEqual(v2Writes(r, r, V2), []);
+});
+
 test('v1Writes: cpu, cpuset, pids', (t) => {
   const r = { cpu: { shares: 512, period: 100000, quota: -1, burst: 0, realtimePeriod: 1000000, realtimeRuntime: 950000, idle: 1, cpus: '1', mems: '0' }, pids: { limit: -1 } };
   t.deepEqual(files(v1Writes(r, V1)), [
@@ -258,4 +267,22 @@ test('v2ControllersNeeded: only what the resources use', (t) => {
   t.deepEqual(need({ hugepageLimits: [] }), []);
   t.deepEqual(need({ hugepageLimits: [{ pageSize: '2MB', limit: 1 }] }), ['hugetlb']);
   t.deepEqual(need({ unified: { 'misc.max': 'x', 'cgroup.max.depth': '1', 'io.latency': 'y' } }), ['io', 'misc']);
+});
+
+test('cgroupWriteHint: an EINVAL from cpu.rt_runtime_us/rt_period_us names the OCI fields and the parent budget rule; nothing else gets a hint', (t) => {
+  for (const file of ['cpu.rt_runtime_us', 'cpu.rt_period_us']) {
+    const h = cgroupWriteHint(`/sys/fs/cgroup/cpu/berth/c1/${file}`, 'EINVAL');
+    t.regex(h, /^linux\.resources\.cpu\.realtimeRuntime\/realtimePeriod: /);
+    t.regex(h, /parent cgroup's .*starts at 0/);
+  }
+  t.is(cgroupWriteHint('/sys/fs/cgroup/cpu/berth/c1/cpu.rt_runtime_us', 'EBUSY'), '');
+  t.is(cgroupWriteHint('/sys/fs/cgroup/cpu/berth/c1/cpu.shares', 'EINVAL'), '');
+});
+
+test('cgroupWriteHint: a missing I/O weight file (ENOENT) names blockIO.weight and what provides weights', (t) => {
+  for (const file of ['blkio.weight', 'blkio.weight_device', 'blkio.bfq.weight', 'blkio.bfq.weight_device', 'io.weight', 'io.bfq.weight']) {
+    t.regex(cgroupWriteHint(`/sys/fs/cgroup/x/berth/c1/${file}`, 'ENOENT'), /^linux\.resources\.blockIO\.weight\/weightDevice: .*CONFIG_BFQ_GROUP_IOSCHED/, file);
+  }
+  t.is(cgroupWriteHint('/sys/fs/cgroup/blkio/berth/c1/blkio.weight', 'EINVAL'), '');
+  t.is(cgroupWriteHint('/sys/fs/cgroup/blkio/berth/c1/blkio.throttle.read_bps_device', 'ENOENT'), '');
 });

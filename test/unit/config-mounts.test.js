@@ -51,6 +51,32 @@ test('every flag option sets its MS_ bit', (t) => {
   for (const [opt, bit] of Object.entries(cases)) t.is(resolve({ destination: '/x', type: 'tmpfs', options: [opt] }).flags, bit, opt);
 });
 
+test('the runtime-spec options added in 1.1/1.2: nosymfollow/symfollow, iversion, silent/loud, and every recursive r-variant', (t) => {
+  t.is(resolve({ destination: '/x', type: 'tmpfs', options: ['nosymfollow'] }).flags, MS.NOSYMFOLLOW);
+  t.is(resolve({ destination: '/x', type: 'tmpfs', options: ['nosymfollow', 'symfollow'] }).flags, 0);
+  t.is(resolve({ destination: '/x', type: 'tmpfs', options: ['iversion', 'silent'] }).flags, MS.I_VERSION | MS.SILENT);
+  t.is(resolve({ destination: '/x', type: 'tmpfs', options: ['iversion', 'noiversion', 'silent', 'loud'] }).flags, 0);
+  t.is(resolve({ destination: '/d', source: dir, options: ['bind', 'nosymfollow'] }).attrSet, MOUNT_ATTR.NOSYMFOLLOW);
+  // Recursive variants: the plain option's flag and attribute (applied to the whole cloned tree with rbind).
+  const r = resolve({ destination: '/d', source: dir, options: ['rbind', 'rro', 'rnosuid', 'rnodev', 'rnoexec', 'rnoatime', 'rnosymfollow'] });
+  t.true(r.recursive);
+  t.is(r.attrSet, MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC | MOUNT_ATTR.NOATIME | MOUNT_ATTR.NOSYMFOLLOW);
+  t.is(resolve({ destination: '/d', source: dir, options: ['rbind', 'rro', 'rrw', 'rnoexec', 'rexec', 'rnosuid', 'rsuid', 'rnodev', 'rdev', 'rnosymfollow', 'rsymfollow'] }).attrSet, 0);
+  t.is(resolve({ destination: '/x', type: 'tmpfs', options: ['rro', 'rnodiratime', 'rstrictatime'] }).flags, MS.RDONLY | MS.NODIRATIME | MS.STRICTATIME);
+  t.is(resolve({ destination: '/x', type: 'tmpfs', options: ['rnoatime', 'ratime', 'rrelatime', 'rnorelatime', 'rnostrictatime'] }).flags, 0);
+  t.is(resolve({ destination: '/x', type: 'tmpfs', options: ['rro'] }).data, '', 'never passed as filesystem data');
+});
+
+test('refused mount options name the option: superblock flags on a bind, remount, tmpcopyup', async (t) => {
+  for (const opt of ['sync', 'dirsync', 'mand', 'lazytime', 'iversion']) {
+    await rejectsField(t, () => resolve({ destination: '/d', source: dir, options: ['rbind', opt] }), 'mounts[0].options[1]', /superblock\) flag: a bind mount/);
+  }
+  t.notThrows(() => resolve({ destination: '/d', source: dir, options: ['rbind', 'async', 'nomand', 'nolazytime', 'noiversion'] }), 'the defaults may be said');
+  await rejectsField(t, () => resolve({ destination: '/x', type: 'tmpfs', options: ['nodev', 'remount'] }), 'mounts[0].options[1]', /"remount" is not supported/);
+  await rejectsField(t, () => resolve({ destination: '/tmp', type: 'tmpfs', options: ['tmpcopyup'] }), 'mounts[0].options[0]', /"tmpcopyup" is not supported by berth/);
+  await rejectsField(t, () => resolve({ destination: '/d', source: dir, options: ['bind', 'tmpcopyup'] }), 'mounts[0].options[1]', /tmpcopyup/);
+});
+
 test('a later option clears what an earlier one set (mount(8): the last one wins)', (t) => {
   const pairs = [['ro', 'rw'], ['nosuid', 'suid'], ['nodev', 'dev'], ['noexec', 'exec'], ['sync', 'async'], ['mand', 'nomand'],
     ['noatime', 'atime'], ['nodiratime', 'diratime'], ['relatime', 'norelatime'], ['strictatime', 'nostrictatime'], ['lazytime', 'nolazytime']];

@@ -284,3 +284,41 @@ test('a rejected config is a ConfigError raised before any side effect (no state
   await rejectsField(t, () => normalize(base({ stateRoot, linux: { resources: { pids: { limit: -2 } } } })), 'linux.resources.pids.limit');
   t.false(fs.existsSync(stateRoot));
 });
+
+// OCI sections and fields berth does not implement: refused naming the JSON
+// path, before anything exists; an empty object (or null) asks for nothing.
+test('linux.intelRdt, linux.netDevices, process.commandLine and the other platforms\' sections are refused with the reason', async (t) => {
+  await rejectsField(t, () => normalize(base({ linux: { intelRdt: { closID: 'guaranteed', l3CacheSchema: 'L3:0=7f0' } } })), 'linux.intelRdt', /Intel RDT \(resctrl\) is not supported by berth/);
+  await rejectsField(t, () => normalize(base({ linux: { intelRdt: { enableMonitoring: true } } })), 'linux.intelRdt', /resctrl/);
+  await rejectsField(t, () => normalize(base({ linux: { netDevices: { eth1: { name: 'net0' } } } })), 'linux.netDevices', /network devices/);
+  await rejectsField(t, () => normalize(base({ process: { args: ['/bin/true'], commandLine: 'cmd /c dir' } })), 'process.commandLine', /Windows-only.*process\.args/);
+  await rejectsField(t, () => normalize(base({ windows: { layerFolders: ['C:\\l'] } })), 'windows', /Windows containers/);
+  await rejectsField(t, () => normalize(base({ solaris: { milestone: 'svc:/milestone/container:default' } })), 'solaris', /Solaris/);
+  await rejectsField(t, () => normalize(base({ zos: { namespaces: [] } })), 'zos', /z\/OS/);
+  await rejectsField(t, () => normalize(base({ vm: { kernel: { path: '/vmlinuz' } } })), 'vm', /VM-based runtimes/);
+  for (const empty of [{}, null]) {
+    await t.notThrowsAsync(() => normalize(base({ linux: { intelRdt: empty, netDevices: empty }, windows: empty, vm: empty })));
+  }
+});
+
+test('the refusals come from a bundle config.json too, and the resources ones name linux.resources', async (t) => {
+  const bundle = path.join(dir, 'bundle-unsupported');
+  fs.mkdirSync(bundle, { recursive: true });
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ ociVersion: '1.2.0', root: { path: rootfs }, process: { args: ['/bin/true'] }, linux: { intelRdt: { closID: 'x' } } }));
+  await rejectsField(t, () => normalize({ bundle }), 'linux.intelRdt');
+  await rejectsField(t, () => normalize(base({ linux: { resources: { network: { classID: 7 } } } })), 'linux.resources.network.classID', /net_cls/);
+  await rejectsField(t, () => normalize(base({ linux: { resources: { rdma: { mlx5_0: { hcaHandles: 1 } } } } })), 'linux.resources.rdma.mlx5_0', /rdma/);
+});
+
+test('memory.kernel in a config warns once (the resources are validated twice: as given and with the device rules)', async (t) => {
+  const heard = [];
+  const listener = (w) => heard.push(w);
+  process.on('warning', listener);
+  try {
+    await normalize(base({ linux: { resources: { memory: { kernel: 1 << 26 } } } }));
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', listener);
+  }
+  t.deepEqual(heard.filter((w) => w.code === 'BERTH_IGNORED_FIELD').map((w) => w.message.split(' ')[0]), ['linux.resources.memory.kernel']);
+});

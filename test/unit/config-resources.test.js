@@ -28,7 +28,7 @@ test('a full, valid config passes on v2', (t) => {
     validateResources(
       {
         devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rw' }, { allow: true, type: 'b', major: -1, minor: null, access: 'm' }],
-        memory: { limit: 1 << 28, reservation: 1 << 27, swap: 1 << 29, swappiness: null, disableOOMKiller: false, kernel: -1 },
+        memory: { limit: 1 << 28, reservation: 1 << 27, swap: 1 << 29, swappiness: null, disableOOMKiller: false, useHierarchy: true },
         cpu: { shares: 512, quota: 50000, period: 100000, burst: 1000, cpus: '0-1', mems: '0', idle: 1 },
         pids: { limit: -1 },
         blockIO: {
@@ -40,7 +40,7 @@ test('a full, valid config passes on v2', (t) => {
         },
         hugepageLimits: [{ pageSize: '2MB', limit: 1 << 21 }, { pageSize: '2048KB', limit: -1 }],
         unified: { 'memory.high': '100M', 'cgroup.max.depth': '3', 'io.latency': '8:0 target=10' },
-        network: { classID: 1 },
+        network: {},
         rdma: {},
       },
       v2,
@@ -118,7 +118,7 @@ test('pids: 0 unset, -1 unlimited, nothing else below 1', async (t) => {
 });
 
 test('blockIO: weights 10..1000 (0 unset), devices must exist, throttles need a rate', async (t) => {
-  t.notThrows(() => validateResources({ blockIO: { weight: 0, leafWeight: 10 } }, v2));
+  t.notThrows(() => validateResources({ blockIO: { weight: 0, leafWeight: 0 } }, v2));
   await rejectsField(t, () => validateResources({ blockIO: { weight: 9 } }, v2), `${at}.blockIO.weight`);
   await rejectsField(t, () => validateResources({ blockIO: { leafWeight: 1001 } }, v1), `${at}.blockIO.leafWeight`);
   await rejectsField(t, () => validateResources({ blockIO: { weightDevice: {} } }, v2), `${at}.blockIO.weightDevice`, /array/);
@@ -191,4 +191,72 @@ test('the top level: an object with known sections only', async (t) => {
   await rejectsField(t, () => validateResources({ cpus: {} }, v2), `${at}.cpus`, /unknown field \(expected one of: devices, memory, cpu/);
   await rejectsField(t, () => validateResources({ cpu: 'fast' }, v2), `${at}.cpu`);
   await rejectsField(t, () => validateResources({ blockIO: [] }, v2), `${at}.blockIO`);
+});
+
+// The audit of every OCI resources field: what berth does not apply is refused
+// (or, where runc ignores it with a warning, warned about), never silently dropped.
+const noWarn = (t) => (field, message) => t.fail(`unexpected warning ${field}: ${message}`);
+
+test('memory.kernel is accepted with a warning naming it everywhere, kernelTCP only on v2 (v1 applies it); runc ignores both with a warning', (t) => {
+  for (const host of [v1, hybrid, v2]) {
+    const heard = [];
+    validateResources({ memory: { kernel: 1 << 26, kernelTCP: -1, limit: 1 << 28 } }, host, at, (field, message) => heard.push([field, message]));
+    t.deepEqual(heard.map(([f]) => f), [`${at}.memory.kernel`, ...(host.layout === 'v2' ? [`${at}.memory.kernelTCP`] : [])], host.layout);
+    t.regex(heard[0][1], /deprecated and not enforced/);
+    if (host.layout === 'v2') t.regex(heard[1][1], /cgroup v2 has no kernel TCP buffer limit/);
+    t.notThrows(() => validateResources({ memory: { kernel: null, kernelTCP: null, limit: 1 } }, host, at, noWarn(t)), 'null is absent');
+  }
+});
+
+test('the default warning is a process warning with code BERTH_IGNORED_FIELD', async (t) => {
+  const heard = new Promise((resolve) => process.once('warning', resolve));
+  validateResources({ memory: { kernel: 1 << 20 } }, v1);
+  const w = await heard;
+  t.is(w.code, 'BERTH_IGNORED_FIELD');
+  t.is(w.name, 'BerthWarning');
+  t.regex(w.message, /^linux\.resources\.memory\.kernel is ignored: /);
+});
+
+test('memory.useHierarchy: true is what the kernel does anyway, false is refused on every layout', async (t) => {
+  for (const host of [v1, hybrid, v2]) {
+    t.notThrows(() => validateResources({ memory: { useHierarchy: true } }, host, at, noWarn(t)));
+    await rejectsField(t, () => validateResources({ memory: { useHierarchy: false } }, host), `${at}.memory.useHierarchy`, /always hierarchical/);
+  }
+});
+
+test('memory.swappiness and disableOOMKiller: applied on v1 and hybrid, refused on cgroup v2 naming the version; checkBeforeUpdate everywhere', async (t) => {
+  for (const host of [v1, hybrid]) {
+    t.notThrows(() => validateResources({ memory: { swappiness: 0, disableOOMKiller: true, checkBeforeUpdate: true } }, host, at, noWarn(t)));
+  }
+  t.notThrows(() => validateResources({ memory: { checkBeforeUpdate: true } }, v2, at, noWarn(t)));
+  await rejectsField(t, () => validateResources({ memory: { swappiness: 10 } }, v2), `${at}.memory.swappiness`, /cgroup v1 only.*cgroup v2 has no/);
+  await rejectsField(t, () => validateResources({ memory: { swappiness: 0 } }, v2), `${at}.memory.swappiness`, /cgroup v1 only/);
+  await rejectsField(t, () => validateResources({ memory: { disableOOMKiller: true } }, v2), `${at}.memory.disableOOMKiller`, /cgroup v1 only.*cgroup v2/);
+  // What v2 does anyway (the OOM killer on, no check) asks for nothing.
+  t.notThrows(() => validateResources({ memory: { swappiness: null, disableOOMKiller: false, checkBeforeUpdate: false } }, v2, at, noWarn(t)));
+});
+
+test('blockIO.leafWeight (and per device) is refused: CFQ and its leaf weights are gone from every kernel berth runs on', async (t) => {
+  for (const host of [v1, hybrid, v2]) {
+    await rejectsField(t, () => validateResources({ blockIO: { leafWeight: 500 } }, host), `${at}.blockIO.leafWeight`, /CFQ/);
+    await rejectsField(t, () => validateResources({ blockIO: { weightDevice: [{ major: 8, minor: 0, leafWeight: 100 }] } }, host), `${at}.blockIO.weightDevice[0].leafWeight`, /CFQ/);
+    t.notThrows(() => validateResources({ blockIO: { weight: 100, leafWeight: 0, weightDevice: [{ major: 8, minor: 0, weight: 100, leafWeight: null }] } }, host));
+  }
+});
+
+test('network.classID and network.priorities are refused, saying why on each layout', async (t) => {
+  for (const host of [v1, hybrid]) {
+    await rejectsField(t, () => validateResources({ network: { classID: 0x100001 } }, host), `${at}.network.classID`, /net_cls\/net_prio controllers/);
+    await rejectsField(t, () => validateResources({ network: { priorities: [{ name: 'eth0', priority: 5 }] } }, host), `${at}.network.priorities`, /cgroup v1 net_cls\/net_prio/);
+  }
+  await rejectsField(t, () => validateResources({ network: { classID: 1 } }, v2), `${at}.network.classID`, /cgroup v2 has no net_cls/);
+  await rejectsField(t, () => validateResources({ network: { classId: 1 } }, v2), `${at}.network.classId`, /unknown field/);
+  t.notThrows(() => validateResources({ network: { priorities: [] } }, v2));
+});
+
+test('rdma limits are refused naming the device', async (t) => {
+  await rejectsField(t, () => validateResources({ rdma: { mlx5_1: { hcaHandles: 3 } } }, v2), `${at}.rdma.mlx5_1`, /rdma cgroup controller/);
+  await rejectsField(t, () => validateResources({ rdma: { 'mlx-0': { hcaObjects: 3 } } }, hybrid), `${at}.rdma["mlx-0"]`, /rdma/);
+  await rejectsField(t, () => validateResources({ rdma: [] }, v2), `${at}.rdma`, /object/);
+  t.notThrows(() => validateResources({ rdma: {} }, v1));
 });
