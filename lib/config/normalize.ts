@@ -220,7 +220,15 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   // Validated before the device rules are appended: a non-array `devices` is
   // the caller's to fix, named as such.
   validateResources(resourcesGiven, host, 'linux.resources');
-  const resources = withDeviceRules(resourcesGiven, devices);
+  // A rootless caller has no device cgroup: loading the v2 device program
+  // needs CAP_BPF or CAP_SYS_ADMIN in the initial namespace, and a v1 devices
+  // cgroup is root's. Nor can a node be made in its user namespace: the
+  // container's devices are binds of the host's, guarded by their own modes.
+  // So, as runc and crun rootless, no default rules; given ones are refused.
+  if (rootless && resourcesGiven?.devices !== undefined && resourcesGiven.devices !== null) {
+    throw new ConfigError('linux.resources.devices', `device cgroup rules need a device program or devices cgroup, which uid ${caller.euid} cannot have (the container's devices are binds of the host's nodes, guarded by their modes): leave them out`);
+  }
+  const resources = rootless ? resourcesGiven : withDeviceRules(resourcesGiven, devices);
   const cgroupsPath = optStr(linux.cgroupsPath, 'linux.cgroupsPath');
   cgroupSegments(id, cgroupsPath); // a path that escapes the hierarchy is a ConfigError now
   validateResources(resources, host, 'linux.resources', () => undefined); // warned above already

@@ -23,7 +23,6 @@ const alive = (pid) => {
 };
 
 await once(process.stdin, "data");
-const step = (s) => process.env.BERTH_RL_DEBUG && process.stderr.write(`step ${s}\n`);
 process.stdin.destroy();
 const out = { uid: process.getuid(), gid: process.getgid(), cgroup: fs.readFileSync('/proc/self/cgroup', 'utf8').trim() };
 
@@ -40,39 +39,42 @@ try {
 }
 
 // 2. A running container: seen from the host it is this user; exec, a terminal, stats, destroy.
-try {
-  const c = await createContainer({ id: `${prefix}-life`, rootfs, process: { args: ['/bin/sleep', '1000'], stdio: 'ignore' } });
-  try {
-  step('out.stateDir =');
+async function lifecycle(c) {
   out.stateDir = fs.existsSync(`${process.env.XDG_RUNTIME_DIR}/berth/${prefix}-life`);
   await c.start();
-  const pid = c.pid;
-  out.hostUid = statusField(pid, 'Uid');
-  step('const e = await c.ex');
+  out.hostUid = statusField(c.pid, 'Uid');
   const e = await c.exec({ args: ['/bin/sh', '-c', 'cat /proc/self/uid_map'] });
   const chunks = [];
   e.stdout.on('data', (d) => chunks.push(d));
   const [er] = await Promise.all([e.wait(), new Promise((r) => e.stdout.on('close', r))]);
   out.exec = { exitCode: er.exitCode, stdout: text(Buffer.concat(chunks)) };
-  step('try {\n    const t = ');
   try {
     const t = await c.exec({ args: ['/bin/sh', '-c', 'tty; echo term-ok'], terminal: true });
-    const chunks = [];
-    t.terminal.on('data', (d) => chunks.push(d));
+    const seen = [];
+    t.terminal.on('data', (d) => seen.push(d));
     const tr = await t.wait();
-    out.terminal = { exitCode: tr.exitCode, output: Buffer.concat(chunks).toString() };
+    // The pty's last bytes can arrive after the exit is reaped: wait for them (5 s at most).
+    const until = Date.now() + 5000;
+    while (!/term-ok/.test(Buffer.concat(seen).toString()) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    out.terminal = { exitCode: tr.exitCode, output: Buffer.concat(seen).toString() };
   } catch (err) {
     out.terminal = { error: errorOf(err) };
   }
-  step('try {\n    const s = ');
   try {
     const s = await c.stats();
     out.stats = { memory: s.memory?.usage ?? s.memory?.current ?? null, pids: s.pids?.current ?? null };
   } catch (err) {
     out.stats = { error: errorOf(err) };
   }
+}
+try {
+  const c = await createContainer({ id: `${prefix}-life`, rootfs, process: { args: ['/bin/sleep', '1000'], stdio: 'ignore' } });
+  let pid;
+  try {
+    pid = c.pid;
+    await lifecycle(c);
+    pid = c.pid;
   } finally {
-    step('await c.destroy();');
     await c.destroy();
   }
   out.afterDestroy = { initAlive: alive(pid), stateDir: fs.existsSync(`${process.env.XDG_RUNTIME_DIR}/berth/${prefix}-life`) };
@@ -80,15 +82,23 @@ try {
   out.life = { error: errorOf(err) };
 }
 
-// 3. A memory limit: in force where a delegated subtree exists, refused before anything exists where none does.
+// 3. A memory limit: in force where a delegated subtree exists (memory.max of
+// the init's own cgroup, read from the host while it runs), refused before
+// anything exists where none does.
 try {
-  const r = await run({
+  const c = await createContainer({
     id: `${prefix}-limited`,
     rootfs,
     linux: { resources: { memory: { limit: 64 * MiB } } },
-    process: { args: ['/bin/sh', '-c', 'cat /sys/fs/cgroup/memory.max 2>/dev/null || echo no-memory-max'] },
+    process: { args: ['/bin/sleep', '1000'], stdio: 'ignore' },
   });
-  out.limited = { exitCode: r.exitCode, stdout: text(r.stdout) };
+  try {
+    await c.start();
+    const own = /^0::(.*)$/m.exec(fs.readFileSync(`/proc/${c.pid}/cgroup`, 'utf8'))?.[1];
+    out.limited = { cgroup: own, memoryMax: fs.readFileSync(`/sys/fs/cgroup${own}/memory.max`, 'utf8').trim() };
+  } finally {
+    await c.destroy();
+  }
 } catch (err) {
   out.limited = { error: errorOf(err), stateDir: fs.existsSync(`${process.env.XDG_RUNTIME_DIR}/berth/${prefix}-limited`) };
 }
