@@ -36,7 +36,10 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
    * thread took it), 'clone' / 'cloned' (clone3 called / returned once
    * berth-init was exec'd), then the child's own marks ('exec' = berth-init's
    * first instruction, 'start', 'fds', 'cgroup', 'rootfs', 'hostname',
-   * 'loopback', 'identity', 'ready'), and 'ready-seen' when Node read the child's READY.
+   * 'loopback', 'identity', 'ready'; with a new user namespace also 'userns' (about to
+   * make it), 'maps' (the parent wrote the maps), 'unshare' (the other namespaces made)
+   * and 'forked' (the process in the new pid namespace runs)), and 'ready-seen' when
+   * Node read the child's READY.
    */
   readonly setupTimings: Record<string, number>;
   private current: ContainerStatus = 'created';

@@ -316,6 +316,7 @@ static int enter_user_namespace(const Plan* p, int sync_fd, int user_fd, Failure
       return -1;
     }
     wait_for_continue(sync_fd);
+    mark("maps");
     if (prctl(PR_SET_DUMPABLE, 0) < 0) {
       *f = {STEP_USER_NAMESPACE, errno, SC_PRCTL, "dumpable"};
       return -1;
@@ -333,6 +334,7 @@ static int enter_user_namespace(const Plan* p, int sync_fd, int user_fd, Failure
     *f = {STEP_USER_NAMESPACE, errno, SC_UNSHARE, nullptr};
     return -1;
   }
+  mark("unshare");
   return 0;
 }
 
@@ -442,10 +444,12 @@ void child_main(const Plan* p, int sync_fd) {
     // them while this process is still there (so a tiny RLIMIT_NOFILE still
     // constrains the setup in a user namespace; elsewhere they go on last).
     if (apply_rlimits(p, &f) < 0) fail_with(sync_fd, f);
+    mark("userns");
     if (enter_user_namespace(p, sync_fd, user_fd, &f) < 0) fail_with(sync_fd, f);
     // A new pid (or time) namespace applies to children: the process that execs is a fork.
     if (p->fork_into_pidns) {
       fork_into_pid_namespace(p, sync_fd, -1, 0);
+      mark("forked");
       if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)
         child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
       if (prctl(PR_SET_DUMPABLE, 0) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
