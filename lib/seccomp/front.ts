@@ -4,7 +4,7 @@
 // ~1,250 instructions: one comparison per syscall name per architecture. The
 // kernel pays for every instruction when the filter is installed (it checks,
 // converts and JITs the program and precomputes its action cache: ~0.2 µs an
-// instruction here, on top of ~0.13 ms for any filter at all), and that is
+// instruction here, on top of ~0.15 ms for any filter at all), and that is
 // paid by every container. Most of the profile is one action over long runs of
 // syscall numbers, so the front says it with ranges:
 //
