@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detectLayout } from '../../dist/lib/host/index.js';
 import { hierarchyMounts } from '../../dist/lib/cgroups/ci-layout.js';
-import { ROOTFS, stateRootFor } from './helpers.js';
+import { ROOTFS, jobResult, stateRootFor } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.join(here, 'cgroups-ci-child.mjs');
@@ -33,19 +33,7 @@ const cgtest = skipReason ? (title) => test.skip(`${title} (${skipReason})`, () 
 function runJob(mounts, prefix, readOnly = mounts) {
   const binds = readOnly.map((m) => `mount --bind ${m} ${m} && mount -o remount,bind,ro ${m}`);
   const script = [...binds, `exec ${process.execPath} ${CHILD} ${stateRoot} ${ROOTFS} ${prefix}`].join(' && ');
-  return new Promise((resolve, reject) => {
-    const p = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const line = stdout.split('\n').find((l) => l.startsWith('CI-RESULT '));
-      if (!line) reject(new Error(`the job exited ${code} without a result:\n${stdout}\n${stderr}`));
-      else resolve({ ...JSON.parse(line.slice('CI-RESULT '.length)), code, stderr });
-    });
-  });
+  return jobResult(spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 cgtest('read-only v1/hybrid hierarchies: no-resources containers with a pid namespace run without a cgroup; limits (and a shared pid namespace) are refused before anything exists, naming the hierarchy', async (t) => {

@@ -16,7 +16,7 @@ import { detectLayout } from '../../dist/lib/host/index.js';
 // Internal, for the rollback test: the manager alone, on a path below a busy cgroup.
 import { createCgroupManager } from '../../dist/lib/cgroups/index.js';
 import { CgroupError } from '../../dist/lib/errors.js';
-import { ROOTFS, stateRootFor } from './helpers.js';
+import { ROOTFS, jobResult, stateRootFor } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.join(here, 'cgroups-ci-child.mjs');
@@ -81,19 +81,7 @@ function runJob(dir, { readOnly = false, env = {} } = {}) {
     ...(readOnly ? ['mount -o remount,bind,ro /sys/fs/cgroup'] : []),
     `exec ${process.execPath} ${CHILD} ${stateRoot} ${ROOTFS} ${prefix}`,
   ].join(' && ');
-  return new Promise((resolve, reject) => {
-    const p = spawn('perl', ['-e', ENTER, dir, 'sh', '-c', inner], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const line = stdout.split('\n').find((l) => l.startsWith('CI-RESULT '));
-      if (!line) reject(new Error(`the job exited ${code} without a result:\n${stdout}\n${stderr}`));
-      else resolve({ ...JSON.parse(line.slice('CI-RESULT '.length)), code, stderr });
-    });
-  });
+  return jobResult(spawn('perl', ['-e', ENTER, dir, 'sh', '-c', inner], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** A process that is not berth's caller, sitting in the job's root cgroup (a shell, a service of the job). */

@@ -138,3 +138,23 @@ export async function startedSleeper(createContainer, stateRoot, extra = {}) {
     throw err;
   }
 }
+
+/**
+ * The CI-layout tests' job (cgroups-ci-child.mjs in a namespace the test set
+ * up): resolves its CI-RESULT line (plus exit code and stderr), rejects when
+ * it printed none.
+ */
+export function jobResult(p) {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const line = stdout.split('\n').find((l) => l.startsWith('CI-RESULT '));
+      if (!line) reject(new Error(`the job exited ${code} without a result:\n${stdout}\n${stderr}`));
+      else resolve({ ...JSON.parse(line.slice('CI-RESULT '.length)), code, stderr });
+    });
+  });
+}

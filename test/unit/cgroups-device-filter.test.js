@@ -6,6 +6,7 @@
 import test from 'ava';
 import { deviceFilter, deviceProgram, emulateDeviceRules, INSN_SIZE } from '../../dist/lib/cgroups/device-filter.js';
 import { withDeviceRules } from '../../dist/lib/config/devices.js';
+import { prng } from './helpers.js';
 
 const MKNOD = 1;
 const READ = 2;
@@ -171,17 +172,6 @@ function assertSameAsV1(t, rules, label) {
   t.deepEqual(wrong.slice(0, 10), [], `${label}: ${wrong.length} of ${count} verdicts differ from v1`);
 }
 
-// A seeded generator, so a failure names a reproducible case.
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomRules(rand) {
   const pick = (list) => list[Math.floor(rand() * list.length)];

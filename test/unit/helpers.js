@@ -59,3 +59,15 @@ export async function rejectsField(t, fn, field, message) {
   if (message !== undefined) t.regex(err.message, message);
   return err;
 }
+
+/** A seeded generator (mulberry32), so a randomized test's failure names a reproducible case. */
+export function prng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let x = s;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -12,23 +12,13 @@ import { compileSeccomp, referenceProgram } from '../../dist/lib/seccomp/compile
 import { REDUCED, rangeFront } from '../../dist/lib/seccomp/front.js';
 import { evaluate } from '../../dist/lib/seccomp/bpf-eval.js';
 import { runFilter, seccompData } from './bpf-interpreter.js';
+import { prng } from './helpers.js';
 
 const x64 = process.arch === 'x64' ? test : test.skip;
 const AUDIT = { SCMP_ARCH_X86_64: 0xc000003e, SCMP_ARCH_X86: 0x40000003, SCMP_ARCH_X32: 0xc000003e, SCMP_ARCH_AARCH64: 0xc00000b7 };
 const X32_BIT = 0x40000000;
 const ALL_CAPS = ['CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_CHROOT', 'CAP_SYS_MODULE', 'CAP_SYS_PACCT', 'CAP_SYS_PTRACE', 'CAP_SYS_RAWIO', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_SYS_NICE', 'CAP_SYSLOG', 'CAP_SYS_RESOURCE', 'CAP_BPF', 'CAP_PERFMON', 'CAP_DAC_READ_SEARCH'];
 
-/** A small deterministic PRNG (mulberry32): failures can be replayed. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Argument vectors: zeros, ones, the rules' own values (and ±1), and random ones. */
 function argVectors(profile, rand, n) {
