@@ -179,16 +179,36 @@ gated('loading the device program survives a flood of signals at the caller (the
   const insns = deviceFilter(rules);
   const onWinch = () => {};
   process.on('SIGWINCH', onWinch);
-  const flood = spawn('/bin/sh', ['-c', `while kill -WINCH ${process.pid} 2>/dev/null; do :; done`], { stdio: 'ignore' });
+  // Bursts of four, then a sleep: a tight loop of kills (one per few µs) outran
+  // the loop's handling of them (a JS call per SIGWINCH, far slower under
+  // emulation), and libuv's signal-pipe reader never returned to the loop: the
+  // VM lane hung right here. Bursts still catch every slow load many times.
+  const kill = `kill -WINCH ${process.pid} 2>/dev/null`;
+  const flood = spawn('/bin/sh', ['-c', `while ${kill} && ${kill} && ${kill} && ${kill}; do sleep 0.001; done`], { stdio: 'ignore' });
   const floodExited = new Promise((r) => flood.once('exit', r));
   // The handler goes first: while it is installed each SIGWINCH is a message in
   // libuv's signal pipe, and with the loop held by the loads (seconds under
   // emulation) the pipe fills and libuv drops what does not fit, the flood's
   // SIGCHLD among them; its exit was then never seen (the VM lane hung here).
+  // Even so a SIGCHLD can meet a pipe still full of SIGWINCH messages and be
+  // dropped (libuv does not retry a full pipe), and then Node reaps the flood
+  // only at the next SIGCHLD: its end is seen in /proc (a zombie is dead) when
+  // the 'exit' event does not come, never waited for without a bound.
   const stopFlood = async () => {
     process.off('SIGWINCH', onWinch);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); // let the loop drain the pipe
     flood.kill('SIGKILL');
-    await floodExited;
+    const gone = () => {
+      try {
+        return /^\d+ \(.*\) [ZX]/.test(fs.readFileSync(`/proc/${flood.pid}/stat`, 'utf8'));
+      } catch {
+        return true;
+      }
+    };
+    const until = Date.now() + 10_000;
+    let exited = false;
+    void floodExited.then(() => (exited = true));
+    while (!exited && !gone() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   };
   t.teardown(stopFlood);
   await new Promise((r) => setTimeout(r, 100));

@@ -102,6 +102,15 @@ try {
 } catch (err) {
   out.limited = { error: errorOf(err), stateDir: fs.existsSync(`${process.env.XDG_RUNTIME_DIR}/berth/${prefix}-limited`) };
 }
+// 4. Ranges beyond itself without an /etc/subuid grant: newuidmap refuses
+// (or is missing), a SETUP_FAILED naming the step, nothing left behind.
+try {
+  const wide = [{ containerID: 0, hostID: out.uid, size: 1 }, { containerID: 1, hostID: 3000000, size: 1000 }];
+  const r = await run({ id: `${prefix}-wide`, rootfs, linux: { uidMappings: wide, gidMappings: wide.map((m, i) => (i === 0 ? { ...m, hostID: out.gid } : m)) }, process: { args: ['/bin/true'] } });
+  out.wide = { exitCode: r.exitCode };
+} catch (err) {
+  out.wide = { error: errorOf(err), stateDir: fs.existsSync(`${process.env.XDG_RUNTIME_DIR}/berth/${prefix}-wide`) };
+}
 out.expect = expect;
 out.leftover = fs.existsSync(`${process.env.XDG_RUNTIME_DIR}/berth`) ? fs.readdirSync(`${process.env.XDG_RUNTIME_DIR}/berth`).filter((n) => n.startsWith(prefix)) : [];
 process.stdout.write(`${JSON.stringify(out)}\n`);

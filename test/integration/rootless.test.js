@@ -113,6 +113,10 @@ function assertLifecycle(t, r, prefix) {
   t.is(r.terminal?.exitCode, 0, JSON.stringify(r.terminal));
   t.regex(r.terminal?.output ?? '', /\/dev\/pts\/0\r?\nterm-ok/, 'a terminal from the container\'s own devpts');
   t.deepEqual(r.afterDestroy, { initAlive: false, stateDir: false }, 'destroy ends it and removes its state');
+  t.is(r.wide?.error?.code, 'SETUP_FAILED', `a wider map without a grant: ${JSON.stringify(r.wide)}`);
+  t.is(r.wide?.error?.step, 'user-namespace');
+  t.regex(r.wide?.error?.message ?? '', /newuidmap/);
+  t.false(r.wide?.stateDir, 'the refused container left no state');
   t.deepEqual(r.leftover, [], 'nothing left in the state root');
   t.is(r.life, undefined, JSON.stringify(r.life));
   t.is(r.exit, 0, r.stderr);
