@@ -23,6 +23,14 @@ export function defaultMounts(): Mount[] {
   ];
 }
 
+/** runc spec's cgroup mount: added to the defaults for a container with a cgroup namespace of its own (normalize.ts). */
+export const DEFAULT_CGROUP_MOUNT: Mount = Object.freeze({
+  destination: '/sys/fs/cgroup',
+  type: 'cgroup',
+  source: 'cgroup',
+  options: Object.freeze(['nosuid', 'noexec', 'nodev', 'relatime', 'ro']) as string[],
+});
+
 export const DEFAULT_MASKED_PATHS: readonly string[] = Object.freeze([
   '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
   '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',

@@ -14,7 +14,7 @@ import type { ResolvedSeccomp } from '../seccomp/profile.js';
 import { defaultStateRoot } from '../state/state-dir.js';
 import { type CallerFacts, callerFacts, inNewUserNamespace } from './caller.js';
 import { absPath, containerPath, hostPath, isObject, optArray, optBool, optObject, optStr, plainJson, str, strArray } from './check.js';
-import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from './defaults.js';
+import { DEFAULT_CGROUP_MOUNT, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from './defaults.js';
 import { type ResolvedDevice, checkDeviceTargets, normalizeDevices, withDeviceRules } from './devices.js';
 import { readBundle, validateId } from './identity.js';
 import { type ResolvedMount, propagationFlag, resolveMount } from './mounts.js';
@@ -197,7 +197,14 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     throw new ConfigError('domainname', `is ${Buffer.byteLength(domainname)} bytes; the kernel takes at most ${UTS_NAME_MAX}`);
   }
   const mountsRaw = optArray(cfg.mounts, 'mounts');
-  const mountsGiven = mountsRaw ?? defaultMounts();
+  // With a cgroup namespace of its own the container also sees its cgroup at
+  // /sys/fs/cgroup, read-only, as runc's default spec mounts it: what a Node,
+  // JVM or Go runtime inside reads to size itself to its limits. (The plan
+  // mounts it on a pure v2 host; v1 hierarchies inside are not done yet.)
+  // Not where /sys is the host's, bound (a user namespace without a network
+  // namespace of its own, plan.ts): its /sys/fs/cgroup is already there.
+  const hostSys = (caller.euid !== 0 || cfg.userns !== undefined || namespaces.some((n) => n.type === 'user')) && !ownNs('network');
+  const mountsGiven = mountsRaw ?? [...defaultMounts(), ...(ownNs('cgroup') && !hostSys ? [DEFAULT_CGROUP_MOUNT] : [])];
   const mounts: ResolvedMount[] = [];
   for (let i = 0; i < mountsGiven.length; i++) mounts.push(resolveMount(mountsGiven[i], `mounts[${i}]`, bundle));
   // A caller that is not root gets a user namespace, with itself as the

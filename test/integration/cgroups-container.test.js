@@ -561,3 +561,30 @@ cgtest('concurrent creates under a new parent cgroup all start (v1: the parent c
   for (const d of parentDirs) t.deepEqual(fs.existsSync(d) ? fs.readdirSync(d).filter((e) => /^c\d+$/.test(e)) : [], [], `no container cgroup left in ${d}`);
   await assertNoLeaks(t, before, stateRoot);
 });
+
+// What a Node, JVM or Go runtime in the container reads to size itself: its own
+// cgroup at /sys/fs/cgroup (the default mount with a cgroup namespace of its
+// own), read-only. Pure v2 only: v1 hierarchies are not mounted inside yet.
+const notV2 = layout?.layout === 'v2' ? null : 'needs pure cgroup v2 (the VM lane runs it)';
+(notV2 ? test.serial.skip : test.serial)(`the container sees its own cgroup at /sys/fs/cgroup, read-only: memory.max is its limit${notV2 ? ` (skipped: ${notV2})` : ''}`, async (t) => {
+  const limit = 48 * 2 ** 20;
+  const c = await createContainer({
+    rootfs: ROOTFS,
+    stateRoot,
+    linux: { resources: { memory: { limit } } },
+    process: { args: ['/bin/sh', '-c', 'cat /sys/fs/cgroup/memory.max; cat /proc/self/cgroup; touch /sys/fs/cgroup/x 2>&1 || true'], stdio: ['ignore', 'pipe', 'pipe'] },
+  });
+  try {
+    const init = await c.start();
+    let out = '';
+    init.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+    await init.wait();
+    await new Promise((r) => (init.stdout.readableEnded ? r() : init.stdout.once('end', r)));
+    const [max, cgroup, touch] = out.trim().split('\n');
+    t.is(max, String(limit));
+    t.is(cgroup, '0::/', 'the cgroup namespace is rooted at its cgroup');
+    t.regex(touch ?? '', /Read-only file system/);
+  } finally {
+    await c.destroy();
+  }
+});

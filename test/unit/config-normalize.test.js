@@ -31,6 +31,11 @@ test.after.always(() => removeDir(dir));
 const base = (extra = {}) => ({ rootfs, process: { args: ['/bin/true'] }, ...extra });
 const normalize = (cfg, h = host) => normalizeConfig(cfg, h, fakeCaller());
 
+test('without a cgroup namespace of its own there is no /sys/fs/cgroup by default (it would show the host\'s tree)', async (t) => {
+  const c = await normalizeConfig({ rootfs, process: { args: ['/bin/true'] }, linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }] } }, host, fakeCaller());
+  t.false(c.mounts.some((m) => m.destination === '/sys/fs/cgroup'));
+});
+
 test('a bare config gets runc-spec defaults: namespaces, capabilities, mounts, masked/readonly paths, rlimits', async (t) => {
   const c = await normalize(base({ id: 'web1' }));
   t.is(c.id, 'web1');
@@ -40,8 +45,12 @@ test('a bare config gets runc-spec defaults: namespaces, capabilities, mounts, m
   const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
   t.deepEqual([...DEFAULT_CAPABILITIES], caps);
   t.deepEqual(c.process.capabilities, { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] });
-  t.deepEqual(c.mounts.map((m) => m.destination), defaultMounts().map((m) => m.destination));
-  t.deepEqual(c.mounts.map((m) => m.destination), ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys']);
+  // runc spec's mounts, /sys/fs/cgroup last (a cgroup namespace of its own: read-only, as runc mounts it).
+  t.deepEqual(c.mounts.map((m) => m.destination), [...defaultMounts().map((m) => m.destination), '/sys/fs/cgroup']);
+  t.deepEqual(c.mounts.map((m) => m.destination), ['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup']);
+  const cg = c.mounts.find((m) => m.destination === '/sys/fs/cgroup');
+  t.is(cg.type, 'cgroup');
+  t.true((cg.flags & 1) === 1, 'read-only (MS_RDONLY)');
   const sys = c.mounts.find((m) => m.destination === '/sys');
   t.is(sys.type, 'sysfs');
   t.is(sys.flags, MS.NOSUID | MS.NOEXEC | MS.NODEV | MS.RDONLY);
