@@ -134,7 +134,11 @@ gated('v2 manager: create() attaches the program, update() replaces it atomicall
 
 gated('v2 manager: rules that allow everything leave no program attached', managerSkip, async (t) => {
   const fdsBefore = bpfProgFds();
-  const m = createCgroupManager({ id: newId('m'), layout: 'v2' });
+  // A parent of its own: under the shared /berth, emptied by the rmdir below,
+  // another file's container could remove /berth meanwhile, and update() would
+  // fail reading it (step enable-controllers) before it reached the attach.
+  const id = newId('m');
+  const m = createCgroupManager({ id, cgroupsPath: `/berth-devtest-${process.pid}/${id}`, layout: 'v2' });
   t.teardown(() => m.destroy());
   await m.create({ devices: [{ allow: false, access: 'rwm' }] });
   t.is(native.queryDevicePrograms(m.unifiedPath).length, 1);
@@ -149,7 +153,11 @@ gated('v2 manager: rules that allow everything leave no program attached', manag
 
 gated('v2 manager: a program that cannot be attached rejects with CGROUP_FAILED naming the step, errno, syscall and cgroup', managerSkip, async (t) => {
   const fdsBefore = bpfProgFds();
-  const m = createCgroupManager({ id: newId('m'), layout: 'v2' });
+  // A parent of its own: under the shared /berth, emptied by the rmdir below,
+  // another file's container could remove /berth meanwhile, and update() would
+  // fail reading it (step enable-controllers) before it reached the attach.
+  const id = newId('m');
+  const m = createCgroupManager({ id, cgroupsPath: `/berth-devtest-${process.pid}/${id}`, layout: 'v2' });
   t.teardown(() => m.destroy());
   await m.create({ devices: [{ allow: false, access: 'rwm' }] });
   // The cgroup vanishing under the manager is the one attach failure a test can cause for real.
