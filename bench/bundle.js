@@ -41,9 +41,13 @@ export function makeSpec({ rootfs, args, cgroupsPath }) {
   return spec;
 }
 
-/** A bundle dir in a temp dir holding config.json; cleanup() removes it. */
-export function makeBundle(opts) {
+/**
+ * A bundle dir in a temp dir holding config.json; cleanup() removes it.
+ * `edit(spec)` changes the spec before it is written (a scenario's own twist).
+ */
+export function makeBundle({ edit, ...opts }) {
   const spec = makeSpec(opts);
+  edit?.(spec);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-bundle-'));
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2));
   return {

@@ -52,11 +52,8 @@ export async function seccomp(ctx, { rounds, loopRounds }) {
     const profile = JSON.parse(JSON.stringify(probeC.config.seccomp));
     await probeC.destroy();
     const bundle = (withProfile, name) => {
-      const b = makeBundle({ rootfs: probe.dir, args: ['/bin/true'], cgroupsPath: `${CGROUP_PARENT}/seccomp-${name}` });
-      if (withProfile) {
-        b.spec.linux.seccomp = profile;
-        fs.writeFileSync(path.join(b.dir, 'config.json'), JSON.stringify(b.spec));
-      }
+      const edit = withProfile ? (spec) => (spec.linux.seccomp = profile) : undefined;
+      const b = makeBundle({ rootfs: probe.dir, args: ['/bin/true'], cgroupsPath: `${CGROUP_PARENT}/seccomp-${name}`, edit });
       bundles.push(b);
       return b.dir;
     };

@@ -3,8 +3,6 @@
 // host 100000–165535, the rootfs used as it is), and with userns: 'auto' (a
 // leased range of its own and the rootfs idmapped with it); crun with the same
 // fixed mapping and without, for the anchor's own delta.
-import fs from 'node:fs';
-import path from 'node:path';
 import { berthConfig, timeBerthRun } from '../berth.js';
 import { makeBundle } from '../bundle.js';
 import { CGROUP_PARENT } from '../hygiene.js';
@@ -26,11 +24,8 @@ export async function userns(ctx, rounds) {
   const { berth, rootfs, crun } = ctx;
   const bundles = [];
   const bundle = (name, userSpec) => {
-    const b = makeBundle({ rootfs, args: ['/bin/true'], cgroupsPath: `${CGROUP_PARENT}/userns-${name}` });
-    if (userSpec) {
-      Object.assign(b.spec, withUserns(b.spec));
-      fs.writeFileSync(path.join(b.dir, 'config.json'), JSON.stringify(b.spec));
-    }
+    const edit = userSpec ? (spec) => Object.assign(spec, withUserns(spec)) : undefined;
+    const b = makeBundle({ rootfs, args: ['/bin/true'], cgroupsPath: `${CGROUP_PARENT}/userns-${name}`, edit });
     bundles.push(b);
     return b;
   };

@@ -196,6 +196,10 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   if (domainname !== undefined && Buffer.byteLength(domainname) > UTS_NAME_MAX) {
     throw new ConfigError('domainname', `is ${Buffer.byteLength(domainname)} bytes; the kernel takes at most ${UTS_NAME_MAX}`);
   }
+  // A caller that is not root gets a user namespace, with itself as the
+  // container's root: the kernel makes the other namespaces only inside one.
+  const rootless = caller.euid !== 0;
+  if (rootless && cfg.userns === undefined && !namespaces.some((n) => n.type === 'user')) namespaces.push({ type: 'user' });
   const mountsRaw = optArray(cfg.mounts, 'mounts');
   // With a cgroup namespace of its own the container also sees its cgroup at
   // /sys/fs/cgroup, read-only, as runc's default spec mounts it: what a Node,
@@ -203,14 +207,10 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   // mounts it on a pure v2 host; v1 hierarchies inside are not done yet.)
   // Not where /sys is the host's, bound (a user namespace without a network
   // namespace of its own, plan.ts): its /sys/fs/cgroup is already there.
-  const hostSys = (caller.euid !== 0 || cfg.userns !== undefined || namespaces.some((n) => n.type === 'user')) && !ownNs('network');
+  const hostSys = (cfg.userns !== undefined || namespaces.some((n) => n.type === 'user')) && !ownNs('network');
   const mountsGiven = mountsRaw ?? [...defaultMounts(), ...(ownNs('cgroup') && !hostSys ? [DEFAULT_CGROUP_MOUNT] : [])];
   const mounts: ResolvedMount[] = [];
   for (let i = 0; i < mountsGiven.length; i++) mounts.push(resolveMount(mountsGiven[i], `mounts[${i}]`, bundle));
-  // A caller that is not root gets a user namespace, with itself as the
-  // container's root: the kernel makes the other namespaces only inside one.
-  const rootless = caller.euid !== 0;
-  if (rootless && cfg.userns === undefined && !namespaces.some((n) => n.type === 'user')) namespaces.push({ type: 'user' });
   // In a user namespace of its own the child holds every capability there.
   const newUserns = cfg.userns !== undefined || namespaces.some((n) => n.type === 'user' && n.path === undefined);
   const processCfg = normalizeProcess(cfg.process, 'process', newUserns ? inNewUserNamespace(caller) : caller);

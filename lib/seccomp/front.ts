@@ -23,7 +23,7 @@
 // number the profile names: ENOSYS, when the default would deny).
 import { BPF, SECCOMP_DATA_ARCH, SECCOMP_DATA_NR, SECCOMP_RET, X32_SYSCALL_BIT } from './abi.js';
 import { type Insn, type Label, assemble, ja, labelled, ld, ret } from './assemble.js';
-import { dataWords, decode, evaluate } from './bpf-eval.js';
+import { type Decoded, dataWords, decode, evaluate } from './bpf-eval.js';
 import { ARCHITECTURES } from './vocabulary.js';
 
 const ENOSYS_RET = (SECCOMP_RET.ERRNO | 38) >>> 0;
@@ -51,10 +51,10 @@ function base(arch: string): number {
 }
 
 /** The reference's answer for each number of `a`, as runs (empty when the profile names nothing there). */
-export function answerRuns(reference: Buffer, a: FrontArch): Run[] {
+export function answerRuns(reference: Buffer | Decoded, a: FrontArch): Run[] {
   const audit = ARCHITECTURES[a.arch]!.audit;
   const runs: Run[] = [];
-  const program = decode(reference);
+  const program = Buffer.isBuffer(reference) ? decode(reference) : reference;
   const data = dataWords({ nr: 0, arch: audit });
   for (let nr = base(a.arch); nr <= a.highest; nr++) {
     data[0] = nr;
@@ -65,11 +65,6 @@ export function answerRuns(reference: Buffer, a: FrontArch): Run[] {
     else runs.push({ lo: nr, hi: nr, out });
   }
   return runs;
-}
-
-/** Numbers whose reference answer reads the arguments (what the reduced program must decide). */
-export function reducedNumbers(runs: readonly Run[]): number[] {
-  return runs.filter((r) => r.out === REDUCED).flatMap((r) => Array.from({ length: r.hi - r.lo + 1 }, (_, i) => r.lo + i));
 }
 
 class Emitter {

@@ -151,7 +151,8 @@ export async function shrink(spec: NativeSeccompSpec, full: NativeSeccompProgram
   if (unsupported) return { program: reference, shape: 'libseccomp', why: `the range front does not cover ${unsupported.arch}` };
   let candidate: Buffer;
   try {
-    const runs = arches.map((a) => ({ ...a, runs: answerRuns(full.program, a) }));
+    const decoded = decode(full.program); // once, for every architecture
+    const runs = arches.map((a) => ({ ...a, runs: answerRuns(decoded, a) }));
     if (!runs.some((a) => a.runs.length > 1)) return { program: reference, shape: 'libseccomp', why: 'nothing to shorten' };
     const reduced = await native.compileSeccomp(reducedSpec(spec, multiplexedOf(runs)));
     candidate = Buffer.concat([rangeFront(runs, enosys), reduced.program]);

@@ -12,6 +12,7 @@ import { createContainer } from '../../dist/lib/index.js';
 // Internal, for skip reasons and leak checks only (which hierarchies exist here).
 import { detectLayout } from '../../dist/lib/host/index.js';
 import { assertNoLeaks, isAlive, ROOTFS, settledSnapshot, snapshot, stateRootFor } from './helpers.js';
+import { when } from './when.js';
 
 const stateRoot = stateRootFor('cgroups-container');
 const MiB = 2 ** 20;
@@ -566,7 +567,7 @@ cgtest('concurrent creates under a new parent cgroup all start (v1: the parent c
 // cgroup at /sys/fs/cgroup (the default mount with a cgroup namespace of its
 // own), read-only. Pure v2 only: v1 hierarchies are not mounted inside yet.
 const notV2 = layout?.layout === 'v2' ? null : 'needs pure cgroup v2 (the VM lane runs it)';
-(notV2 ? test.serial.skip : test.serial)(`the container sees its own cgroup at /sys/fs/cgroup, read-only: memory.max is its limit${notV2 ? ` (skipped: ${notV2})` : ''}`, async (t) => {
+when(notV2, 'the container sees its own cgroup at /sys/fs/cgroup, read-only: memory.max is its limit', async (t) => {
   const limit = 48 * 2 ** 20;
   const c = await createContainer({
     rootfs: ROOTFS,

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOTFS } from './helpers.js';
+import { when } from './when.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.join(here, 'rootless-child.mjs');
@@ -121,9 +122,6 @@ function assertLifecycle(t, r, prefix) {
   t.is(r.life, undefined, JSON.stringify(r.life));
   t.is(r.exit, 0, r.stderr);
 }
-
-/** test.serial, or a skip whose title says why. */
-const when = (reason, title, fn) => (reason ? test.serial.skip(`${title} (skipped: ${reason})`, fn) : test.serial(title, fn));
 
 when(why, 'as an ordinary user without a delegated cgroup: the whole lifecycle; no cgroup, so stats and limits are refused, before anything exists', async (t) => {
   const r = await asUser('rl-plain', 'none');

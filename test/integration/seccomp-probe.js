@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import test from 'ava';
 import { ROOTFS } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -65,11 +64,7 @@ export function onHost(bin, args) {
   }
 }
 
-/** test.serial, or a skip whose title carries the reason. */
-export function when(reason, title, fn) {
-  if (reason) return test.serial.skip(`${title} (skipped: ${reason})`, fn);
-  return test.serial(title, fn);
-}
+export { when } from './when.js';
 
 /**
  * Why the probe's tests cannot run here (no probe), and why its int 0x80 ones
