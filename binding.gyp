@@ -64,6 +64,7 @@
         "native/addon/prlimit.cc",
         "native/addon/idmap.cc",
         "native/addon/flock.cc",
+        "native/addon/unix_socket.cc",
         "native/addon/spawn.cc",
         "native/addon/init_exec.cc",
         "native/init/child.cc",

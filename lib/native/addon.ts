@@ -89,6 +89,12 @@ export interface NativePlan {
   parentDeathSignal: number;
   /** run(): the process execs right after READY instead of waiting for MSG_GO. */
   execAfterReady?: boolean;
+  /** Detached: the listening start socket berth-init accepts the start() peer on after READY. */
+  startFd?: number;
+  /** Stop before pivot_root (MSG_HOOKS) until CONTINUE: the create hooks run then. */
+  hooksPause?: boolean;
+  /** execve this file instead of looking up args[0] (an OCI hook's path). */
+  execPath?: string;
   /** A new user namespace made by berth-init (MSG_USERNS, maps, MSG_CONTINUE), then the namespaces of unshareFlags. */
   unshareUserns?: boolean;
   unshareFlags?: number;
@@ -245,6 +251,14 @@ export interface Native {
   sendFds(fd: number, kind: number, fds: number[]): number;
   /** flock(LOCK_EX | LOCK_NB), or LOCK_UN with unlock: 0 or errno (EWOULDBLOCK/EAGAIN: held). */
   tryLock(fd: number, unlock?: boolean): number;
+  /** A listening unix socket made at path (seqpacket unless 'stream'); CLOEXEC. */
+  listenUnix(path: string, type?: 'seqpacket' | 'stream'): number;
+  /** A unix socket connected to path; throws ECONNREFUSED when nobody listens. */
+  connectUnix(path: string, type?: 'seqpacket' | 'stream'): number;
+  /** One SCM_RIGHTS message carrying fd with `name` as its data (runc's console socket form): 0 or errno. */
+  sendFdNamed(sock: number, fd: number, name: string): number;
+  /** prctl(PR_SET_CHILD_SUBREAPER). */
+  setChildSubreaper(on?: boolean): void;
 }
 
 /** struct seccomp_notif, as notifRecv returns it. */

@@ -18,6 +18,8 @@ export const MSG_SECCOMP_LISTENER = 8;
 export const MSG_CONTINUE = 9;
 /** child: its new user namespace exists; the parent writes the maps, then CONTINUE */
 export const MSG_USERNS = 10;
+/** child: the rootfs is mounted, before pivot_root; the parent runs the create hooks, then CONTINUE */
+export const MSG_HOOKS = 11;
 /** BerthError.step for each `enum Step` number of native/wire/protocol.gen.h. */
 export const STEP_NAMES = [
   'none', // NONE

@@ -162,6 +162,9 @@ Napi::Object ToJs(Napi::Env env, const Plan& p) {
   o.Set("fds", List(env, p.fds, p.nfds, [env](int fd) { return Int(env, fd); }));
   o.Set("parentDeathSignal", Int(env, p.parent_death_signal));
   o.Set("execAfterReady", Bool(env, p.exec_after_ready));
+  o.Set("startFd", p.start_fd);
+  o.Set("hooksPause", Bool(env, p.hooks_pause));
+  if (p.exec_path) o.Set("execPath", p.exec_path);
   return o;
 }
 

@@ -139,6 +139,7 @@ long CloneExecInit(struct clone_args* args, const Plan* plan, const std::string&
   keep(plan->join_root_fd);
   keep(plan->cgroup_fd);
   keep(plan->user_fd);
+  keep(plan->start_fd);
   format_uint(a.plan_arg, (unsigned long)plan_fd, a.plan_arg + sizeof a.plan_arg);
   format_uint(a.sync_arg, (unsigned long)sync_fd, a.sync_arg + sizeof a.sync_arg);
   a.argv[0] = const_cast<char*>("berth-init");

@@ -62,8 +62,9 @@ static int join_namespaces(const Plan* p, Failure* f) {
 
 // Puts the caller's fds at 0..nfds-1 (inheritable), the sync socket right after
 // them (CLOEXEC), and closes everything else the Node process had open.
-static int arrange_fds(const Plan* p, int* sync_fd, int* user_fd, Failure* f) {
+static int arrange_fds(const Plan* p, int* sync_fd, int* user_fd, int* start_fd, Failure* f) {
   int highest = *sync_fd > *user_fd ? *sync_fd : *user_fd;
+  if (*start_fd > highest) highest = *start_fd;
   for (int i = 0; i < p->nfds; i++)
     if (p->fds[i] > highest) highest = p->fds[i];
   int tmp[64];
@@ -80,6 +81,12 @@ static int arrange_fds(const Plan* p, int* sync_fd, int* user_fd, Failure* f) {
   int sync_tmp = fcntl(*sync_fd, F_DUPFD_CLOEXEC, highest + 1);
   if (sync_tmp < 0) {
     *f = {STEP_FDS, errno, SC_DUP, nullptr};
+    return -1;
+  }
+  // Above every source too, so placing the stdio fds cannot clobber it.
+  int start_tmp = *start_fd >= 0 ? fcntl(*start_fd, F_DUPFD_CLOEXEC, highest + 1) : -1;
+  if (*start_fd >= 0 && start_tmp < 0) {
+    *f = {STEP_FDS, errno, SC_DUP, "start socket"};
     return -1;
   }
   for (int i = 0; i < n; i++) {
@@ -101,6 +108,13 @@ static int arrange_fds(const Plan* p, int* sync_fd, int* user_fd, Failure* f) {
       return -1;
     }
     *user_fd = keep++;
+  }
+  if (start_tmp >= 0) {
+    if (dup3(start_tmp, keep, O_CLOEXEC) < 0) {
+      *f = {STEP_FDS, errno, SC_DUP, "start socket"};
+      return -1;
+    }
+    *start_fd = keep++;
   }
   if (syscall(SYS_close_range, keep, ~0U, 0) < 0) {
     *f = {STEP_FDS, errno, SC_CLOSE_RANGE, nullptr};
@@ -234,13 +248,25 @@ static void format_marks(char* out, char* end) {
 // Tells the parent we are set up, then blocks until it says go (start()) or
 // goes away (EOF: the parent died or destroyed us before start). run() does
 // not wait for the round trip: its plan says exec right after READY.
-static void wait_for_go(int sync_fd, int exec_after_ready) {
+static void wait_for_go(int sync_fd, int exec_after_ready, int start_fd) {
   Msg m;
   init_msg(&m, MSG_READY);
   mark("ready");
   format_marks(m.detail, m.detail + sizeof m.detail);
   if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) child_fail(sync_fd, STEP_SYNC, errno, SC_WRITE, nullptr);
   if (exec_after_ready) return;
+  if (start_fd >= 0) {
+    // Detached: the creator may exit now. Whoever connects first (the state
+    // dir is root's alone) becomes the sync peer: its GO lets us exec, and a
+    // failure from here on, or the exec's EOF, is reported to it.
+    int c;
+    do c = accept4(start_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    while (c < 0 && errno == EINTR);
+    if (c < 0) _exit(126);
+    close(start_fd);
+    if (dup3(c, sync_fd, O_CLOEXEC) < 0) _exit(126);
+    close(c);
+  }
   for (;;) {
     long n = recv(sync_fd, &m, sizeof m, 0);
     if (n < 0 && errno == EINTR) continue;
@@ -400,6 +426,15 @@ static int leave_callers_session(Failure* f) {
   return 0;
 }
 
+// The create hooks (prestart, createRuntime, createContainer) run while this
+// process waits here, mounts made and before pivot_root, as the spec places them.
+void pause_for_hooks(int sync_fd) {
+  Msg m;
+  init_msg(&m, MSG_HOOKS);
+  if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) child_fail(sync_fd, STEP_SYNC, errno, SC_SENDMSG, nullptr);
+  wait_for_continue(sync_fd);
+}
+
 void child_main(const Plan* p, int sync_fd) {
   Failure f = {STEP_NONE, 0, SC_NONE, nullptr};
   mark("start");
@@ -430,7 +465,8 @@ void child_main(const Plan* p, int sync_fd) {
   if (leave_callers_session(&f) < 0) fail_with(sync_fd, f);
   if (set_exec_labels(p, &f) < 0) fail_with(sync_fd, f);
   int user_fd = p->user_fd;
-  if (arrange_fds(p, &sync_fd, &user_fd, &f) < 0) fail_with(sync_fd, f);
+  int start_fd = p->start_fd;
+  if (arrange_fds(p, &sync_fd, &user_fd, &start_fd, &f) < 0) fail_with(sync_fd, f);
   mark("fds");
   // cgroup v1: join (and limit) before anything else runs, then a cgroup
   // namespace rooted there. The host's cgroupfs is still visible: no pivot yet.
@@ -459,7 +495,7 @@ void child_main(const Plan* p, int sync_fd) {
   }
   // Sysctls go through the container's /proc: inside the new rootfs before the
   // pivot, or by path where the container has no mount namespace of its own.
-  if ((p->setup_rootfs ? setup_rootfs(p, &f) : write_sysctls(p, -1, &f)) < 0) fail_with(sync_fd, f);
+  if ((p->setup_rootfs ? setup_rootfs(p, sync_fd, &f) : write_sysctls(p, -1, &f)) < 0) fail_with(sync_fd, f);
   mark("rootfs");
   if (set_names(p, &f) < 0) fail_with(sync_fd, f);
   mark("hostname");
@@ -482,7 +518,7 @@ void child_main(const Plan* p, int sync_fd) {
   if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)
     child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
   if (p->umask >= 0) umask((mode_t)p->umask);
-  wait_for_go(sync_fd, p->exec_after_ready);
+  wait_for_go(sync_fd, p->exec_after_ready, start_fd);
   // After go: an exec on cgroup v1 was moved into the container's cpuset
   // meanwhile, which reset its affinity.
   if (set_cpu_affinity(p->cpu_affinity_final, p->ncpu_affinity_final, &f) < 0) fail_with(sync_fd, f);

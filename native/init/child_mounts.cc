@@ -400,7 +400,7 @@ int apply_root_propagation(const Plan* p, Failure* f) {
 
 }  // namespace
 
-int setup_rootfs(const Plan* p, Failure* f) {
+int setup_rootfs(const Plan* p, int sync_fd, Failure* f) {
   // Nothing we mount may propagate back to the host: the copy of its tree is
   // made private, or a slave when the container asked to share or receive
   // (the host's later mounts still reach it; nothing goes the other way).
@@ -438,7 +438,10 @@ int setup_rootfs(const Plan* p, Failure* f) {
   if (rc == 0) rc = mask_paths(p, rootfd, f);
   if (rc == 0) rc = lock_paths(p, rootfd, f);
   close(rootfd);
-  if (rc < 0 || enter_root(p, f) < 0 || apply_root_propagation(p, f) < 0) return -1;
+  if (rc < 0) return -1;
+  // The create hooks run now: the container's mounts are made, the host's root is still ours.
+  if (p->hooks_pause) pause_for_hooks(sync_fd);
+  if (enter_root(p, f) < 0 || apply_root_propagation(p, f) < 0) return -1;
   if (p->readonly_root && mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/"), nullptr) < 0) {
     *f = {STEP_READONLY_ROOT, errno, SC_MOUNT, "/"};
     return -1;

@@ -92,6 +92,10 @@ int setup_process_identity(const Plan* p, Failure* f) {
 // ENOENT/ENOTDIR/EACCES move on to the next entry (EACCES is remembered, as
 // execvp does); anything else is final.
 void exec_process(const Plan* p, int sync_fd) {
+  if (p->exec_path) {
+    execve(p->exec_path, p->argv, p->envp);
+    child_fail(sync_fd, STEP_EXEC, errno, SC_EXECVE, p->exec_path);
+  }
   const char* file = p->argv[0];
   int has_slash = 0;
   for (const char* c = file; *c; c++)

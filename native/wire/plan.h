@@ -114,6 +114,7 @@ struct Plan {
   char* const* argv;
   char* const* envp;
   const char* path_env;     // PATH used for the executable lookup
+  const char* exec_path;    // non-null: execve this file (no lookup of argv[0])
   const char* cwd;
   uid_t uid;
   gid_t gid;
@@ -166,6 +167,8 @@ struct Plan {
   int nfds;
   int parent_death_signal;  // 0: none
   int exec_after_ready;     // run(): exec right after READY, no MSG_GO
+  int hooks_pause;          // stop before pivot_root for the create hooks (MSG_HOOKS, then CONTINUE)
+  int start_fd;             // >= 0: detached: accept the start() peer on this listening socket after READY
 
   // User namespaces: an init unshares a new one after the host's part of its
   // setup (cgroups, rlimits), says MSG_USERNS, waits for MSG_CONTINUE (the

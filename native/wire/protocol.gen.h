@@ -15,6 +15,7 @@ enum MsgKind : uint32_t {
   MSG_SECCOMP_LISTENER = 8,  // child: the seccomp notify listener, passed with SCM_RIGHTS, right before execve
   MSG_CONTINUE = 9,  // parent: the user namespace's maps are written (exec into one: the rlimits set); go on
   MSG_USERNS = 10,  // child: its new user namespace exists; the parent writes the maps, then CONTINUE
+  MSG_HOOKS = 11,  // child: the rootfs is mounted, before pivot_root; the parent runs the create hooks, then CONTINUE
 };
 
 // BerthError.step names (lib/native/protocol.gen.ts STEP_NAMES) by number.

@@ -17,6 +17,7 @@ export const messages = [
   { name: 'SECCOMP_LISTENER', value: 8, doc: "child: the seccomp notify listener, passed with SCM_RIGHTS, right before execve" },
   { name: 'CONTINUE', value: 9, doc: "parent: the user namespace's maps are written (exec into one: the rlimits set); go on" },
   { name: 'USERNS', value: 10, doc: "child: its new user namespace exists; the parent writes the maps, then CONTINUE" },
+  { name: 'HOOKS', value: 11, doc: "child: the rootfs is mounted, before pivot_root; the parent runs the create hooks, then CONTINUE" },
 ];
 
 // The setup steps a failure names, numbered in this order: [C enumerator, the
@@ -138,7 +139,7 @@ export const syscalls = [
 // Bump `version` whenever the layout changes: the generator refuses a new
 // layout under an old version, so a plan from another build is refused, never misread.
 export const plan = {
-  version: 7,
+  version: 10,
   magic: 'berth',
   fields: [
     { ts: 'cloneFlags', c: 'clone_flags', type: 'int' },
@@ -223,6 +224,9 @@ export const plan = {
     { ts: 'args', c: 'argv', type: 'array', of: 'str', min: 1, terminated: true },
     { ts: 'env', c: 'envp', type: 'array', of: 'str', terminated: true },
     { ts: 'pathEnv', c: 'path_env', type: 'str' },
+    // OCI hooks run in the container (lib/container/hooks-in-container.ts):
+    // the file is the hook's path, not looked up from args[0] (which may differ).
+    { ts: 'execPath', c: 'exec_path', type: 'str?', emptyIsNull: true },
     { ts: 'cwd', c: 'cwd', type: 'str?', emptyIsNull: true },
     { ts: 'uid', c: 'uid', type: 'int' },
     { ts: 'gid', c: 'gid', type: 'int' },
@@ -270,6 +274,13 @@ export const plan = {
     { ts: 'fds', c: 'fds', type: 'array', of: 'int', max: 64 },
     { ts: 'parentDeathSignal', c: 'parent_death_signal', type: 'int' },
     { ts: 'execAfterReady', c: 'exec_after_ready', type: 'int', default: 'false' },
+    // A detached init (lib/container/detach.ts): after READY it accepts one
+    // connection on this listening socket (the state dir's start.sock) and
+    // waits for GO there: start() can come from any process, later.
+    { ts: 'startFd', c: 'start_fd', type: 'int', default: '-1' },
+    // prestart/createRuntime/createContainer hooks: stop before pivot_root
+    // (MSG_HOOKS) until the parent ran them (lib/container/hooks.ts).
+    { ts: 'hooksPause', c: 'hooks_pause', type: 'int', default: 'false' },
     // User namespaces (lib/config/userns.ts). An init with a new one makes it
     // itself (unshareUserns) once the host's part of its setup is done, waits
     // for its maps, becomes its root and then makes the other namespaces

@@ -85,6 +85,9 @@ const initPlan = {
   fds: [0, 1, 2, 63],
   parentDeathSignal: 9,
   execAfterReady: true,
+  startFd: 61,
+  hooksPause: true,
+  execPath: '/usr/libexec/oci/hooks.d/ßetup',
 };
 
 // exec: joins a running init through its pidfd; no rootfs of its own.
@@ -145,6 +148,8 @@ const execPlan = {
   fds: [5, 6, 7],
   parentDeathSignal: 0,
   execAfterReady: false,
+  startFd: -1,
+  hooksPause: false,
 };
 
 function sameFields(t, decoded, expected) {
@@ -228,8 +233,8 @@ test('counts beyond the bounds of the C plan are refused on both sides', (t) => 
   // 65 fds: the child places at most 64 (arrange_fds), so the plan must not promise more.
   const fds = Array.from({ length: 64 }, (_, i) => i);
   const full = encodePlan({ ...execPlan, fds });
-  // magic; parentDeathSignal, execAfterReady and the six user-namespace fields; the fds; their count
-  const countAt = full.length - 8 * (1 + 2 + 6 + 64 + 1);
+  // magic; parentDeathSignal, execAfterReady, hooksPause, startFd and the six user-namespace fields; the fds; their count
+  const countAt = full.length - 8 * (1 + 4 + 6 + 64 + 1);
   t.is(full.readBigUInt64LE(countAt), 64n);
   // A new count of 65 in front: the old count (64) becomes the first of 65 fds.
   const more = Buffer.concat([full.subarray(0, countAt), Buffer.alloc(8), full.subarray(countAt)]);
