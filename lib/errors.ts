@@ -77,6 +77,32 @@ export class CgroupError extends BerthError {
   }
 }
 
+/**
+ * An OCI hook failed (HOOK_FAILED: it could not be spawned, exited non-zero
+ * or was killed by a signal) or outran its timeout (HOOK_TIMEOUT: its process
+ * group was SIGKILLed). `step` is `hook:<kind>[<index>]`, `path` the hook's
+ * binary; the first 4 KiB of its stderr are in `stderr` and the message.
+ */
+export class HookError extends BerthError {
+  readonly hook: string;
+  readonly index: number;
+  readonly exitCode?: number;
+  readonly signal?: string;
+  readonly stderr: string;
+  constructor(
+    code: 'HOOK_FAILED' | 'HOOK_TIMEOUT',
+    message: string,
+    detail: ErrorDetail & { hook: string; index: number; path: string; exitCode?: number; signal?: string; stderr?: string },
+  ) {
+    super(code, message, { ...detail, step: `hook:${detail.hook}[${detail.index}]` });
+    this.hook = detail.hook;
+    this.index = detail.index;
+    if (detail.exitCode !== undefined) this.exitCode = detail.exitCode;
+    if (detail.signal !== undefined) this.signal = detail.signal;
+    this.stderr = detail.stderr ?? '';
+  }
+}
+
 export class AbortError extends BerthError {
   constructor(step: string, cause?: unknown) {
     super('ABORTED', `${step} was aborted`, { step, cause });

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LinuxNamespaceType } from '../types/oci.js';
 import { MOUNT_OPTIONS } from './config/mounts.js';
+import { HOOK_NAMES } from './config/hooks.js';
 import { memoryPolicyModes } from './config/memory-policy.js';
 import { normalizeNamespaces } from './config/namespaces.js';
 import { kernelHasNamespace } from './host/index.js';
@@ -22,7 +23,7 @@ import { MPOL_FLAGS } from './kernel/task-attrs.js';
 export interface Features {
   ociVersionMin: string;
   ociVersionMax: string;
-  /** Hook names berth runs (none yet: config hooks are refused). */
+  /** Hook names berth's config accepts (lib/config/hooks.ts). */
   hooks: string[];
   mountOptions: string[];
   linux: {
@@ -90,7 +91,7 @@ export function features(): Features {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: '1.3.0',
-    hooks: [],
+    hooks: [...HOOK_NAMES],
     mountOptions: [...MOUNT_OPTIONS],
     linux: {
       namespaces: acceptedNamespaces(),

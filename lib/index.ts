@@ -4,17 +4,20 @@ export { Container, type ContainerEvents } from './container/container.js';
 export { createContainer } from './container/create.js';
 export { ContainerProcess, type ContainerProcessEvents } from './container/process.js';
 export { DEFAULT_MAX_OUTPUT_BYTES, run } from './container/run.js';
-export { ContainerRef, listContainers, loadContainer, type RegistryOptions } from './container/registry.js';
+export { ContainerRef, listContainers, loadContainer, type RefExecOptions, type RegistryOptions } from './container/registry.js';
 export { Terminal, type WindowSize } from './launch/terminal.js';
 export type { CgroupStats } from './cgroups/manager.js';
 export type {
   IdMapping,
+  HookName,
   MemoryPolicyFlag,
   MemoryPolicyMode,
   ResolvedCapabilities,
   ResolvedConfig,
   ResolvedCpuAffinity,
   ResolvedDevice,
+  ResolvedHook,
+  ResolvedHooks,
   ResolvedMemoryPolicy,
   ResolvedIdmap,
   ResolvedMount,
@@ -54,6 +57,7 @@ export {
   ContainerExistsError,
   ContainerNotFoundError,
   ExecutableNotFoundError,
+  HookError,
   ImageError,
   InvalidStateError,
   SetupError,

@@ -1,5 +1,5 @@
 // The public contract of berth's API (besides the OCI shapes in ./oci.ts).
-import type { LinuxSeccomp, Process, Spec } from './oci.js';
+import type { LinuxResources, LinuxSeccomp, Process, Spec } from './oci.js';
 
 /** child_process conventions: a Node stream ('pipe'), the parent's own fd ('inherit'), /dev/null ('ignore'), or an fd. */
 export type StdioOption = 'pipe' | 'inherit' | 'ignore' | number;
@@ -21,8 +21,16 @@ export interface ContainerConfig extends Omit<Spec, 'process'> {
   process?: ProcessConfig;
   /** Where state lives (default /run/berth, or $XDG_RUNTIME_DIR/berth when not root). */
   stateRoot?: string;
-  /** Kill the container when the Node process dies (default true). */
+  /** Kill the container when the Node process dies (default true; false when detached). */
   dieWithParent?: boolean;
+  /**
+   * Outlives the process that made it (as `berth create` does): no parent-death
+   * signal, its init reparented to the caller's subreaper once the creator
+   * exits, and start()/exec()/… from any process through loadContainer(id).
+   */
+  detached?: boolean;
+  /** A unix socket path the terminal's pty master is sent to (SCM_RIGHTS), as runc's --console-socket. */
+  consoleSocket?: string;
   /**
    * Answers the container's SCMP_ACT_NOTIFY syscalls (linux.seccomp, and an
    * exec's own process.seccomp) in this process. Required by a profile with a
@@ -163,8 +171,20 @@ export interface ContainerHandle {
   readonly status: ContainerStatus;
   /** The OCI state record, current as of the call. */
   state(): Promise<ContainerState>;
+  /** Lets the created init exec its program. */
+  start(): Promise<unknown>;
+  /** Another process in the running container. */
+  exec(process: ProcessConfig): Promise<unknown>;
   /** Signals the container's init. */
   kill(signal?: NodeJS.Signals | number): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  /** Changes resource limits of the live container. */
+  update(resources: LinuxResources): Promise<void>;
+  /** Host pids of the container's processes. */
+  processes(): Promise<number[]>;
+  /** Waits for the init to exit. */
+  wait(): Promise<ExitStatus>;
   /** Kills what still runs and removes everything berth made for the container. */
   destroy(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // config (user) -> ResolvedConfig: every field validated (a ConfigError names the
 // JSON path of the first bad one), defaults filled in, paths resolved. Nothing
 // on the system is changed here; a bad config leaves no trace.
+import { normalizeDetach } from './detach.js';
 import crypto from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { type CallerFacts, callerFacts, inNewUserNamespace } from './caller.js';
 import { absPath, containerPath, hostPath, isObject, optArray, optBool, optObject, optStr, plainJson, str, strArray } from './check.js';
 import { DEFAULT_CGROUP_MOUNT, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, defaultMounts } from './defaults.js';
 import { type ResolvedDevice, checkDeviceTargets, normalizeDevices, withDeviceRules } from './devices.js';
+import { type ResolvedHooks, normalizeHooks } from './hooks.js';
 import { readBundle, validateId } from './identity.js';
 import { type ResolvedMount, propagationFlag, resolveMount } from './mounts.js';
 import { type ResolvedUserns, checkIdmaps, fitMountsToMaps, normalizeUserns } from './userns.js';
@@ -35,6 +37,7 @@ export type { ResolvedCapabilities, ResolvedProcess } from './process.js';
 export type { ResolvedRlimit } from './rlimits.js';
 export type { ResolvedNamespace } from './namespaces.js';
 export type { ResolvedDevice } from './devices.js';
+export type { HookName, ResolvedHook, ResolvedHooks } from './hooks.js';
 export type { ResolvedIdmap, ResolvedMount } from './mounts.js';
 export type { ResolvedCpuAffinity } from './cpu-affinity.js';
 export type { MemoryPolicyFlag, MemoryPolicyMode, ResolvedMemoryPolicy } from './memory-policy.js';
@@ -81,7 +84,13 @@ export interface ResolvedConfig {
   /** Answers the NOTIFY rules of linux.seccomp (and of an exec's own profile) in this process. */
   seccompNotify?: ResolvedNotify;
   annotations: Record<string, string>;
+  /** OCI hooks, every kind present (empty when none): run by lib/hooks/run.ts at their lifecycle points. */
+  hooks: ResolvedHooks;
   dieWithParent: boolean;
+  /** Outlives its creator: no parent-death signal, started through the state dir's start socket (lib/container/detach.ts). */
+  detached: boolean;
+  /** The pty master goes to this unix socket (runc's --console-socket). */
+  consoleSocket?: string;
   timeOffsets?: ResolvedTimeOffsets;
   /** A user namespace: new (with the maps the parent writes) or joined by path. */
   userns?: ResolvedUserns;
@@ -166,14 +175,6 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     throw new ConfigError(rootField, `root filesystem ${rootPath}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
   const linux = optObject(cfg.linux, 'linux') ?? {};
-  // Fields berth cannot honour yet are refused, not ignored: a caller who asks
-  // for a user namespace or hooks must not get a container without them.
-  const unsupported: Array<[unknown, string, string]> = [
-    [cfg.hooks && Object.values(cfg.hooks).some((h) => Array.isArray(h) && h.length > 0) ? cfg.hooks : undefined, 'hooks', 'OCI hooks are not supported yet'],
-  ];
-  for (const [value, field, why] of unsupported) {
-    if (value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0)) throw new ConfigError(field, why);
-  }
   refuseUnimplemented(cfg as unknown as Record<string, unknown>, linux);
   const namespaces = normalizeNamespaces(linux.namespaces, 'linux.namespaces');
   // Without one the child has nowhere to mount or pivot into, and the process
@@ -259,6 +260,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   const mountLabel = lsmSetting(linux.mountLabel, 'linux.mountLabel', 'selinux');
   const annotations = optObject(cfg.annotations, 'annotations') ?? {};
   for (const [k, v] of Object.entries(annotations)) str(v, `annotations.${k}`);
+  const hooks = normalizeHooks(cfg.hooks, 'hooks');
   return {
     id,
     stateRoot,
@@ -282,7 +284,8 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     seccomp,
     ...(seccompNotify ? { seccompNotify } : {}),
     annotations: annotations as Record<string, string>,
-    dieWithParent: optBool(cfg.dieWithParent, 'dieWithParent') ?? true,
+    hooks,
+    ...normalizeDetach(cfg, { terminal: processCfg.terminal, notifyHandler: seccompNotify !== undefined }),
     ...(timeOffsets ? { timeOffsets } : {}),
     ...(userns ? { userns } : {}),
     ...(personality ? { personality } : {}),

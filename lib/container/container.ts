@@ -13,6 +13,9 @@ import type { PidHandle } from '../launch/channel.js';
 import { letExec } from '../launch/spawn.js';
 import { releaseRange } from '../state/userns-leases.js';
 import { execProcess } from './exec.js';
+import { startThroughSocket } from './detach.js';
+import { runPoststartHooks, runPoststopHooks, runStartContainerHooks } from './hooks.js';
+import { withContainerLock } from '../state/op-lock.js';
 import type { ContainerParts } from './parts.js';
 import { ContainerProcess, signalNumber } from './process.js';
 import { stateRecord } from './state-record.js';
@@ -121,8 +124,13 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
     // cores) was a third of start(). If the exec fails, destroy() awaits this
     // write and removes the record with everything else. run(): 'running' is
     // written a tick later, unless the container is destroyed first.
+    if (this.config.detached) {
+      await this.startDetached();
+      return this.init;
+    }
     const written = execAfterReady ? null : this.persist({ status: 'running' });
     try {
+      await runStartContainerHooks(this.parts, launch.proc.pid);
       await letExec(launch, !execAfterReady);
     } catch (err) {
       await this.destroy();
@@ -132,7 +140,38 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
     if (written) await written;
     else void this.persist({ deferred: true });
     launch.stdio.streams.materialize();
+    await this.poststart();
     return this.init;
+  }
+
+  /** Detached: through the start socket, as any other process would (one start across all of them). */
+  private async startDetached(): Promise<void> {
+    const { launch, stateDir } = this.parts;
+    try {
+      await withContainerLock(stateDir.dir, 'start', async () => {
+        const recorded = await stateDir.read();
+        if (recorded.status !== 'created') throw new InvalidStateError('start', recorded.status, this.id);
+        await runStartContainerHooks(this.parts, launch.proc.pid);
+        await this.persist({ status: 'running' });
+        await startThroughSocket(stateDir.startSocket, () => launch.proc.signal(9));
+      });
+    } catch (err) {
+      if (!(err instanceof InvalidStateError)) await this.destroy();
+      throw err;
+    }
+    if (this.current === 'created') this.current = 'running';
+    launch.stdio.streams.materialize();
+    await this.poststart();
+  }
+
+  /** runtime-spec 1.3: a failing poststart hook fails start, and the container goes. */
+  private async poststart(): Promise<void> {
+    try {
+      await runPoststartHooks(this.config, this.pid);
+    } catch (err) {
+      await this.destroy();
+      throw err;
+    }
   }
 
   /**
@@ -248,6 +287,7 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       for (const s of [...this.parts.supervisors]) s.close();
       const killError = await killed;
       this.current = 'stopped';
+      await runPoststopHooks(config, launch.proc.pid);
       // Streams the caller took are theirs to drain; ends nobody took are closed.
       launch.stdio.streams.closeUnused();
       await this.stateWrites;

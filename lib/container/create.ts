@@ -22,6 +22,9 @@ import { withLeasedRange } from '../config/userns.js';
 import { Container } from './container.js';
 import { openOrThrow } from './exec.js';
 import { listenerSink } from './notify.js';
+import { listenForStart, sendToConsoleSocket } from './detach.js';
+import { hasCreateHooks, hasSetupHooks, runCreateHooks } from './hooks.js';
+import { saveConfig } from './config-record.js';
 import { type InitRecord, stateRecord } from './state-record.js';
 
 export interface CreateOptions {
@@ -75,7 +78,8 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   // Compiled (or found compiled) before the state dir is claimed: a profile
   // libseccomp refuses leaves nothing behind.
   const seccomp = config.seccomp && (await compileSeccomp(config.seccomp, 'linux.seccomp'));
-  const execAfterReady = options.execAfterReady === true;
+  // Hooks between setup and exec need the start() round trip run() skips.
+  const execAfterReady = options.execAfterReady === true && !hasSetupHooks(config);
   const stateDir = new StateDir(config.stateRoot, config.id);
   const record: InitRecord = { created: new Date().toISOString(), startTime: undefined };
   // Touches nothing yet: its paths go into the claim record. (A read-only
@@ -104,7 +108,17 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   const notifyEvents = { emit: (_: SeccompRequest): void => {} };
   let initPid: number | undefined;
   let container: Container | null = null;
+  let configSaved: Promise<void> = Promise.resolve();
   try {
+    // Detached: the init waits for start() on the state dir's socket, from
+    // whichever process; the resolved config is there for those processes.
+    let startFd: number | undefined;
+    if (config.detached) {
+      startFd = listenForStart(stateDir.startSocket);
+      childOnlyFds.push(startFd);
+      configSaved = saveConfig(stateDir.configFile, config);
+      configSaved.catch(() => {});
+    }
     // userns 'auto': a host range of its own, leased once the id is claimed (the lease names the state dir).
     if (config.userns?.auto) {
       const lease = await leaseRange(config.stateRoot, config.id);
@@ -134,13 +148,27 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     const userFd = userPath === undefined ? undefined : openOrThrow(userPath, 'setns', 'user namespace');
     if (userFd !== undefined) childOnlyFds.push(userFd);
     const userns = config.userns;
+    const createHooks = hasCreateHooks(config);
+    const ownMountNs = config.namespaces.some((n) => n.type === 'mount' && n.path === undefined);
     const spawnAt = nowUs();
     // v2: made above. v1: the child is making them now (the claim's planned paths and marker hold).
     const recorded = placement ? { paths: cgroup.paths, marker: stateDir.cgroupMarker } : { paths: cgroup.ownedPaths, marker: undefined };
     launch = await spawnProcess({
       step: 'clone',
       stdio: config.process.stdio,
-      plan: (fds) => containerPlan(config, { host, seccomp, fds, joins, cgroupFd, placement, execAfterReady, ...(userFd !== undefined ? { userFd } : {}) }),
+      plan: (fds) =>
+        containerPlan(config, {
+          host,
+          seccomp,
+          fds,
+          joins,
+          cgroupFd,
+          placement,
+          execAfterReady,
+          hooksPause: createHooks,
+          ...(userFd !== undefined ? { userFd } : {}),
+          ...(startFd !== undefined ? { startFd } : {}),
+        }),
       childOnlyFds,
       forks: initForks(config),
       release,
@@ -159,6 +187,19 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
             },
           }
         : {}),
+      // prestart, createRuntime, createContainer, before the init's pivot_root: a failure fails create and takes everything down.
+      ...(createHooks && ownMountNs
+        ? {
+            runHooks: async (pid: number) => {
+              const fd = native.pidfdOpen(pid);
+              try {
+                await runCreateHooks({ config, cgroup, host, supervisors, notifyEvents, launch: { proc: { pid, fd } } }, pid);
+              } finally {
+                native.close(fd);
+              }
+            },
+          }
+        : {}),
       onReport: (r) => {
         if (r.cgroupCreated !== undefined) cgroup.adoptChildCreated(r.cgroupCreated);
       },
@@ -172,7 +213,20 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     });
     const readyAt = nowUs();
     await launch.joinerExited; // a pid namespace join: the first process exits right after the fork
+    // Without a mount namespace of its own there is no pivot_root to stop before: once set up.
+    if (createHooks && !ownMountNs) await runCreateHooks({ config, cgroup, host, supervisors, notifyEvents, launch }, launch.proc.pid);
     const fds = (options.takeFds ?? []).map((i) => launch!.stdio.streams.takeFd(i));
+    if (config.consoleSocket && launch.terminal) {
+      // The engine holds the terminal from now on; our copy of the master goes.
+      sendToConsoleSocket(config.consoleSocket, launch.terminal.masterFd);
+      launch.terminal.destroy();
+      launch.terminal = null;
+    }
+    if (config.detached) {
+      // Nothing more comes on it: the init takes its start() peer's connection instead.
+      launch.sync.close();
+      await configSaved;
+    }
     container = new Container({
       config,
       host,
@@ -202,7 +256,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     // create found existing. destroy() runs even when killAll() failed.
     await cgroup.killAll().catch(() => {});
     await cgroup.destroy().catch(() => {});
-    await Promise.all([firstWrite, confirmed]);
+    await Promise.all([firstWrite, confirmed, configSaved.catch(() => {})]);
     if (leased && config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
     await stateDir.remove().catch(() => {});
     throw collision(err);

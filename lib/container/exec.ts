@@ -38,7 +38,17 @@ export function openOrThrow(path: string, step: string, what: string): number {
   }
 }
 
-export async function execProcess(parts: ContainerParts, given: ProcessConfig, owner: object): Promise<{ proc: PidHandle; handle: ContainerProcess }> {
+/** What an exec needs of its container: a Container's parts, or what a ContainerRef rebuilt from the state dir. */
+export type ExecTarget = Pick<ContainerParts, 'config' | 'cgroup' | 'host' | 'supervisors' | 'notifyEvents'> & { launch: { proc: { pid: number; fd: number } } };
+
+/** How an OCI hook run in the container is exec'd (hooks-in-container.ts): this file, not a lookup of args[0]. */
+export interface ExecHow {
+  execPath?: string;
+  /** A create hook runs inside a setup that holds a setup slot already: waiting for another would deadlock. */
+  admitted?: boolean;
+}
+
+export async function execProcess(parts: ExecTarget, given: ProcessConfig, owner: object, how: ExecHow = {}): Promise<{ proc: PidHandle; handle: ContainerProcess }> {
   const { config, cgroup, host } = parts;
   // Entering the container's user namespace (setns) gives the process every
   // capability there, as making it gave the init: checked against that.
@@ -59,11 +69,11 @@ export async function execProcess(parts: ContainerParts, given: ProcessConfig, o
     childOnlyFds.push(joinRootFd);
     const cgroupFd = cgroup.openIntoCgroupFd();
     if (cgroupFd >= 0) childOnlyFds.push(cgroupFd);
-    release = await setupSlot();
+    if (!how.admitted) release = await setupSlot();
     const launch = await spawnProcess({
       step: 'join',
       stdio: proc.stdio,
-      plan: (fds) => execPlan(config, proc, { host, seccomp, fds, joinPidfd, joinRootFd, cgroupFd }),
+      plan: (fds) => execPlan(config, proc, { host, seccomp, fds, joinPidfd, joinRootFd, cgroupFd, ...how }),
       childOnlyFds,
       forks: true,
       release,

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { BerthError, CgroupError, ExecutableNotFoundError, SetupError, errnoName } from '../errors.js';
 import { type ChildMessage, type FdWatch, native } from '../native/addon.js';
-import { MSG_CGROUP_CREATED, MSG_CONTINUE, MSG_ERROR, MSG_GO, MSG_PID, MSG_PTY, MSG_READY, MSG_SECCOMP_LISTENER, MSG_USERNS, STEP_NAMES, SYSCALL_NAMES } from '../native/protocol.gen.js';
+import { MSG_CGROUP_CREATED, MSG_CONTINUE, MSG_ERROR, MSG_GO, MSG_HOOKS, MSG_PID, MSG_PTY, MSG_READY, MSG_SECCOMP_LISTENER, MSG_USERNS, STEP_NAMES, SYSCALL_NAMES } from '../native/protocol.gen.js';
 import { cgroupWriteHint } from '../cgroups/convert.js';
 
 export interface ExitInfo {
@@ -14,7 +14,7 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
 }
 
-function signalName(n: number): NodeJS.Signals | null {
+export function signalName(n: number): NodeJS.Signals | null {
   for (const [name, value] of Object.entries(os.constants.signals)) if (value === n) return name as NodeJS.Signals;
   return null;
 }
@@ -170,7 +170,7 @@ export interface SetupReport {
  * until the forked pid is known too (its messages can overtake the pid, and a
  * failed fork still has to be reaped).
  */
-export async function readSetup(sync: SyncChannel, needPid: boolean, onUserns?: () => Promise<void>): Promise<SetupReport> {
+export async function readSetup(sync: SyncChannel, needPid: boolean, onUserns?: () => Promise<void>, onHooks?: (pid: number | undefined) => Promise<void>): Promise<SetupReport> {
   const r: SetupReport = {};
   let ready = false;
   while (!((ready || r.failure) && (!needPid || r.pid !== undefined))) {
@@ -182,6 +182,8 @@ export async function readSetup(sync: SyncChannel, needPid: boolean, onUserns?: 
     if (m.kind === MSG_PID) r.pid = m.value;
     // The init made its user namespace and waits for the maps (a throw: the caller kills it).
     else if (m.kind === MSG_USERNS && onUserns) await onUserns();
+    // The init waits before pivot_root for the create hooks (a throw: the caller kills it).
+    else if (m.kind === MSG_HOOKS && onHooks) await onHooks(r.pid);
     else if (m.kind === MSG_CGROUP_CREATED) r.cgroupCreated = m.detail;
     else if (m.kind === MSG_PTY && m.fd !== undefined) {
       if (r.ptyFd !== undefined) native.close(m.fd);

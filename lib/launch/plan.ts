@@ -236,6 +236,10 @@ export interface PlanInputs {
   execAfterReady?: boolean;
   /** A user namespace joined by path: its fd (not among `joins`: it is entered after the host's part of the setup). */
   userFd?: number;
+  /** Detached: the listening start socket (lib/container/detach.ts). */
+  startFd?: number;
+  /** Stop before pivot_root for the create hooks (MSG_HOOKS). */
+  hooksPause?: boolean;
 }
 
 export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePlan {
@@ -289,6 +293,8 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
     execAfterReady: inputs.execAfterReady === true,
+    ...(inputs.startFd !== undefined ? { startFd: inputs.startFd } : {}),
+    ...(inputs.hooksPause && newMountNs ? { hooksPause: true } : {}),
   }, { init: true, ...(inputs.userFd !== undefined ? { userFd: inputs.userFd } : {}) });
 }
 
@@ -300,6 +306,8 @@ export interface ExecInputs {
   joinPidfd: number;
   joinRootFd: number;
   cgroupFd?: number;
+  /** An OCI hook in the container: execve this file (not a lookup of args[0]). */
+  execPath?: string;
 }
 
 /** An exec joins every namespace of the running init and its root; nothing is mounted. */
@@ -329,6 +337,7 @@ export function execPlan(cfg: ResolvedConfig, proc: ResolvedProcess, inputs: Exe
     ...(proc.execCPUAffinity?.initial ? { cpuAffinityInitial: maskWords(proc.execCPUAffinity.initial) } : {}),
     ...(proc.execCPUAffinity?.final ? { cpuAffinityFinal: maskWords(proc.execCPUAffinity.final) } : {}),
     ...seccompPlan(inputs.seccomp),
+    ...(inputs.execPath !== undefined ? { execPath: inputs.execPath } : {}),
     fds: inputs.fds,
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
   }, { init: false });

@@ -48,6 +48,11 @@ export interface SpawnSpec {
   writeMaps?(pid: number): Promise<number[]>;
   /** exec into a user namespace: berth-init waits until this ran (its rlimits) and is told to continue. */
   beforeContinue?(pid: number): void;
+  /**
+   * The init stops before pivot_root (plan hooksPause): this runs the create
+   * hooks with the pid of the process that waits; berth-init then continues.
+   */
+  runHooks?(pid: number): Promise<void>;
   /** Sees the setup report before a failure is handled (cgroup v1: which directories the child made). */
   onReport?(report: SetupReport): void;
   /** Takes the seccomp notify listener (a NOTIFY profile); a throw kills the process and fails the spawn or the exec. */
@@ -101,15 +106,26 @@ export async function spawnProcess(spec: SpawnSpec): Promise<Launch> {
     }
     // An exec's fork reports its pid; its own messages can overtake that pid.
     const writeMaps = spec.writeMaps;
-    const report = await readSetup(sync, spec.forks, writeMaps && (async () => {
-      // The idmapped trees go with CONTINUE; ours are closed once sent.
-      const trees = await writeMaps(spawned.pid);
-      try {
-        continueSetup(sync!, trees);
-      } finally {
-        for (const fd of trees) native.close(fd);
-      }
-    }));
+    const runHooks = spec.runHooks;
+    const report = await readSetup(
+      sync,
+      spec.forks,
+      writeMaps &&
+        (async () => {
+          // The idmapped trees go with CONTINUE; ours are closed once sent.
+          const trees = await writeMaps(spawned.pid);
+          try {
+            continueSetup(sync!, trees);
+          } finally {
+            for (const fd of trees) native.close(fd);
+          }
+        }),
+      runHooks &&
+        (async (forkPid) => {
+          await runHooks(forkPid ?? spawned.pid);
+          continueSetup(sync!);
+        }),
+    );
     spec.release();
     spec.onReport?.(report);
     if (spec.forks && report.pid !== undefined) {

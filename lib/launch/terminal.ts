@@ -55,6 +55,11 @@ export class Terminal extends Duplex {
   }
 
   /** Sets the window size the process sees (SIGWINCH is sent by the kernel). */
+  /** The pty master (still this object's: destroy() closes it), e.g. to send to a console socket. */
+  get masterFd(): number {
+    return this.fd;
+  }
+
   resize(size: WindowSize): void {
     if (this.isClosed) throw new BerthError('TERMINAL_CLOSED', 'the terminal is closed', { step: 'resize' });
     const err = native.setWindowSize(this.fd, size.width, size.height);

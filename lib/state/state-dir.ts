@@ -60,11 +60,17 @@ export class StateDir {
   readonly file: string;
   /** See CgroupManager.childPlacement: made empty by claim() when asked for, "1" once the planned cgroups were all made. */
   readonly cgroupMarker: string;
+  /** A detached init listens here for start() (lib/container/detach.ts). */
+  readonly startSocket: string;
+  /** A detached container's resolved config, for exec, hooks and update from other processes. */
+  readonly configFile: string;
 
   constructor(readonly root: string, readonly id: string) {
     this.dir = path.join(root, id);
     this.file = path.join(this.dir, 'state.json');
     this.cgroupMarker = path.join(this.dir, CGROUP_MARKER);
+    this.startSocket = path.join(this.dir, 'start.sock');
+    this.configFile = path.join(this.dir, 'config.json');
   }
 
   /** Says the planned cgroups of the record are the container's own (the v2 path; the v1 child writes it itself). */
@@ -157,6 +163,8 @@ export class StateDir {
   removalItems(): RemoveItem[] {
     return [
       { path: this.cgroupMarker, dir: false },
+      { path: this.startSocket, dir: false },
+      { path: this.configFile, dir: false },
       { path: this.file, dir: false },
       { path: this.dir, dir: true },
     ];
@@ -164,7 +172,7 @@ export class StateDir {
 
   /** After removalItems() ran: anything else in the directory (a stray temp file) falls back to a recursive rm. */
   async finishRemoval(errnos: number[]): Promise<void> {
-    const dirErr = errnos[2];
+    const dirErr = errnos[this.removalItems().length - 1];
     if (dirErr !== undefined && dirErr !== 0 && dirErr !== ENOENT) await fs.rm(this.dir, { recursive: true, force: true });
   }
 
@@ -174,7 +182,7 @@ function writeAtomic(file: string, state: ContainerState): Promise<void> {
   return writeBytes(file, JSON.stringify(state, null, 2));
 }
 
-async function writeBytes(file: string, text: string): Promise<void> {
+export async function writeBytes(file: string, text: string): Promise<void> {
   const errno = await native.writeFileAtomic(file, text, 0o600);
   if (errno !== 0) {
     const code = errnoName(errno);

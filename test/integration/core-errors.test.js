@@ -103,7 +103,7 @@ test.serial('bad fields are named by their JSON path', async (t) => {
     [{ hostname: 'bad host' }, 'hostname'],
     [{ linux: { seccomp: { defaultAction: 'SCMP_ACT_NOTIFY' } } }, 'linux.seccomp.defaultAction'],
     [{ linux: { uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }] } }, 'linux.uidMappings'],
-    [{ hooks: { prestart: [{ path: '/bin/true' }] } }, 'hooks'],
+    [{ hooks: { prestart: [{ path: 'true' }] } }, 'hooks.prestart[0].path'],
     [{ process: { args: ['/bin/true'], stdio: ['pipe', 'pipe', 'pipe', 'pipe'] } }, 'process.stdio[3]'],
     [{ process: { args: ['/bin/true'], terminal: 'yes' } }, 'process.terminal'],
     [{ root: { path: ROOTFS }, rootfs: undefined, linux: { rootfsPropagation: 'sideways' } }, 'linux.rootfsPropagation'],

@@ -10,6 +10,7 @@ import { resolveMount } from '../../dist/lib/config/mounts.js';
 import { normalizeNamespaces } from '../../dist/lib/config/namespaces.js';
 import { normalizeProcess } from '../../dist/lib/config/process.js';
 import { normalizeMemoryPolicy } from '../../dist/lib/config/memory-policy.js';
+import { normalizeHooks } from '../../dist/lib/config/hooks.js';
 import { CAPABILITIES } from '../../dist/lib/kernel/abi.js';
 import { fakeCaller } from './helpers.js';
 
@@ -95,9 +96,11 @@ test('every memory policy mode and flag listed is accepted by validation', (t) =
   for (const flag of flags) t.notThrows(() => normalizeMemoryPolicy({ mode: 'MPOL_BIND', nodes: '0', flags: [flag] }, 'linux.memoryPolicy'), flag);
 });
 
-test('what berth refuses is not advertised: hooks, seccomp (until it lands), Intel RDT, LSMs this host lacks', (t) => {
+test('what berth refuses is not advertised: seccomp (until it lands), Intel RDT, LSMs this host lacks', (t) => {
   const f = features();
-  t.deepEqual(f.hooks, []);
+  // Every hook kind of runtime-spec 1.3, each one accepted by the config.
+  t.deepEqual(f.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
+  for (const kind of f.hooks) t.notThrows(() => normalizeHooks({ [kind]: [{ path: '/bin/true' }] }), kind);
   const { seccomp } = f.linux;
   if (!seccomp.enabled) {
     for (const k of ['actions', 'operators', 'archs', 'knownFlags', 'supportedFlags']) t.deepEqual(seccomp[k], [], k);
