@@ -1,0 +1,16 @@
+// --pid-file: the decimal host pid, no newline, made whole in one rename (as
+// runc: a reader never sees a half-written file).
+import fs from 'node:fs';
+import path from 'node:path';
+
+export function writePidFile(file: string, pid: number): void {
+  const target = path.resolve(file);
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}`);
+  try {
+    fs.writeFileSync(tmp, String(pid), { mode: 0o644, flag: 'w' });
+    fs.renameSync(tmp, target);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
