@@ -7,6 +7,7 @@ import { MOUNT_ATTR, MS } from '../kernel/abi.js';
 import { containerPath, hostPath, lookup, maxBytes, optArray, optStr, str } from './check.js';
 import { checkFsOptions } from './mount-data.js';
 import { type IdMapping, normalizeIdMappings } from './userns.js';
+import { warnIgnoredField } from './resources.js';
 
 export interface ResolvedMount {
   destination: string;
@@ -178,7 +179,16 @@ export function resolveMount(m: unknown, field: string, bundleDir: string | unde
       propagation = prop;
       return;
     }
-    if (bind) throw new ConfigError(`${field}.options[${i}]`, `unknown option "${opt}" for a bind mount`);
+    if (bind) {
+      // A bundle taken literally, as runc takes it: a filesystem's data option
+      // (key=value) on a bind mount is passed to mount(2), whose MS_BIND ignores
+      // data; said as a warning instead of refusing what engines send.
+      if (bundleDir !== undefined && /^[a-z0-9_]+=/.test(opt)) {
+        warnIgnoredField(`${field}.options[${i}]`, `"${opt}" is a filesystem data option; a bind mount takes none (the kernel ignores it)`);
+        return;
+      }
+      throw new ConfigError(`${field}.options[${i}]`, `unknown option "${opt}" for a bind mount`);
+    }
     data.push({ opt, index: i });
   });
   let destIsFile = false;

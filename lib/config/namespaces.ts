@@ -64,8 +64,9 @@ function checkNamespaceFile(nsPath: string, type: LinuxNamespaceType, field: str
   if (m[1] !== NSFS_NAME[type]) throw new ConfigError(field, `${nsPath} is a "${m[1]}" namespace, not ${type} ("${NSFS_NAME[type]}")`);
 }
 
-export function normalizeNamespaces(v: unknown, field: string): ResolvedNamespace[] {
-  if (v === undefined) return DEFAULT_NAMESPACES.map((type) => ({ type }));
+/** literal: a bundle's list, where absent means none (Go's omitempty drops an empty one). */
+export function normalizeNamespaces(v: unknown, field: string, { literal = false }: { literal?: boolean } = {}): ResolvedNamespace[] {
+  if (v === undefined) return literal ? [] : DEFAULT_NAMESPACES.map((type) => ({ type }));
   const list = optArray(v, field) ?? [];
   const seen = new Set<string>();
   return list.map((n, i) => {
@@ -76,11 +77,6 @@ export function normalizeNamespaces(v: unknown, field: string): ResolvedNamespac
     if (seen.has(type)) throw new ConfigError(`${f}.type`, `namespace "${type}" is listed twice`);
     seen.add(type);
     const nsPath = o.path === undefined ? undefined : absPath(o.path, `${f}.path`);
-    // The child sets up rootfs, mounts, devices and masked paths only in a new
-    // mount namespace; in a joined one they would all be silently ignored.
-    if (nsPath !== undefined && type === 'mount') {
-      throw new ConfigError(`${f}.path`, 'joining a mount namespace is not supported yet (rootfs, mounts and masked paths would be ignored in it)');
-    }
     if (nsPath !== undefined) checkNamespaceFile(nsPath, type, `${f}.path`);
     // A joined one exists already (its path is checked with the others); a new one needs the kernel's support.
     if (nsPath === undefined && !kernelHasNamespace(type)) throw new ConfigError(`${f}.type`, `this kernel has no ${type} namespaces`);

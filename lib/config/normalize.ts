@@ -176,7 +176,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   }
   const linux = optObject(cfg.linux, 'linux') ?? {};
   refuseUnimplemented(cfg as unknown as Record<string, unknown>, linux);
-  const namespaces = normalizeNamespaces(linux.namespaces, 'linux.namespaces');
+  const namespaces = normalizeNamespaces(linux.namespaces, 'linux.namespaces', { literal: bundle !== undefined });
   // Without one the child has nowhere to mount or pivot into, and the process
   // would run in the host's filesystem with rootfs ignored (runc refuses the
   // same config for its masked paths). The namespace list is the field to fix:
@@ -185,15 +185,17 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     throw new ConfigError('linux.namespaces', 'has no mount namespace, which the root filesystem, mounts and masked paths need: add { type: "mount" }');
   }
   const ownNs = (t: LinuxNamespaceType) => namespaces.some((n) => n.type === t && n.path === undefined);
+  const hasNs = (t: LinuxNamespaceType) => namespaces.some((n) => n.type === t);
   // The default hostname is the id as a hostname can spell it: ids may hold '_',
   // hostnames may not (an id the caller may use must not make a field they never set invalid).
   const hostname = optStr(cfg.hostname, 'hostname') ?? (ownNs('uts') ? id.slice(0, 63).replace(/_/g, '-') : undefined);
   if (hostname !== undefined) {
     if (!HOSTNAME_PATTERN.test(hostname)) throw new ConfigError('hostname', `"${hostname.slice(0, 80)}" is not a valid hostname`);
-    if (!ownNs('uts')) throw new ConfigError('hostname', 'needs a new uts namespace');
+    // A joined uts namespace is the container's too: its name is set there, as runc does.
+    if (!hasNs('uts')) throw new ConfigError('hostname', 'needs a uts namespace (new or joined)');
   }
   const domainname = optStr(cfg.domainname, 'domainname');
-  if (domainname !== undefined && !ownNs('uts')) throw new ConfigError('domainname', 'needs a new uts namespace');
+  if (domainname !== undefined && !hasNs('uts')) throw new ConfigError('domainname', 'needs a uts namespace (new or joined)');
   if (domainname !== undefined && Buffer.byteLength(domainname) > UTS_NAME_MAX) {
     throw new ConfigError('domainname', `is ${Buffer.byteLength(domainname)} bytes; the kernel takes at most ${UTS_NAME_MAX}`);
   }
@@ -214,7 +216,8 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   for (let i = 0; i < mountsGiven.length; i++) mounts.push(resolveMount(mountsGiven[i], `mounts[${i}]`, bundle));
   // In a user namespace of its own the child holds every capability there.
   const newUserns = cfg.userns !== undefined || namespaces.some((n) => n.type === 'user' && n.path === undefined);
-  const processCfg = normalizeProcess(cfg.process, 'process', newUserns ? inNewUserNamespace(caller) : caller);
+  // A bundle's config.json is taken literally (engines say what they want): no no_new_privs unless it asks.
+  const processCfg = normalizeProcess(cfg.process, 'process', newUserns ? inNewUserNamespace(caller) : caller, { literal: bundle !== undefined });
   if ((cfg.process as { seccomp?: unknown } | undefined)?.seccomp !== undefined) {
     throw new ConfigError('process.seccomp', "is for exec(): a container's own filter is linux.seccomp");
   }
@@ -277,7 +280,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     readonlyPaths: linux.readonlyPaths === undefined ? [...DEFAULT_READONLY_PATHS] : strArray(linux.readonlyPaths, 'linux.readonlyPaths').map((p, i) => containerPath(p, `linux.readonlyPaths[${i}]`)),
     sysctl: normalizeSysctl(linux.sysctl, 'linux.sysctl', namespaces, mounts),
     devices,
-    rootfsPropagation: rootfsPropagation(linux.rootfsPropagation, ownNs('mount'), 'linux.rootfsPropagation'),
+    rootfsPropagation: rootfsPropagation(linux.rootfsPropagation, hasNs('mount'), 'linux.rootfsPropagation'),
     ...(limits !== undefined ? { resources: limits } : {}),
     ...(resourceFields.length > 0 ? { resourceFields } : {}),
     ...(cgroupsPath !== undefined ? { cgroupsPath } : {}),

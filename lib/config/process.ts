@@ -89,7 +89,8 @@ function additionalGids(v: unknown, field: string): number[] {
   return list.map((g, i) => int(g, `${field}[${i}]`, 0, UINT32_ID_MAX));
 }
 
-export function normalizeProcess(raw: unknown, field: string, caller: CallerFacts): ResolvedProcess {
+/** literal: an OCI bundle's process, taken as the spec reads it (no berth defaults such as no_new_privs). */
+export function normalizeProcess(raw: unknown, field: string, caller: CallerFacts, { literal = false }: { literal?: boolean } = {}): ResolvedProcess {
   if (raw === undefined) throw new ConfigError(field, 'is required: process.args names the program to run');
   const p = optObject(raw, field) ?? {};
   const args = strArray(p.args, `${field}.args`);
@@ -143,7 +144,7 @@ export function normalizeProcess(raw: unknown, field: string, caller: CallerFact
     umask: optInt(user.umask, `${field}.user.umask`, 0, 0o777) ?? 0o022,
     capabilities,
     rlimits,
-    noNewPrivileges: optBool(p.noNewPrivileges, `${field}.noNewPrivileges`) ?? true,
+    noNewPrivileges: optBool(p.noNewPrivileges, `${field}.noNewPrivileges`) ?? !literal,
     ...(oomScoreAdj !== undefined ? { oomScoreAdj } : {}),
     ...(ioPriority !== undefined ? { ioPriority } : {}),
     terminal,

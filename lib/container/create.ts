@@ -149,7 +149,6 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     if (userFd !== undefined) childOnlyFds.push(userFd);
     const userns = config.userns;
     const createHooks = hasCreateHooks(config);
-    const ownMountNs = config.namespaces.some((n) => n.type === 'mount' && n.path === undefined);
     const spawnAt = nowUs();
     // v2: made above. v1: the child is making them now (the claim's planned paths and marker hold).
     const recorded = placement ? { paths: cgroup.paths, marker: stateDir.cgroupMarker } : { paths: cgroup.ownedPaths, marker: undefined };
@@ -188,7 +187,8 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
           }
         : {}),
       // prestart, createRuntime, createContainer, before the init's pivot_root: a failure fails create and takes everything down.
-      ...(createHooks && ownMountNs
+      // (Every container has a mount namespace: normalize refuses one without.)
+      ...(createHooks
         ? {
             runHooks: async (pid: number) => {
               const fd = native.pidfdOpen(pid);
@@ -213,8 +213,6 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     });
     const readyAt = nowUs();
     await launch.joinerExited; // a pid namespace join: the first process exits right after the fork
-    // Without a mount namespace of its own there is no pivot_root to stop before: once set up.
-    if (createHooks && !ownMountNs) await runCreateHooks({ config, cgroup, host, supervisors, notifyEvents, launch }, launch.proc.pid);
     const fds = (options.takeFds ?? []).map((i) => launch!.stdio.streams.takeFd(i));
     if (config.consoleSocket && launch.terminal) {
       // The engine holds the terminal from now on; our copy of the master goes.

@@ -250,7 +250,9 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
   if (cfg.timeOffsets) cloneFlags &= ~CLONE_NS.time;
   const lateCgroupNs = !!inputs.placement && (cloneFlags & CLONE_NS.cgroup) !== 0;
   if (lateCgroupNs) cloneFlags &= ~CLONE_NS.cgroup;
-  const newMountNs = (cloneFlags & CLONE_NS.mount) !== 0;
+  // A joined mount namespace is set up like a new one (rootfs, mounts, pivot_root),
+  // as runc does: joining one by path hands it to this container.
+  const mountNs = cfg.namespaces.some((n) => n.type === 'mount');
   const hasDevTmpfs = cfg.mounts.some((m) => m.destination === '/dev' && !m.bind);
   const devices = hasDevTmpfs ? DEFAULT_DEVICES.map((d) => ({ path: d.path, mode: S_IFCHR | 0o666, major: d.major, minor: d.minor, uid: 0, gid: 0 })) : [];
   for (const d of cfg.devices) {
@@ -272,15 +274,15 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
         }
       : {}),
     unshareCgroupns: lateCgroupNs,
-    setupRootfs: newMountNs,
+    setupRootfs: mountNs,
     rootfs: cfg.rootfs,
     rootfsPropagation: cfg.rootfsPropagation,
     readonlyRoot: cfg.readonlyRoot,
-    mounts: newMountNs ? mountPlan(cfg, inputs.host) : [],
-    devices: newMountNs ? devices : [],
-    links: newMountNs && hasDevTmpfs ? DEFAULT_DEV_LINKS.map((l) => ({ ...l })) : [],
-    masked: newMountNs ? cfg.maskedPaths : [],
-    readonly: newMountNs ? cfg.readonlyPaths : [],
+    mounts: mountNs ? mountPlan(cfg, inputs.host) : [],
+    devices: mountNs ? devices : [],
+    links: mountNs && hasDevTmpfs ? DEFAULT_DEV_LINKS.map((l) => ({ ...l })) : [],
+    masked: mountNs ? cfg.maskedPaths : [],
+    readonly: mountNs ? cfg.readonlyPaths : [],
     sysctls: Object.entries(cfg.sysctl).map(([k, v]) => ({ path: `/proc/sys/${k.replace(/\./g, '/')}`, value: v })),
     ...(cfg.hostname !== undefined ? { hostname: cfg.hostname } : {}),
     ...(cfg.domainname !== undefined ? { domainname: cfg.domainname } : {}),
@@ -294,7 +296,7 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
     execAfterReady: inputs.execAfterReady === true,
     ...(inputs.startFd !== undefined ? { startFd: inputs.startFd } : {}),
-    ...(inputs.hooksPause && newMountNs ? { hooksPause: true } : {}),
+    ...(inputs.hooksPause && mountNs ? { hooksPause: true } : {}),
   }, { init: true, ...(inputs.userFd !== undefined ? { userFd: inputs.userFd } : {}) });
 }
 

@@ -139,16 +139,27 @@ int clone_onto(int dirfd, const char* path, int recursive, uint64_t attr_set, ui
   int tree = sys_open_tree(dirfd, path, flags);
   if (tree < 0) return *sc = SC_OPEN_TREE, -1;
   int rc = 0;
-  if (attr_set || propagation) {
+  unsigned at = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+  if (attr_set) {
     struct mount_attr attr = {};
     attr.attr_set = attr_set;
-    attr.propagation = propagation;
-    rc = sys_mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr);
+    // An atime mode (noatime, strictatime) replaces the current one: the kernel
+    // takes it only with the whole atime field cleared (EINVAL otherwise).
+    if (attr_set & MOUNT_ATTR__ATIME) attr.attr_clr = MOUNT_ATTR__ATIME;
+    rc = sys_mount_setattr(tree, "", at, &attr);
     if (rc < 0) *sc = SC_MOUNT_SETATTR;
   }
   if (rc == 0) {
     rc = sys_move_mount(tree, "", destfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
     if (rc < 0) *sc = SC_MOVE_MOUNT;
+  }
+  // Propagation once attached, by the classic call on the attached mount (the
+  // tree fd is it now): mount_setattr refuses to make a bind clone shared (EINVAL).
+  if (rc == 0 && propagation) {
+    char target[64];
+    fd_path(target, sizeof target, tree);
+    rc = mount(nullptr, target, nullptr, (unsigned long)propagation | (recursive ? MS_REC : 0), nullptr);
+    if (rc < 0) *sc = SC_MOUNT;
   }
   int saved = errno;
   close(tree);

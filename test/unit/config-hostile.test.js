@@ -220,7 +220,7 @@ test('an empty rootfs is refused instead of meaning the current directory', asyn
 });
 
 test('an empty bind source is refused instead of meaning the bundle directory', async (t) => {
-  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ root: { path: 'rootfs' }, process: { args: ['/bin/true'] } }));
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ root: { path: 'rootfs' }, process: { args: ['/bin/true'] }, linux: { namespaces: [{ type: 'mount' }] } }));
   await refused(t, { bundle, stateRoot: '/run/berth-unit', mounts: [{ destination: '/x', type: 'bind', source: '', options: ['rbind'] }] }, 'mounts[0].source', /empty/);
 });
 
@@ -257,8 +257,14 @@ test('a config without a mount namespace is refused instead of ignoring rootfs',
   await accepted(t, base({ linux: { namespaces: [{ type: 'mount' }] } }));
 });
 
-test('joining a mount namespace is refused instead of ignoring rootfs, mounts and masked paths in it', async (t) => {
-  await refused(t, base({ linux: { namespaces: [{ type: 'mount', path: '/proc/self/ns/mnt' }] } }), 'linux.namespaces[0].path', /mount namespace/);
+test('a joined mount namespace is set up like a new one (rootfs, mounts, masked paths), as runc does', async (t) => {
+  const { containerPlan } = await import('../../dist/lib/launch/plan.js');
+  const { hostFacts } = await import('../../dist/lib/host/index.js');
+  const cfg = await accepted(t, base({ linux: { namespaces: [{ type: 'mount', path: '/proc/self/ns/mnt' }] } }));
+  const plan = containerPlan(cfg, { host: hostFacts(), seccomp: null, fds: [0, 1, 2], joins: [] });
+  t.true(plan.setupRootfs);
+  t.deepEqual(plan.masked, cfg.maskedPaths);
+  t.true(plan.mounts.length > 0);
 });
 
 // --- siblings: the same mistakes in other fields ---

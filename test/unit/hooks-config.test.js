@@ -83,6 +83,7 @@ test('normalizeConfig: hooks from a bundle config.json are read too', async (t) 
     ociVersion: '1.2.0',
     root: { path: rootfs },
     process: { args: ['/bin/true'], cwd: '/' },
+    linux: { namespaces: [{ type: 'mount' }] },
     hooks: { createRuntime: [{ path: '/usr/bin/hook', env: ['X=1'] }] },
   }));
   const c = await normalizeConfig({ bundle }, fakeCgroupInfo('hybrid'), fakeCaller());

@@ -211,8 +211,10 @@ test('rootfs work (mounts, devices, links, masked/readonly paths) only with a ne
   t.deepEqual(p.masked, []);
   t.deepEqual(p.readonly, []);
   t.is(p.rootfs, withNs.rootfs, 'the rootfs is still named (the child chdirs to it)');
+  // A joined one is handed to this container and set up like a new one (runc does the same).
   const joined = planOf([{ type: 'mount', path: '/proc/self/ns/mnt' }]);
-  t.false(joined.setupRootfs, 'a joined mount namespace is not ours to set up');
+  t.true(joined.setupRootfs, 'a joined mount namespace is set up too');
+  t.deepEqual(joined.masked, resolved.maskedPaths);
 });
 
 test('sysctls become /proc/sys paths; hostname, domainname, readonly root, propagation, parent-death signal', async (t) => {
