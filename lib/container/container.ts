@@ -152,8 +152,7 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
         const recorded = await stateDir.read();
         if (recorded.status !== 'created') throw new InvalidStateError('start', recorded.status, this.id);
         await runStartContainerHooks(this.parts, launch.proc.pid);
-        await this.persist({ status: 'running' });
-        await startThroughSocket(stateDir.startSocket, () => launch.proc.signal(9));
+        await startThroughSocket(stateDir.startSocket, () => launch.proc.signal(9), () => this.persist({ status: 'running' }));
       });
     } catch (err) {
       if (!(err instanceof InvalidStateError)) await this.destroy();

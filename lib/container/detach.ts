@@ -19,10 +19,13 @@ export function listenForStart(startSocket: string): number {
 }
 
 /**
- * Connects to the waiting init, says GO and resolves once it exec'd (EOF).
+ * Connects to the waiting init, then (after `beforeGo`: the 'running' record)
+ * says GO and resolves once it exec'd (EOF). Connected first: a caller killed
+ * after that point leaves an init that sees EOF and exits (the record then
+ * reads 'stopped'), never one still waiting behind a 'running' record.
  * ECONNREFUSED: no init listens any more (it died, or was started already).
  */
-export async function startThroughSocket(startSocket: string, killInit: () => void): Promise<void> {
+export async function startThroughSocket(startSocket: string, killInit: () => void, beforeGo: () => Promise<void> = async () => {}): Promise<void> {
   let fd: number;
   try {
     fd = native.connectUnix(startSocket);
@@ -33,6 +36,7 @@ export async function startThroughSocket(startSocket: string, killInit: () => vo
   // No listener sink: a detached container has no notify handler (lib/config/detach.ts).
   const sync = new SyncChannel(fd, undefined, killInit);
   try {
+    await beforeGo();
     const err = sync.sendGo();
     if (err !== 0) throw new SetupError('start', 'the container process is gone', { errno: errnoName(err), syscall: 'send' });
     const m = await sync.next();

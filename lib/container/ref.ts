@@ -16,7 +16,7 @@ import { hostFacts, readHostCgroupInfo } from '../host/index.js';
 import { type FdWatch, native } from '../native/addon.js';
 import { loadConfig } from './config-record.js';
 import { withContainerLock } from '../state/op-lock.js';
-import { StateDir, defaultStateRoot, isRunning } from '../state/state-dir.js';
+import { StateDir, defaultStateRoot, initAwaitsStart, isRunning, isSameProcess } from '../state/state-dir.js';
 import { sendToConsoleSocket, startThroughSocket } from './detach.js';
 import { type ExecTarget, execProcess } from './exec.js';
 import { runPoststartHooks, runPoststopHooks, runStartContainerHooks } from './hooks.js';
@@ -45,8 +45,14 @@ function initRunning(state: ContainerState): boolean {
  */
 export function currentState(state: ContainerState): ContainerState {
   if (state.status === 'stopped') return state;
-  const live = state.status === 'creating' ? isRunning(state.ownerPid, state.ownerStartTime) : initRunning(state);
-  return live ? state : { ...state, status: 'stopped' };
+  if (state.status === 'creating') return isRunning(state.ownerPid, state.ownerStartTime) ? state : { ...state, status: 'stopped' };
+  const waiting = initAwaitsStart(state.pid, state.pidStartTime);
+  if (waiting === undefined) return { ...state, status: 'stopped' };
+  // The record is written around GO by a starter that may be killed in between:
+  // the init itself says whether it exec'd (an init still berth-init waits for the next start).
+  if (state.status === 'created' && !waiting) return { ...state, status: 'running' };
+  if ((state.status === 'running' || state.status === 'paused') && waiting) return { ...state, status: 'created' };
+  return state;
 }
 
 export class ContainerRef implements ContainerHandle {
@@ -94,11 +100,18 @@ export class ContainerRef implements ContainerHandle {
       // program may exit at once, and nobody would then correct it.
       const config = await this.resolvedConfig('start').catch(() => null);
       if (config) await this.withTarget('start', config, (target) => runStartContainerHooks(target, state.pid!));
-      await this.dir.write({ ...state, status: 'running' });
+      let written = false;
       try {
-        await startThroughSocket(this.dir.startSocket, () => this.signalInit(9));
+        await startThroughSocket(
+          this.dir.startSocket,
+          () => this.signalInit(9),
+          async () => {
+            await this.dir.write({ ...state, status: 'running' });
+            written = true;
+          },
+        );
       } catch (err) {
-        await this.dir.write(state).catch(() => {});
+        if (written) await this.dir.write(state).catch(() => {});
         throw err;
       }
       this.snapshot = { ...state, status: 'running' };
@@ -173,12 +186,18 @@ export class ContainerRef implements ContainerHandle {
     }
   }
 
+  /**
+   * 'paused' is written before the freeze and 'running' after the thaw: a
+   * caller killed in between leaves a record saying paused, which resume()
+   * sets right whatever the freezer holds — never a frozen container that
+   * says running and refuses resume().
+   */
   async pause(): Promise<void> {
-    await this.transition('pause', 'running', 'paused', (cg) => cg.freeze());
+    await this.transition('pause', 'running', 'paused', (cg) => cg.freeze(), 'before');
   }
 
   async resume(): Promise<void> {
-    await this.transition('resume', 'paused', 'running', (cg) => cg.thaw());
+    await this.transition('resume', 'paused', 'running', (cg) => cg.thaw(), 'after');
   }
 
   /** Changes resource limits of the live container (validated first, naming the field). */
@@ -209,7 +228,8 @@ export class ContainerRef implements ContainerHandle {
    * elsewhere exitCode and signal are null.
    */
   async wait(): Promise<ExitStatus> {
-    const pidfd = this.openInit();
+    // A zombie too: where we are its reaper, its status is still ours to take.
+    const pidfd = this.openInit({ zombie: true });
     if (pidfd < 0) return { exitCode: null, signal: null, oomKilled: false };
     return new Promise((resolve) => {
       const w: FdWatch = new native.FdWatch(pidfd, () => {
@@ -241,11 +261,12 @@ export class ContainerRef implements ContainerHandle {
     // Planned cgroups (a v1 child was placing itself) are its own only once it said so.
     const confirmed = state.cgroupMarker === undefined || (await this.dir.cgroupsConfirmed());
     const cgroup = cgroupManagerForRecord(confirmed ? state.cgroupPaths : []);
-    const pidfd = this.openInit();
+    // A zombie too: reaped here where we are its reaper (a subreaper's delete).
+    const pidfd = this.openInit({ zombie: true });
     try {
       if (pidfd >= 0) native.pidfdSignal(pidfd, 9);
       if (cgroup) await cgroup.killAll();
-      if (pidfd >= 0) await exitOf(pidfd);
+      if (pidfd >= 0) await exitOf(pidfd, state.pid!, this.id);
     } finally {
       if (pidfd >= 0) native.close(pidfd);
     }
@@ -257,14 +278,20 @@ export class ContainerRef implements ContainerHandle {
     await this.dir.remove();
   }
 
-  private async transition(op: string, from: ContainerStatus, to: ContainerStatus, act: (cg: CgroupManager) => Promise<void>): Promise<void> {
+  private async transition(op: string, from: ContainerStatus, to: ContainerStatus, act: (cg: CgroupManager) => Promise<void>, write: 'before' | 'after'): Promise<void> {
     await withContainerLock(this.dir.dir, op, async () => {
       const state = await this.state();
       if (state.status !== from) throw new InvalidStateError(op, state.status, this.id);
       const cgroup = await this.cgroupManager();
       if (!cgroup) throw new InvalidStateError(op, 'without a cgroup of its own', this.id);
-      await act(cgroup);
-      await this.dir.write({ ...state, status: to });
+      if (write === 'before') await this.dir.write({ ...state, status: to });
+      try {
+        await act(cgroup);
+      } catch (err) {
+        if (write === 'before') await this.dir.write(state).catch(() => {});
+        throw err;
+      }
+      if (write === 'after') await this.dir.write({ ...state, status: to });
       this.snapshot = { ...state, status: to };
     });
   }
@@ -288,9 +315,11 @@ export class ContainerRef implements ContainerHandle {
     native.close(fd);
   }
 
-  private openInit(): number {
+  /** The init's pidfd, opened only while the recorded process runs (or, with zombie, is not yet reaped); else -1. */
+  private openInit({ zombie = false }: { zombie?: boolean } = {}): number {
     const s = this.snapshot;
-    if (!initRunning(s)) return -1;
+    const live = () => (zombie ? isSameProcess(s.pid, s.pidStartTime) : initRunning(s));
+    if (!live()) return -1;
     let fd: number;
     try {
       fd = native.pidfdOpen(s.pid!);
@@ -298,7 +327,7 @@ export class ContainerRef implements ContainerHandle {
       return -1;
     }
     // The pidfd pins this process; checking again closes the race with a reuse.
-    if (!initRunning(s)) {
+    if (!live()) {
       native.close(fd);
       return -1;
     }
@@ -306,11 +335,24 @@ export class ContainerRef implements ContainerHandle {
   }
 }
 
-function exitOf(pidfd: number): Promise<void> {
-  return new Promise((resolve) => {
+/**
+ * How long destroy() waits for a killed init. A pid namespace's init finishes
+ * exiting only once every zombie in it was reaped, and an exec'd process whose
+ * caller died is reparented to that caller's subreaper, not to the init: until
+ * that subreaper reaps it the init cannot go, and a bounded wait says so.
+ */
+const INIT_EXIT_TIMEOUT_MS = 10_000;
+
+function exitOf(pidfd: number, pid: number, id: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      w.stop();
+      reject(new InvalidStateError('destroy', `still exiting ${INIT_EXIT_TIMEOUT_MS / 1000} s after SIGKILL (init ${pid}: a process of its pid namespace waits, as a zombie, for a reaper outside it)`, id));
+    }, INIT_EXIT_TIMEOUT_MS);
     // A pidfd becomes readable when its process exits (even if not our child).
     const w: FdWatch = new native.FdWatch(pidfd, () => {
       w.stop();
+      clearTimeout(timer);
       // Reparented to us (we are its subreaper): reaped here, or it stays a zombie.
       try {
         native.reap(pidfd);

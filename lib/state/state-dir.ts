@@ -209,6 +209,22 @@ export interface ProcessStatus {
   startTime: number;
   /** Field 3: R, S, D, Z (exited, not yet reaped), T, ... */
   state: string;
+  /** Field 2: the command name (15 bytes at most). */
+  comm: string;
+}
+
+/**
+ * The comm of berth-init, exec'd from its memfd, until it execs the
+ * container's program: an init with it has not started (still 'created').
+ */
+export const BERTH_INIT_COMM = 'memfd:berth-ini';
+
+/** Whether the recorded init still is berth-init (set up, not yet exec'd); undefined when it is gone. */
+export function initAwaitsStart(pid: number | undefined, startTime: number | undefined): boolean | undefined {
+  if (!pid || pid <= 0) return undefined;
+  const p = processStatus(pid);
+  if (!p || p.state === 'Z' || p.state === 'X' || (startTime !== undefined && p.startTime !== startTime)) return undefined;
+  return p.comm === BERTH_INIT_COMM;
 }
 
 /** What /proc/<pid>/stat says of a process, or undefined if there is none. */
@@ -217,7 +233,7 @@ export function processStatus(pid: number): ProcessStatus | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm may contain spaces and parentheses: fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0]!, startTime: Number(fields[19]) };
+    return { state: fields[0]!, startTime: Number(fields[19]), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) };
   } catch {
     return undefined;
   }
@@ -232,6 +248,13 @@ export function processStartTime(pid: number): number | undefined {
  * Whether `pid` is a process that still runs (a zombie has exited: only its
  * reaper has not looked yet) and, given its start time, the same process.
  */
+/** The recorded process, alive or a zombie not yet reaped (its pid cannot be reused before). */
+export function isSameProcess(pid: number | undefined, startTime: number | undefined): boolean {
+  if (!pid || pid <= 0) return false;
+  const p = processStatus(pid);
+  return p !== undefined && p.state !== 'X' && (startTime === undefined || p.startTime === startTime);
+}
+
 export function isRunning(pid: number | undefined, startTime: number | undefined): boolean {
   if (!pid || pid <= 0) return false;
   const p = processStatus(pid);

@@ -248,6 +248,30 @@ static void format_marks(char* out, char* end) {
 // Tells the parent we are set up, then blocks until it says go (start()) or
 // goes away (EOF: the parent died or destroyed us before start). run() does
 // not wait for the round trip: its plan says exec right after READY.
+// Detached: the creator may exit now. A process that connects (the state dir
+// is root's alone) becomes the sync peer: its GO lets us exec, and a failure
+// from here on, or the exec's EOF, is reported to it. One that goes away
+// before GO (killed mid-start) leaves us waiting for the next: still 'created'.
+static void wait_for_starter(int sync_fd, int start_fd) {
+  for (;;) {
+    int c;
+    do c = accept4(start_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    while (c < 0 && errno == EINTR);
+    if (c < 0) _exit(126);
+    Msg m;
+    long n;
+    do n = recv(c, &m, sizeof m, 0);
+    while (n < 0 && errno == EINTR);
+    if (n == (long)sizeof m && m.kind == MSG_GO) {
+      close(start_fd);
+      if (dup3(c, sync_fd, O_CLOEXEC) < 0) _exit(126);
+      close(c);
+      return;
+    }
+    close(c);
+  }
+}
+
 static void wait_for_go(int sync_fd, int exec_after_ready, int start_fd) {
   Msg m;
   init_msg(&m, MSG_READY);
@@ -256,16 +280,8 @@ static void wait_for_go(int sync_fd, int exec_after_ready, int start_fd) {
   if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) child_fail(sync_fd, STEP_SYNC, errno, SC_WRITE, nullptr);
   if (exec_after_ready) return;
   if (start_fd >= 0) {
-    // Detached: the creator may exit now. Whoever connects first (the state
-    // dir is root's alone) becomes the sync peer: its GO lets us exec, and a
-    // failure from here on, or the exec's EOF, is reported to it.
-    int c;
-    do c = accept4(start_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    while (c < 0 && errno == EINTR);
-    if (c < 0) _exit(126);
-    close(start_fd);
-    if (dup3(c, sync_fd, O_CLOEXEC) < 0) _exit(126);
-    close(c);
+    wait_for_starter(sync_fd, start_fd);
+    return;
   }
   for (;;) {
     long n = recv(sync_fd, &m, sizeof m, 0);
