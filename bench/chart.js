@@ -78,6 +78,22 @@ export function renderChart(res) {
       ],
     ]);
   }
+  if (s.cli?.stats) {
+    const st = s.cli.stats;
+    const r = s.cli.ratios;
+    const sp = s.cli.splitMs;
+    panels.push([
+      'CLI — `run --bundle B ID` of /bin/true, spawned as an engine does (no seccomp for any)',
+      [
+        { label: 'berth run', stats: st['berth run'], note: `${x(r['berth/runc'])} runc · ${x(r['berth/crun'])} crun`, strong: true },
+        { label: 'runc run', stats: st['runc run'], note: `incl. ${s.cli.wrapperMs} ms nsenter` },
+        { label: 'crun run', stats: st['crun run'], note: `incl. ${s.cli.wrapperMs} ms nsenter` },
+        { label: 'node -e 0', stats: st['node -e 0'], note: `berth run = node + ${sp.runAboveNode} ms` },
+        { label: 'berth --version', stats: st['berth --version'], note: `node + ${sp.cliEntry} ms` },
+        { label: 'berth state <missing>', stats: st['berth state <missing>'], note: `node + ${sp.commandWithoutLibrary} ms` },
+      ],
+    ]);
+  }
   const rc = s.running;
   const hp = s.heap;
   if (rc?.baseline || hp?.small) {

@@ -22,16 +22,20 @@ export function withTimeout(promise, ms, what) {
 
 /**
  * runners: [{ name, run: () => Promise<ms> }]. Warm-up rounds (page cache,
- * lazy binding, JIT) are run but not kept.
+ * lazy binding, JIT) are run but not kept. order: 'random' (a fresh shuffle
+ * each round) or 'rotate' (round i starts at runner i mod n, keeping the list's
+ * cyclic order, so every runner follows every other equally often).
  * Returns { samples: {name: ms[]}, dropped: {name: reason} }.
  */
-export async function interleave(runners, rounds, { warmup = 3, label = '' } = {}) {
+export async function interleave(runners, rounds, { warmup = 3, label = '', order = 'random' } = {}) {
   const samples = Object.fromEntries(runners.map((r) => [r.name, []]));
   const errors = Object.fromEntries(runners.map((r) => [r.name, 0]));
   const dropped = {};
   const tick = Math.max(1, Math.floor(rounds / 10));
   for (let i = -warmup; i < rounds; i++) {
-    for (const r of shuffle(runners.filter((x) => !dropped[x.name]))) {
+    const live = runners.filter((x) => !dropped[x.name]);
+    const k = live.length ? (((i + warmup) % live.length) + live.length) % live.length : 0;
+    for (const r of order === 'rotate' ? [...live.slice(k), ...live.slice(0, k)] : shuffle(live)) {
       try {
         const ms = await withTimeout(r.run(), 30_000, r.name);
         if (i >= 0) samples[r.name].push(ms);

@@ -77,6 +77,13 @@ export function printTable(res) {
     statsTable('userns: startup (run /bin/true)', u.stats);
     console.log(`  a user namespace +${u.deltaMs.userns} ms; userns 'auto' + idmapped rootfs +${u.deltaMs.auto} ms; crun with the same mapping +${u.deltaMs.crunUserns} ms`);
   }
+  if (s.cli?.stats) {
+    const c = s.cli;
+    statsTable('cli: `<runtime> run --bundle B ID` of /bin/true, spawned', c.stats);
+    console.log(`  ${fmtRatios(c.ratios)} (unwrapped: ${c.wrapperMs} ms nsenter taken off runc/crun)`);
+    const sp = c.splitMs;
+    console.log(`  p50 split (ms): node ${sp.node} · CLI entry +${sp.cliEntry} · a command without the library +${sp.commandWithoutLibrary} · run above node +${sp.runAboveNode}${c.nodeEnvDropped?.length ? ` · Node children without ${c.nodeEnvDropped.join(', ')}` : ''}`);
+  }
   for (const [k, v] of Object.entries(s)) if (v?.error) console.log(`\n${k}: FAILED: ${v.error}`);
   for (const [k, v] of Object.entries(res.skipped)) console.log(`${k}: skipped: ${v}`);
   console.log('\ntargets:');

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// node bench/run.js [--quick] [--name NAME] [--only startup,breakdown,exec,concurrency,running,heap,seccomp,userns]
+// node bench/run.js [--quick] [--name NAME] [--rounds N] [--only startup,breakdown,exec,concurrency,running,heap,seccomp,userns,cli]
+// --rounds N: N rounds instead of the default for startup, breakdown, exec, seccomp, userns and cli.
 // Runs every scenario in one process, so all figures come from the same run, and
 // writes bench/results/<name>.json (+ .svg). Must run as root (namespaces, cgroups).
 import { execFileSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { buildFloor } from './floor/driver.js';
 import { CGROUP_PARENT, leaks, removeBenchCgroups, snapshot } from './hygiene.js';
 import { OciRuntime, startCrunNamespace } from './runtimes.js';
 import { breakdown } from './scenarios/breakdown.js';
+import { cli } from './scenarios/cli.js';
 import { concurrency } from './scenarios/concurrency.js';
 import { exec } from './scenarios/exec.js';
 import { heapSize, runningContainers } from './scenarios/scaling.js';
@@ -32,8 +34,13 @@ const date = new Date().toISOString();
 const name = opt('--name') ?? `${date.slice(0, 10)}${quick ? '-quick' : ''}`;
 // Sized so the full run stays under ~10 min and --quick under ~2 min on 2 cores.
 const SIZES = quick
-  ? { startup: 30, breakdown: 20, exec: 30, concurrent: 100, scaleRounds: 20, running: 200, heapRounds: 20, seccomp: 30, seccompLoop: 5, userns: 30 }
-  : { startup: 200, breakdown: 50, exec: 200, concurrent: 100, scaleRounds: 100, running: 200, heapRounds: 100, seccomp: 200, seccompLoop: 20, userns: 150 };
+  ? { startup: 30, breakdown: 20, exec: 30, concurrent: 100, scaleRounds: 20, running: 200, heapRounds: 20, seccomp: 30, seccompLoop: 5, userns: 30, cli: 15 }
+  : { startup: 200, breakdown: 50, exec: 200, concurrent: 100, scaleRounds: 100, running: 200, heapRounds: 100, seccomp: 200, seccompLoop: 20, userns: 150, cli: 40 };
+if (opt('--rounds') !== undefined) {
+  const n = Number(opt('--rounds'));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--rounds wants a positive integer, not ${opt('--rounds')}`);
+  for (const k of ['startup', 'breakdown', 'exec', 'seccomp', 'userns', 'cli']) SIZES[k] = n;
+}
 
 function sh(cmd, args) {
   try {
@@ -130,6 +137,7 @@ async function main() {
     if (!interrupted) await attempt('heap', true, () => heapSize(ctx, { rounds: SIZES.heapRounds }));
     if (!interrupted) await attempt('seccomp', true, () => seccomp(ctx, { rounds: SIZES.seccomp, loopRounds: SIZES.seccompLoop }));
     if (!interrupted) await attempt('userns', true, () => userns(ctx, SIZES.userns));
+    if (!interrupted) await attempt('cli', true, () => cli(ctx, SIZES.cli));
   } finally {
     await crun.cleanup();
     await runc.cleanup();

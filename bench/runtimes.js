@@ -18,19 +18,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Spawn, wait for exit + stdio close; resolves the wall time in ms, rejects on failure. */
-export function timeSpawn(cmd, args, { detached = false } = {}) {
+/**
+ * Spawn, wait for exit + stdio close; resolves the wall time in ms, rejects on
+ * any other exit than `expectCode` (0 unless said). `env` replaces the environment.
+ */
+export function timeSpawn(cmd, args, { detached = false, env, expectCode = 0 } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     // Detached containers (run -d) keep inherited pipes open forever: give them /dev/null.
-    const child = spawn(cmd, args, { stdio: detached ? 'ignore' : ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: detached ? 'ignore' : ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     const err = [];
     child.stdout?.resume();
     child.stderr?.on('data', (c) => err.push(c));
     child.on('error', reject);
     child.on('close', (code, signal) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (code === 0) resolve(ms);
+      if (code === expectCode) resolve(ms);
       else reject(new Error(`${cmd} ${args.join(' ')}: exit ${code ?? signal}: ${Buffer.concat(err).toString().trim()}`));
     });
   });
