@@ -85,6 +85,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2), io: 
       out(topic ? commandHelp(ALIASES[topic] ?? topic) : mainHelp());
       return 0;
     }
+    // create and run always load the library's container code (~100 modules,
+    // most of their start-up): fetch it while the handler's own modules load.
+    // Only a hint: a failure surfaces where the handler imports it.
+    if (name === 'run' || name === 'create') import('../container/create.js').catch(() => {});
     const rootless = str(g, 'rootless');
     if (rootless !== undefined && rootless !== 'true' && rootless !== 'false' && rootless !== 'auto') throw new CliError(`invalid --rootless value "${rootless}": true, false or auto`);
     if (bool(g, 'systemd-cgroup')) throw new CliError('systemd cgroup driver is not supported');
