@@ -9,7 +9,7 @@ import { ACTIONS, ARCHITECTURES, FLAGS, OPERATORS } from './seccomp/vocabulary.j
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRootOf } from './package-root.js';
 import type { LinuxNamespaceType } from '../types/oci.js';
 import { MOUNT_OPTIONS } from './config/mounts.js';
 import { HOOK_NAMES } from './config/hooks.js';
@@ -42,7 +42,7 @@ export interface Features {
   annotations: Record<string, string>;
 }
 
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const packageRoot = packageRootOf(import.meta.url);
 let version: string | undefined;
 
 function berthVersion(): string {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildNative, nativeEnv, prebuild } from './build-steps/native.js';
 import { BuildError } from './build-steps/run.js';
+import { bundleCli } from './build-steps/cli-bundle.js';
 import { buildTypescript } from './build-steps/typescript.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,6 +34,8 @@ try {
     done.push(buildNative({ root, env, full: mode === 'full' }));
   }
   done.push(buildTypescript({ root, full: mode === 'full' || mode === 'pack' }));
+  // After tsc's pass, which prunes from dist/ whatever tsc does not emit (this bundle too).
+  done.push(bundleCli({ root }));
   console.error(`build: ${done.join('; ')} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 } catch (err) {
   if (!(err instanceof BuildError)) throw err;

@@ -48,7 +48,8 @@ async function version(): Promise<string> {
   const fs = await import('node:fs');
   let v = 'unknown';
   try {
-    v = String(JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version);
+    const { packageRootOf } = await import('../package-root.js');
+    v = String(JSON.parse(fs.readFileSync(`${packageRootOf(import.meta.url)}/package.json`, 'utf8')).version);
   } catch {
     // not in a package
   }

@@ -1,12 +1,11 @@
 // The addon, loaded once (prebuild first, local build second) with a typed face.
 // Its types are the whole contract of the native layer; nothing else calls it untyped.
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
+import { packageRootOf } from '../package-root.js';
 
 const require = createRequire(import.meta.url);
-// dist/lib/native/addon.js -> the package root, where node-gyp-build looks.
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+// Where node-gyp-build looks (prebuilds/, build/Release).
+const packageRoot = packageRootOf(import.meta.url);
 
 /** One unlink (dir: false) or rmdir for native removePaths; EBUSY retried for busyMs. */
 export interface RemoveItem {

@@ -12,7 +12,7 @@ import ts from 'typescript';
 
 const LIB = fileURLToPath(new URL('../../lib/', import.meta.url));
 
-const LAYERS = [['errors.ts', 'kernel'], ['host'], ['native'], ['cgroups', 'state', 'seccomp', 'image'], ['config'], ['launch', 'hooks'], ['container', 'features.ts'], ['index.ts'], ['cli']];
+const LAYERS = [['errors.ts', 'kernel', 'package-root.ts'], ['host'], ['native'], ['cgroups', 'state', 'seccomp', 'image'], ['config'], ['launch', 'hooks'], ['container', 'features.ts'], ['index.ts'], ['cli']];
 
 /** The group (top-level directory, or top-level file) of a lib-relative path, and its layer. */
 function placeOf(rel) {
