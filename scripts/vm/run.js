@@ -294,7 +294,7 @@ function stage(o, kver, runId) {
   } else {
     // the package: what the built library needs at run time, plus the tests
     // (with --cmd, whatever of it exists)
-    const rels = ['package.json', 'dist', 'prebuilds', 'test'].filter((f) => fs.existsSync(path.join(root, f)));
+    const rels = ['package.json', 'bin', 'dist', 'prebuilds', 'test'].filter((f) => fs.existsSync(path.join(root, f)));
     for (const m of moduleClosure(path.join(root, 'test'))) rels.push(path.relative(root, m));
     const rel = path.join(root, 'build/Release');
     if (fs.existsSync(rel)) for (const n of fs.readdirSync(rel)) if (n.endsWith('.node')) rels.push(path.join('build/Release', n));
