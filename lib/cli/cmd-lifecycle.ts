@@ -29,8 +29,10 @@ export const RUN_FLAGS: FlagDef[] = [...CREATE_FLAGS, { name: 'detach', short: '
  */
 export function createConfig(p: Parsed, id: string, ctx: Pick<Context, 'stateRoot'>, detached: boolean, cwd = process.cwd()): ContainerConfig & { bundle: string } {
   if (bool(p, 'no-pivot')) throw new CliError('--no-pivot is not supported: berth always uses pivot_root (a rootfs on ramfs/initramfs cannot be a container root here)');
-  // berth always gives the container an anonymous session keyring of its own (keyrings are not namespaced).
-  if (bool(p, 'no-new-keyring')) throw new CliError('--no-new-keyring is not supported: a berth container always gets a new anonymous session keyring');
+  // --no-new-keyring is accepted (podman passes it when containers.conf says keyring = false) but
+  // not obeyed: berth always gives the container an anonymous session keyring of its own, since
+  // keyrings are not namespaced and sharing the caller's would expose its keys. More isolation
+  // than asked for, never less; createFromFlags says so in the debug log.
   const bundle = path.resolve(cwd, str(p, 'bundle') ?? '.');
   const preserveFds = int(p, 'preserve-fds', { min: 0 }) ?? 0;
   const config: ContainerConfig & { bundle: string } = { id, bundle, detached, process: { stdio: inheritedStdio(preserveFds) } };
@@ -47,6 +49,7 @@ export function inheritedStdio(preserve: number): StdioOption[] {
 
 async function createFromFlags(ctx: Context, p: Parsed, id: string, detached: boolean) {
   const config = createConfig(p, id, ctx, detached);
+  if (bool(p, 'no-new-keyring')) ctx.log.debug('--no-new-keyring: ignored, berth always makes a new anonymous session keyring for the container');
   const terminal = readBundleSpec(config.bundle)?.process?.terminal === true;
   checkTerminal(terminal, detached, config.consoleSocket);
   const { createContainer } = await import('../container/create.js');

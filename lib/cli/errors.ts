@@ -1,6 +1,7 @@
 // What the CLI says when something fails: one line (runc prints the error's
 // message; engines take the last error line of the --log file as the reason),
 // and exit code 1 for every error, as runc.
+import { getSystemErrorMap } from 'node:util';
 import { BerthError } from '../errors.js';
 
 /** A failure the CLI itself found (usage, state rules): its message is said as is. */
@@ -44,10 +45,22 @@ export function describeError(err: unknown): string {
     add('syscall', e.syscall);
     add('path', e.path);
     add('errno', e.errno);
-    return parts.length ? `${msg} (${parts.join(', ')})` : msg;
+    const text = parts.length ? `${msg} (${parts.join(', ')})` : msg;
+    // The errno said as strerror says it, last (as runc's Go errors end): podman maps the
+    // runtime's message to its exit code by these words ("no such file or directory" → 127,
+    // "permission denied"/"operation not permitted" → 126).
+    const cause = strerror(e.errno);
+    return cause && !text.toLowerCase().includes(cause) ? `${text}: ${cause}` : text;
   }
   if (err instanceof Error) return oneLine(err.message) || err.name;
   return oneLine(String(err));
+}
+
+/** libuv's text for an errno name (`ENOENT` → `no such file or directory`), undefined if unknown. */
+export function strerror(name: string | undefined): string | undefined {
+  if (!name) return undefined;
+  for (const [n, text] of getSystemErrorMap().values()) if (n === name) return text;
+  return undefined;
 }
 
 /** A BerthError from another copy of the module (a BerthError is known by its fields, too). */

@@ -4,7 +4,7 @@ const COMMANDS: Record<string, [summary: string, usage: string, options?: string
    --console-socket value    path to an AF_UNIX socket which will receive the pty master
    --pid-file value          file to write the process id to
    --preserve-fds value      pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N)
-   --no-new-keyring          do not create a new session keyring for the container
+   --no-new-keyring          (accepted, ignored: berth always makes a new session keyring)
    --no-pivot                (refused: berth always uses pivot_root)`],
   start: ['executes the user defined process in a created container', 'start <container-id>'],
   run: ['create and run a container', 'run [command options] <container-id>', `   --bundle value, -b value  path to the root of the bundle directory (default: the current directory)
@@ -13,7 +13,7 @@ const COMMANDS: Record<string, [summary: string, usage: string, options?: string
    --keep                    do not delete the container after it exits
    --pid-file value          file to write the process id to
    --preserve-fds value      pass N additional file descriptors to the container
-   --no-new-keyring          do not create a new session keyring for the container`],
+   --no-new-keyring          (accepted, ignored: berth always makes a new session keyring)`],
   exec: ['execute new process inside the container', 'exec [command options] <container-id> <command> [command options]  ||  -p process.json <container-id>', `   --process value, -p value          path to the process.json
    --tty, -t                          allocate a pseudo-TTY
    --detach, -d                       detach from the container's process

@@ -10,7 +10,7 @@
 //   --smoke            run scripts/vm/smoke.sh (kernel/cgroup v2 checks, no package needed)
 //   --cmd 'SHELL CMD'  run an arbitrary command in the VM (cwd is the package)
 //   --build            run `npm run build` first even when dist/ and the addon exist
-//   --timeout SECS     overall limit, QEMU is killed after it (default 900, env BERTH_VM_TIMEOUT)
+//   --timeout SECS     overall limit, QEMU is killed after it (default 1800, env BERTH_VM_TIMEOUT)
 //   --mem MIB          guest memory (default 3072, env BERTH_VM_MEM)
 //   --cpus N           guest CPUs (default 2, env BERTH_VM_CPUS)
 //   --cgroup PATH      run the test command in this cgroup (e.g. /init.scope) instead of the root
@@ -60,7 +60,7 @@ function secs(ms) {
 function parseArgs(argv) {
   const o = {
     smoke: false, cmd: null, build: false, dryRun: false, debug: false, files: [], append: '',
-    timeout: Number(process.env.BERTH_VM_TIMEOUT || 900),
+    timeout: Number(process.env.BERTH_VM_TIMEOUT || 1800),
     mem: Number(process.env.BERTH_VM_MEM || 3072),
     cpus: Number(process.env.BERTH_VM_CPUS || 2),
     cgroup: process.env.BERTH_VM_CGROUP || '',

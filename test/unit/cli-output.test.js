@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BerthError, ConfigError, ContainerNotFoundError, InvalidStateError, SetupError } from '../../dist/lib/errors.js';
-import { CliError, describeError, exitCodeOf, notExist } from '../../dist/lib/cli/errors.js';
+import { CliError, describeError, exitCodeOf, notExist, strerror } from '../../dist/lib/cli/errors.js';
 import { filterPsOutput, listItem, listTable, stateView, tabwrite, toJson } from '../../dist/lib/cli/format.js';
 import { Logger, formatRecord, parseLogFormat, rfc3339 } from '../../dist/lib/cli/log.js';
 import { main } from '../../dist/lib/cli/main.js';
@@ -91,8 +91,13 @@ test('Logger: records appended to --log; errors only there; debug only with --de
 test('errors: one line, BerthError details not already in the message, exit 1', (t) => {
   t.is(describeError(notExist('x')), 'container "x" does not exist');
   t.is(describeError(new ConfigError('process.args[0]', 'must be a string')), 'invalid config at process.args[0]: must be a string (step: validate)');
-  t.is(describeError(new SetupError('mounts', 'cannot mount /proc', { errno: 'EPERM', syscall: 'mount', path: '/proc' })), 'cannot mount /proc (step: mounts, errno: EPERM)');
-  t.is(describeError(new SetupError('rootfs', 'cannot switch root', { errno: 'EINVAL', syscall: 'pivot_root', path: '/b/rootfs' })), 'cannot switch root (step: rootfs, syscall: pivot_root, path: /b/rootfs, errno: EINVAL)');
+  t.is(describeError(new SetupError('mounts', 'cannot mount /proc', { errno: 'EPERM', syscall: 'mount', path: '/proc' })), 'cannot mount /proc (step: mounts, errno: EPERM): operation not permitted');
+  t.is(describeError(new SetupError('rootfs', 'cannot switch root', { errno: 'EINVAL', syscall: 'pivot_root', path: '/b/rootfs' })), 'cannot switch root (step: rootfs, syscall: pivot_root, path: /b/rootfs, errno: EINVAL): invalid argument');
+  // The errno's text ends the line (podman maps it to 126/127), once, even when the message names the errno.
+  t.is(describeError(new SetupError('exec', 'exec failed: execve /etc/passwd: EACCES', { errno: 'EACCES', syscall: 'execve' })), 'exec failed: execve /etc/passwd: EACCES: permission denied');
+  t.is(describeError(new SetupError('exec', 'stat /x: no such file or directory', { errno: 'ENOENT' })), 'stat /x: no such file or directory (step: exec, errno: ENOENT)');
+  t.is(strerror('ENOENT'), 'no such file or directory');
+  t.is(strerror('ENOTANERRNO'), undefined);
   t.is(describeError(new InvalidStateError('kill', 'stopped', 'c')), 'cannot kill container "c": it is stopped');
   t.is(describeError(new BerthError('X', 'line one\nline two')), 'line one; line two');
   t.is(describeError(new Error('plain')), 'plain');

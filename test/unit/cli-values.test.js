@@ -143,7 +143,8 @@ test('create: the library\'s options from the flags', (t) => {
     stateRoot: '/r',
     consoleSocket: '/work/s.sock',
   });
-  t.throws(() => createConfig(parseArgs(['--no-new-keyring', 'x'], { flags: CREATE_FLAGS }), 'x', { stateRoot: undefined }, true), { message: /--no-new-keyring is not supported/ });
+  // Accepted (podman passes it with keyring = false), and changes nothing: the container still gets its own keyring.
+  t.deepEqual(createConfig(parseArgs(['--no-new-keyring', 'x'], { flags: CREATE_FLAGS }), 'x', { stateRoot: undefined }, true, '/here'), { id: 'x', bundle: '/here', detached: true, process: { stdio: ['inherit', 'inherit', 'inherit'] } });
   const bare = createConfig(parseArgs(['id2'], { flags: CREATE_FLAGS }), 'id2', { stateRoot: undefined }, false, '/here');
   t.deepEqual(bare, { id: 'id2', bundle: '/here', detached: false, process: { stdio: ['inherit', 'inherit', 'inherit'] } });
   t.throws(() => createConfig(parseArgs(['--no-pivot', 'x'], { flags: CREATE_FLAGS }), 'x', { stateRoot: undefined }, true), { message: /--no-pivot is not supported/ });
