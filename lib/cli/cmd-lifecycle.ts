@@ -64,7 +64,15 @@ export async function create(ctx: Context, argv: string[]): Promise<number> {
   const id = p.positionals[0]!;
   const c = await createFromFlags(ctx, p, id, true);
   const pidFile = str(p, 'pid-file');
-  if (pidFile) writePidFile(pidFile, c.pid);
+  if (pidFile) {
+    try {
+      writePidFile(pidFile, c.pid);
+    } catch (err) {
+      // A failed create leaves nothing, as runc: the container goes with the error.
+      await c.destroy().catch(() => {});
+      throw err;
+    }
+  }
   return 0;
 }
 
@@ -94,7 +102,15 @@ export async function run(ctx: Context, argv: string[]): Promise<number> {
   if (detach && bool(p, 'keep')) throw new CliError('--detach and --keep cannot both be given');
   const c = await createFromFlags(ctx, p, id, detach);
   const pidFile = str(p, 'pid-file');
-  if (pidFile) writePidFile(pidFile, c.pid);
+  if (pidFile) {
+    try {
+      writePidFile(pidFile, c.pid);
+    } catch (err) {
+      // A failed create leaves nothing, as runc: the container goes with the error.
+      await c.destroy().catch(() => {});
+      throw err;
+    }
+  }
   const init = await c.start();
   if (detach) return 0;
   const stopForwarding = forwardSignals((sig) => void c.kill(sig).catch(() => {}));

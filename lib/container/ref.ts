@@ -99,7 +99,15 @@ export class ContainerRef implements ContainerHandle {
       // 'running' before GO, as Container.start() writes it: after the exec the
       // program may exit at once, and nobody would then correct it.
       const config = await this.resolvedConfig('start').catch(() => null);
-      if (config) await this.withTarget('start', config, (target) => runStartContainerHooks(target, state.pid!));
+      if (config) {
+        try {
+          await this.withTarget('start', config, (target) => runStartContainerHooks(target, state.pid!));
+        } catch (err) {
+          // runtime-spec: a failing startContainer hook stops the container (delete removes it).
+          this.signalInit(9);
+          throw err;
+        }
+      }
       let written = false;
       try {
         await startThroughSocket(
