@@ -161,6 +161,12 @@ export interface SetupReport {
   cgroupCreated?: string;
   /** The ERROR (or EOF) that ended setup, if it failed. */
   failure?: ChildMessage;
+  /**
+   * What a caller's callback (the maps, the create hooks) threw: setup stops
+   * there, and the report still says what the child made until then (its v1
+   * cgroups), so the rollback can remove it.
+   */
+  thrown?: unknown;
   /** CLOCK_MONOTONIC µs at each setup step in the child (from READY). */
   marks?: Array<[string, number]>;
 }
@@ -179,11 +185,17 @@ export async function readSetup(sync: SyncChannel, needPid: boolean, onUserns?: 
       r.failure ??= m;
       break;
     }
-    if (m.kind === MSG_PID) r.pid = m.value;
-    // The init made its user namespace and waits for the maps (a throw: the caller kills it).
-    else if (m.kind === MSG_USERNS && onUserns) await onUserns();
-    // The init waits before pivot_root for the create hooks (a throw: the caller kills it).
-    else if (m.kind === MSG_HOOKS && onHooks) await onHooks(r.pid);
+    // The init made its user namespace and waits for the maps, or waits before
+    // pivot_root for the create hooks (a throw: the caller kills it).
+    const callback = m.kind === MSG_USERNS ? onUserns : m.kind === MSG_HOOKS && onHooks ? () => onHooks(r.pid) : undefined;
+    if (callback) {
+      try {
+        await callback();
+      } catch (err) {
+        r.thrown = err;
+        break;
+      }
+    } else if (m.kind === MSG_PID) r.pid = m.value;
     else if (m.kind === MSG_CGROUP_CREATED) r.cgroupCreated = m.detail;
     else if (m.kind === MSG_PTY && m.fd !== undefined) {
       if (r.ptyFd !== undefined) native.close(m.fd);
@@ -197,7 +209,7 @@ export async function readSetup(sync: SyncChannel, needPid: boolean, onUserns?: 
         .map(([k, v]) => [k!, Number(v)] as [string, number]);
     } else r.failure ??= m;
   }
-  if (r.failure && r.ptyFd !== undefined) {
+  if ((r.failure || r.thrown !== undefined) && r.ptyFd !== undefined) {
     native.close(r.ptyFd);
     delete r.ptyFd;
   }

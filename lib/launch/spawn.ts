@@ -134,6 +134,8 @@ export async function spawnProcess(spec: SpawnSpec): Promise<Launch> {
       spec.onSpawned?.(proc.pid, undefined);
     }
     ptyFd = report.ptyFd;
+    // After the fork's handle exists: the rollback below reaps it too.
+    if (report.thrown !== undefined) throw report.thrown;
     if (report.failure || !proc) throw sync.listenerError ?? messageToError(report.failure ?? { eof: true }, proc ?? first);
     const terminal = ptyFd === undefined ? null : new Terminal(ptyFd);
     ptyFd = undefined;

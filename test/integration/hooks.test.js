@@ -36,6 +36,16 @@ function calls() {
 }
 
 const hostMntNs = fs.readlinkSync('/proc/self/ns/mnt');
+
+/** The cgroup directories a container of this id would have, in every hierarchy, that exist. */
+function cgroupDirsOf(id) {
+  const out = [];
+  for (const h of fs.readdirSync('/sys/fs/cgroup')) {
+    const d = path.join('/sys/fs/cgroup', h, 'berth', id);
+    if (fs.existsSync(d)) out.push(d);
+  }
+  return out;
+}
 const config = (hooks, args = ['/bin/true']) => ({ rootfs: ROOTFS, stateRoot, mounts: bind, hooks, process: { args } });
 
 test.serial('all six run in order, each where the spec puts it, with the state on stdin', async (t) => {
@@ -79,10 +89,12 @@ test.serial('a failing create hook fails create naming the hook, and leaves noth
   for (const kind of ['prestart', 'createRuntime', 'createContainer']) {
     fs.rmSync(log, { force: true });
     const before = await settledSnapshot(stateRoot);
-    const err = await t.throwsAsync(createContainer(config({ [kind]: [hook(kind, 5)], poststop: [hook('poststop')] })));
+    const id = `hookfail-${kind}-${process.pid}`;
+    const err = await t.throwsAsync(createContainer({ ...config({ [kind]: [hook(kind, 5)], poststop: [hook('poststop')] }), id }));
     t.is(err.code, 'HOOK_FAILED', kind);
     t.is(err.step, `hook:${kind}[0]`);
     t.is(err.exitCode, 5);
+    t.deepEqual(cgroupDirsOf(id), [], `${kind}: no cgroup directory is left`);
     await assertNoLeaks(t, before, stateRoot);
   }
 });
@@ -136,8 +148,10 @@ test.serial('a hook past its timeout is killed with its process group; create fa
   const slow = path.join(dir, 'slow.sh');
   fs.writeFileSync(slow, `#!/bin/sh\nsleep 100 &\necho $! > ${pidFile}\nwait\n`, { mode: 0o755 });
   const t0 = Date.now();
-  const err = await t.throwsAsync(createContainer(config({ createRuntime: [{ path: slow, timeout: 1 }] })));
+  const id = `hooktimeout-${process.pid}`;
+  const err = await t.throwsAsync(createContainer({ ...config({ createRuntime: [{ path: slow, timeout: 1 }] }), id }));
   t.is(err.code, 'HOOK_TIMEOUT');
+  t.deepEqual(cgroupDirsOf(id), [], 'no cgroup directory is left');
   t.true(Date.now() - t0 < 4000, `took ${Date.now() - t0} ms`);
   const bg = Number(fs.readFileSync(pidFile, 'utf8'));
   let gone = false;
