@@ -54,15 +54,7 @@ async function createFromFlags(ctx: Context, p: Parsed, id: string, detached: bo
   checkTerminal(terminal, detached, config.consoleSocket);
   const { createContainer } = await import('../container/create.js');
   ctx.log.debug(`create ${id} from ${config.bundle}`);
-  return createContainer(config);
-}
-
-export async function create(ctx: Context, argv: string[]): Promise<number> {
-  const p = await parseCommand(ctx, 'create', argv, { flags: CREATE_FLAGS });
-  if (!p) return 0;
-  expectArgs(p, 'create', 1);
-  const id = p.positionals[0]!;
-  const c = await createFromFlags(ctx, p, id, true);
+  const c = await createContainer(config);
   const pidFile = str(p, 'pid-file');
   if (pidFile) {
     try {
@@ -73,6 +65,15 @@ export async function create(ctx: Context, argv: string[]): Promise<number> {
       throw err;
     }
   }
+  return c;
+}
+
+export async function create(ctx: Context, argv: string[]): Promise<number> {
+  const p = await parseCommand(ctx, 'create', argv, { flags: CREATE_FLAGS });
+  if (!p) return 0;
+  expectArgs(p, 'create', 1);
+  const id = p.positionals[0]!;
+  const c = await createFromFlags(ctx, p, id, true);
   return 0;
 }
 
@@ -101,16 +102,6 @@ export async function run(ctx: Context, argv: string[]): Promise<number> {
   const detach = bool(p, 'detach');
   if (detach && bool(p, 'keep')) throw new CliError('--detach and --keep cannot both be given');
   const c = await createFromFlags(ctx, p, id, detach);
-  const pidFile = str(p, 'pid-file');
-  if (pidFile) {
-    try {
-      writePidFile(pidFile, c.pid);
-    } catch (err) {
-      // A failed create leaves nothing, as runc: the container goes with the error.
-      await c.destroy().catch(() => {});
-      throw err;
-    }
-  }
   const init = await c.start();
   if (detach) return 0;
   const stopForwarding = forwardSignals((sig) => void c.kill(sig).catch(() => {}));

@@ -49,34 +49,8 @@ int socketType(const Napi::CallbackInfo& info, size_t at) {
   return info.Length() > at && info[at].As<Napi::String>().Utf8Value() == "stream" ? SOCK_STREAM : SOCK_SEQPACKET;
 }
 
-}  // namespace
-
-// listenUnix(path, type = 'seqpacket') -> listening fd (CLOEXEC); the file is made here.
-Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  sockaddr_un addr;
-  int dirfd = -1, err = 0;
-  if (!shortAddress(path, &addr, &dirfd, &err)) {
-    if (dirfd >= 0) close(dirfd);
-    return ThrowErrno(env, err, "open", path.c_str());
-  }
-  int fd = socket(AF_UNIX, socketType(info, 1) | SOCK_CLOEXEC, 0);
-  if (fd < 0) err = errno;
-  else if (bind(fd, (sockaddr*)&addr, sizeof addr) < 0 || listen(fd, 4) < 0) {
-    err = errno;
-    close(fd);
-    fd = -1;
-  }
-  close(dirfd);
-  if (fd < 0) return ThrowErrno(env, err, "bind", path.c_str());
-  return Napi::Number::New(env, fd);
-}
-
-// connectUnix(path, type = 'seqpacket') -> connected fd (CLOEXEC). A unix
-// connect to a listener completes at once (the backlog holds it), so this
-// does not block the loop; ECONNREFUSED: nobody listens there any more.
-Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
+// A socket of the requested type bound-and-listening at, or connected to, path.
+Napi::Value SocketAt(const Napi::CallbackInfo& info, bool listening) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>().Utf8Value();
   sockaddr_un addr;
@@ -89,8 +63,12 @@ Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
   if (fd < 0) err = errno;
   else {
     int rc;
-    do rc = connect(fd, (sockaddr*)&addr, sizeof addr);
-    while (rc < 0 && errno == EINTR);
+    if (listening) {
+      rc = bind(fd, (sockaddr*)&addr, sizeof addr) < 0 ? -1 : listen(fd, 4);
+    } else {
+      do rc = connect(fd, (sockaddr*)&addr, sizeof addr);
+      while (rc < 0 && errno == EINTR);
+    }
     if (rc < 0) {
       err = errno;
       close(fd);
@@ -98,8 +76,22 @@ Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
     }
   }
   close(dirfd);
-  if (fd < 0) return ThrowErrno(env, err, "connect", path.c_str());
+  if (fd < 0) return ThrowErrno(env, err, listening ? "bind" : "connect", path.c_str());
   return Napi::Number::New(env, fd);
+}
+
+}  // namespace
+
+// listenUnix(path, type = 'seqpacket') -> listening fd (CLOEXEC); the file is made here.
+Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
+  return SocketAt(info, true);
+}
+
+// connectUnix(path, type = 'seqpacket') -> connected fd (CLOEXEC). A unix
+// connect to a listener completes at once (the backlog holds it), so this
+// does not block the loop; ECONNREFUSED: nobody listens there any more.
+Napi::Value ConnectUnix(const Napi::CallbackInfo& info) {
+  return SocketAt(info, false);
 }
 
 // sendFdNamed(sock, fd, name) -> 0 | errno: one SCM_RIGHTS message whose data
