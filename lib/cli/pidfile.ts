@@ -2,6 +2,7 @@
 // runc: a reader never sees a half-written file).
 import fs from 'node:fs';
 import path from 'node:path';
+import { fromSystemError } from '../errors.js';
 
 export function writePidFile(file: string, pid: number): void {
   const target = path.resolve(file);
@@ -11,6 +12,8 @@ export function writePidFile(file: string, pid: number): void {
     fs.renameSync(tmp, target);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw err;
+    // Named by the file the caller gave, not our temporary beside it.
+    const e = err as NodeJS.ErrnoException;
+    throw fromSystemError(Object.assign(new Error(`cannot write the pid file ${target}: ${e.code ?? e.message}`), { code: e.code, syscall: e.syscall, path: target }), 'pid-file', target);
   }
 }
