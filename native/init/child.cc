@@ -534,6 +534,7 @@ void child_main(const Plan* p, int sync_fd) {
   if (p->parent_death_signal && prctl(PR_SET_PDEATHSIG, p->parent_death_signal) < 0)
     child_fail(sync_fd, STEP_PARENT_DEATH, errno, SC_PRCTL, nullptr);
   if (p->umask >= 0) umask((mode_t)p->umask);
+  if (start_fd >= 0 && check_executable(p, &f) < 0) fail_with(sync_fd, f);
   wait_for_go(sync_fd, p->exec_after_ready, start_fd);
   // After go: an exec on cgroup v1 was moved into the container's cpuset
   // meanwhile, which reset its affinity.

@@ -39,6 +39,7 @@ int place_in_cgroups(const Plan* p, int sync_fd, Failure* f);
 // The plan's seccomp filter (if any), with its flags; a notify listener goes
 // to the parent. After it, the process may make only the syscalls it allows.
 int install_seccomp(const Plan* p, int sync_fd, Failure* f);
+int check_executable(const Plan* p, Failure* f);
 [[noreturn]] void exec_process(const Plan* p, int sync_fd);
 // The rest of the OCI Linux surface (child_timens.cc, child_attrs.cc, child_lsm.cc).
 int enter_time_namespace(const Plan* p, Failure* f);

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -88,6 +90,68 @@ int setup_process_identity(const Plan* p, Failure* f) {
   return 0;
 }
 
+// One PATH candidate, dir[0..end) + "/" + file, into buf (an empty entry means the cwd).
+static void path_candidate(char* buf, size_t size, const char* dir, const char* end, const char* file) {
+  char* b = buf;
+  char* lim = buf + size;
+  if (end == dir) {
+    *b++ = '.';
+  } else {
+    for (const char* c = dir; c < end && b < lim - 1; c++) *b++ = *c;
+  }
+  if (b < lim - 1) *b++ = '/';
+  cstrcpy(b, file, lim);
+}
+
+static int has_slash(const char* file) {
+  for (const char* c = file; *c; c++)
+    if (*c == '/') return 1;
+  return 0;
+}
+
+// What execve would say of `path` without running it: 0, ENOENT/ENOTDIR, or
+// EACCES (not a regular file, or no execute bit for us). -1: cannot tell (a
+// seccomp profile that refuses the probes): leave it to execve.
+static int probe_executable(const char* path) {
+  struct stat st;
+  if (stat(path, &st) < 0) return errno == ENOENT || errno == ENOTDIR || errno == EACCES ? errno : -1;
+  if (!S_ISREG(st.st_mode)) return EACCES;
+  if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0) return errno == EACCES ? EACCES : -1;
+  return 0;
+}
+
+// A container that waits for a later start checks its program now, as runc's
+// init does before its exec fifo: a missing or non-executable program fails
+// create (engines map that error to 127/126), not a start much later.
+int check_executable(const Plan* p, Failure* f) {
+  const char* file = p->exec_path ? p->exec_path : p->argv[0];
+  int err;
+  if (p->exec_path || has_slash(file)) {
+    err = probe_executable(file);
+  } else {
+    err = ENOENT;
+    int saw_eacces = 0;
+    for (const char* dir = p->path_env;;) {
+      const char* end = dir;
+      while (*end && *end != ':') end++;
+      char buf[4096];
+      path_candidate(buf, sizeof buf, dir, end, file);
+      int e = probe_executable(buf);
+      if (e <= 0) {
+        err = e;
+        break;
+      }
+      if (e == EACCES) saw_eacces = 1;
+      if (!*end) break;
+      dir = end + 1;
+    }
+    if (err > 0 && saw_eacces) err = EACCES;
+  }
+  if (err <= 0) return 0;
+  *f = {STEP_EXEC, err, SC_EXECVE, file};
+  return -1;
+}
+
 // execvp semantics without allocating: try each PATH entry in a stack buffer.
 // ENOENT/ENOTDIR/EACCES move on to the next entry (EACCES is remembered, as
 // execvp does); anything else is final.
@@ -97,10 +161,7 @@ void exec_process(const Plan* p, int sync_fd) {
     child_fail(sync_fd, STEP_EXEC, errno, SC_EXECVE, p->exec_path);
   }
   const char* file = p->argv[0];
-  int has_slash = 0;
-  for (const char* c = file; *c; c++)
-    if (*c == '/') has_slash = 1;
-  if (has_slash) {
+  if (has_slash(file)) {
     execve(file, p->argv, p->envp);
     child_fail(sync_fd, STEP_EXEC, errno, SC_EXECVE, file);
   }
@@ -111,15 +172,7 @@ void exec_process(const Plan* p, int sync_fd) {
     const char* end = dir;
     while (*end && *end != ':') end++;
     char buf[4096];
-    char* b = buf;
-    char* lim = buf + sizeof buf;
-    if (end == dir) {
-      *b++ = '.';  // an empty PATH entry means the cwd
-    } else {
-      for (const char* c = dir; c < end && b < lim - 1; c++) *b++ = *c;
-    }
-    if (b < lim - 1) *b++ = '/';
-    cstrcpy(b, file, lim);
+    path_candidate(buf, sizeof buf, dir, end, file);
     execve(buf, p->argv, p->envp);
     last_err = errno;
     if (last_err == EACCES) saw_eacces = 1;

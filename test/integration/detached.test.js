@@ -489,3 +489,27 @@ test.serial('5. config errors: detached with dieWithParent, consoleSocket withou
   t.deepEqual(stateEntries(stateRoot), []);
   await assertNoLeaks(t, before, stateRoot);
 });
+
+test.serial('6. a missing or non-executable program fails create (not a later start), as runc; nothing is left', async (t) => {
+  const before = await settledSnapshot(stateRoot);
+  const cases = [
+    ['exe1', ['/nonexistent'], 'ENOENT', 'EXECUTABLE_NOT_FOUND'],
+    ['exe2', ['no-such-program'], 'ENOENT', 'EXECUTABLE_NOT_FOUND'],
+    ['exe3', ['/etc/passwd'], 'EACCES', undefined],
+    ['exe4', ['/etc'], 'EACCES', undefined],
+  ];
+  for (const [id, args, errno, code] of cases) {
+    const err = await t.throwsAsync(createContainer({ id, rootfs: ROOTFS, stateRoot, detached: true, process: { args } }));
+    t.is(err.errno, errno, `${args[0]}: ${err.message}`);
+    t.is(err.step, 'exec');
+    t.true(err.message.includes(args[0]), err.message);
+    if (code) t.is(err.code, code);
+    await assertGone(t, id);
+  }
+  // A program found through PATH is accepted (the check follows execvp's search).
+  const c = await createContainer({ id: 'exe5', rootfs: ROOTFS, stateRoot, detached: true, process: { args: ['true'] } });
+  inits.add(c.pid);
+  await c.destroy();
+  await assertGone(t, 'exe5');
+  await assertNoLeaks(t, before, stateRoot);
+});
