@@ -36,7 +36,7 @@ function rlimitValue(v: number): bigint {
 
 export function processPlan(p: ResolvedProcess, host: HostFacts): Pick<
   NativePlan,
-  | 'args' | 'env' | 'pathEnv' | 'cwd' | 'uid' | 'gid' | 'groups' | 'setGroups' | 'umask' | 'setCaps' | 'caps'
+  | 'args' | 'env' | 'pathEnv' | 'homeFromPasswd' | 'cwd' | 'uid' | 'gid' | 'groups' | 'setGroups' | 'umask' | 'setCaps' | 'caps'
   | 'capLast' | 'noNewPrivs' | 'rlimits' | 'oomScoreAdj' | 'ioPriority' | 'terminal' | 'consoleWidth' | 'consoleHeight'
   | 'schedPolicy' | 'schedFlags' | 'schedNice' | 'schedPriority' | 'schedRuntime' | 'schedDeadline' | 'schedPeriod'
   | 'apparmorProfile' | 'selinuxLabel'
@@ -47,6 +47,7 @@ export function processPlan(p: ResolvedProcess, host: HostFacts): Pick<
     args: p.args,
     env: p.env,
     pathEnv: pathEntry ? pathEntry.slice(5) : DEFAULT_PATH,
+    homeFromPasswd: !p.env.some((e) => e.startsWith('HOME=')),
     cwd: p.cwd,
     uid: p.uid,
     gid: p.gid,

@@ -41,6 +41,8 @@ export interface NativePlan {
   args: string[];
   env: string[];
   pathEnv: string;
+  /** env has no HOME: the child adds the home of uid from the container's /etc/passwd, else "/". */
+  homeFromPasswd?: boolean;
   cwd: string;
   uid: number;
   gid: number;

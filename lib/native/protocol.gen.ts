@@ -109,4 +109,5 @@ export const SYSCALL_NAMES = [
   'set_mempolicy', // SET_MEMPOLICY
   'personality', // PERSONALITY
   'seccomp', // SECCOMP
+  'mmap', // MMAP
 ] as const;

@@ -528,6 +528,8 @@ void child_main(const Plan* p, int sync_fd) {
   // seccomp without no_new_privs needs CAP_SYS_ADMIN: the filter goes on before
   // the identity drops it (as runc does), and then also sees that setup.
   if (!p->no_new_privs && install_seccomp(p, sync_fd, &f) < 0) fail_with(sync_fd, f);
+  // Still with the setup's privileges (a 0600 /etc/passwd is readable), in the container's root.
+  if (p->home_from_passwd) lookup_home(p->uid);
   if (setup_process_identity(p, &f) < 0) fail_with(sync_fd, f);
   mark("identity");
   // Changing credentials clears the parent-death signal: arm it again.

@@ -40,6 +40,10 @@ int place_in_cgroups(const Plan* p, int sync_fd, Failure* f);
 // to the parent. After it, the process may make only the syscalls it allows.
 int install_seccomp(const Plan* p, int sync_fd, Failure* f);
 int check_executable(const Plan* p, Failure* f);
+void lookup_home(unsigned uid);  // child_home.cc
+const char* home_env();          // "HOME=..." after lookup_home, else nullptr
+int sys_open_tree(int dirfd, const char* path, unsigned flags);
+int sys_move_mount(int from_dirfd, const char* from, int to_dirfd, const char* to, unsigned flags);
 [[noreturn]] void exec_process(const Plan* p, int sync_fd);
 // The rest of the OCI Linux surface (child_timens.cc, child_attrs.cc, child_lsm.cc).
 int enter_time_namespace(const Plan* p, Failure* f);

@@ -16,8 +16,6 @@
 
 namespace berth {
 
-namespace {
-
 int sys_open_tree(int dirfd, const char* path, unsigned flags) {
   return (int)syscall(SYS_open_tree, dirfd, path, flags);
 }
@@ -25,6 +23,8 @@ int sys_open_tree(int dirfd, const char* path, unsigned flags) {
 int sys_move_mount(int from_dirfd, const char* from, int to_dirfd, const char* to, unsigned flags) {
   return (int)syscall(SYS_move_mount, from_dirfd, from, to_dirfd, to, flags);
 }
+
+namespace {
 
 int sys_mount_setattr(int dirfd, const char* path, unsigned flags, struct mount_attr* attr) {
   return (int)syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof *attr);

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -155,14 +156,31 @@ int check_executable(const Plan* p, Failure* f) {
 // execvp semantics without allocating: try each PATH entry in a stack buffer.
 // ENOENT/ENOTDIR/EACCES move on to the next entry (EACCES is remembered, as
 // execvp does); anything else is final.
+// The plan's env, plus HOME when lookup_home found one: a fresh array from
+// mmap (a syscall, no allocator), as long as the plan's.
+static char* const* exec_env(const Plan* p, int sync_fd) {
+  const char* home = home_env();
+  if (!home) return p->envp;
+  size_t n = 0;
+  while (p->envp[n]) n++;
+  void* mem = mmap(nullptr, (n + 2) * sizeof(char*), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) child_fail(sync_fd, STEP_EXEC, errno, SC_MMAP, "env");
+  char** env = static_cast<char**>(mem);
+  for (size_t i = 0; i < n; i++) env[i] = p->envp[i];
+  env[n] = const_cast<char*>(home);
+  env[n + 1] = nullptr;
+  return env;
+}
+
 void exec_process(const Plan* p, int sync_fd) {
+  char* const* envp = exec_env(p, sync_fd);
   if (p->exec_path) {
-    execve(p->exec_path, p->argv, p->envp);
+    execve(p->exec_path, p->argv, envp);
     child_fail(sync_fd, STEP_EXEC, errno, SC_EXECVE, p->exec_path);
   }
   const char* file = p->argv[0];
   if (has_slash(file)) {
-    execve(file, p->argv, p->envp);
+    execve(file, p->argv, envp);
     child_fail(sync_fd, STEP_EXEC, errno, SC_EXECVE, file);
   }
   int saw_eacces = 0;
@@ -173,7 +191,7 @@ void exec_process(const Plan* p, int sync_fd) {
     while (*end && *end != ':') end++;
     char buf[4096];
     path_candidate(buf, sizeof buf, dir, end, file);
-    execve(buf, p->argv, p->envp);
+    execve(buf, p->argv, envp);
     last_err = errno;
     if (last_err == EACCES) saw_eacces = 1;
     else if (last_err != ENOENT && last_err != ENOTDIR) break;

@@ -114,6 +114,7 @@ struct Plan {
   char* const* argv;
   char* const* envp;
   const char* path_env;     // PATH used for the executable lookup
+  int home_from_passwd;     // env has no HOME: add the uid's home from /etc/passwd (child_home.cc)
   const char* exec_path;    // non-null: execve this file (no lookup of argv[0])
   const char* cwd;
   uid_t uid;

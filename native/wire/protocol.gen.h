@@ -108,6 +108,7 @@ enum SyscallId : int32_t {
   SC_SET_MEMPOLICY = 41,  // set_mempolicy
   SC_PERSONALITY = 42,  // personality
   SC_SECCOMP = 43,  // seccomp
+  SC_MMAP = 44,  // mmap
 };
 
 }  // namespace berth

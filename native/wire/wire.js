@@ -112,6 +112,7 @@ export const syscalls = [
   ['SET_MEMPOLICY', 'set_mempolicy'],
   ['PERSONALITY', 'personality'],
   ['SECCOMP', 'seccomp'],
+  ['MMAP', 'mmap'],
 ];
 
 // The launch plan (NativePlan in lib/native/addon.ts -> struct Plan in
@@ -139,7 +140,7 @@ export const syscalls = [
 // Bump `version` whenever the layout changes: the generator refuses a new
 // layout under an old version, so a plan from another build is refused, never misread.
 export const plan = {
-  version: 10,
+  version: 11,
   magic: 'berth',
   fields: [
     { ts: 'cloneFlags', c: 'clone_flags', type: 'int' },
@@ -224,6 +225,9 @@ export const plan = {
     { ts: 'args', c: 'argv', type: 'array', of: 'str', min: 1, terminated: true },
     { ts: 'env', c: 'envp', type: 'array', of: 'str', terminated: true },
     { ts: 'pathEnv', c: 'path_env', type: 'str' },
+    // env has no HOME: the child adds the user's home from the container's
+    // /etc/passwd (or /), as runc does (native/init/child_home.cc).
+    { ts: 'homeFromPasswd', c: 'home_from_passwd', type: 'int', default: 'false' },
     // OCI hooks run in the container (lib/container/hooks-in-container.ts):
     // the file is the hook's path, not looked up from args[0] (which may differ).
     { ts: 'execPath', c: 'exec_path', type: 'str?', emptyIsNull: true },

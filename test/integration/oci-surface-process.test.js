@@ -257,3 +257,28 @@ test.serial('process.selinuxLabel and linux.mountLabel are applied where the hos
   await rejectsConfig(t, { linux: { mountLabel: 'system_u:object_r:container_file_t:s0' } }, 'linux.mountLabel', /SELinux/);
   t.is((await run({ rootfs: ROOTFS, stateRoot, linux: { mountLabel: '' }, process: { args: ['true'], selinuxLabel: '' } })).exitCode, 0);
 });
+
+test.serial("HOME: when env has none, the user's home from the container's /etc/passwd (else /), as runc; an env HOME wins; exec too", async (t) => {
+  const before = await settledSnapshot(stateRoot);
+  const home = async (process) => {
+    const r = await run({ rootfs: ROOTFS, stateRoot, process: { args: ['/bin/sh', '-c', 'echo "$HOME"'], ...process } });
+    t.is(r.exitCode, 0, r.stderr.toString());
+    return r.stdout.toString().trim();
+  };
+  const passwd = fs.readFileSync(`${ROOTFS}/etc/passwd`, 'utf8');
+  t.regex(passwd, /^user:x:1000:1000:[^:]*:\/home\/user:/m, 'the fixture has the entry this test reads');
+  t.is(await home({}), '/root');
+  t.is(await home({ user: { uid: 1000, gid: 1000 } }), '/home/user');
+  t.is(await home({ user: { uid: 4242, gid: 4242 } }), '/', 'no passwd entry');
+  t.is(await home({ user: { uid: 1000, gid: 1000 }, env: ['HOME=/elsewhere'] }), '/elsewhere');
+  const c = await startedSleeper(createContainer, stateRoot);
+  try {
+    const p = await c.exec({ args: ['/bin/sh', '-c', 'echo "$HOME"'], user: { uid: 1000, gid: 1000 } });
+    const { exitCode, out } = await outputOf(p);
+    t.is(exitCode, 0);
+    t.is(out.trim(), '/home/user');
+  } finally {
+    await c.destroy();
+  }
+  await assertNoLeaks(t, before, stateRoot);
+});

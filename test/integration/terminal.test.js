@@ -63,6 +63,37 @@ test.serial('the init can have a terminal too; TERM defaults to xterm; the tty b
   await assertNoLeaks(t, before, stateRoot);
 });
 
+test.serial('the init with a terminal has it at /dev/console too (as runc); an exec with a terminal leaves /dev/console alone', async (t) => {
+  const before = await settledSnapshot(stateRoot);
+  const c = await createContainer({
+    rootfs: ROOTFS,
+    stateRoot,
+    process: { args: ['/bin/sh', '-c', 'echo C=$(stat -c %t:%T /dev/console) T=$(stat -c %t:%T $(tty)); echo via-console > /dev/console; sleep 1000'], terminal: true },
+  });
+  try {
+    const init = await c.start();
+    const out = collect(init.terminal);
+    await out.until(/via-console/);
+    const [, con, tty] = /C=(\S+) T=(\S+)/.exec(out.text);
+    t.is(con, tty, 'the same device: the pty slave');
+    const mounts = (await c.exec({ args: ['cat', '/proc/self/mountinfo'] }));
+    let text = '';
+    mounts.stdout.on('data', (d) => (text += d));
+    await mounts.wait();
+    t.is(text.split('\n').filter((l) => l.split(' ')[4] === '/dev/console').length, 1, 'one bind at /dev/console');
+    const sh = await c.exec({ args: ['/bin/sh', '-c', 'echo E=$(stat -c %t:%T /dev/console) T=$(stat -c %t:%T $(tty))'], terminal: true });
+    const eout = collect(sh.terminal);
+    await sh.wait();
+    await eout.until(/E=\S+ T=\S+/);
+    const [, econ, etty] = /E=(\S+) T=(\S+)/.exec(eout.text);
+    t.is(econ, con, "the exec sees the init's console");
+    t.not(etty, econ, 'and its own pty');
+  } finally {
+    await c.destroy();
+  }
+  await assertNoLeaks(t, before, stateRoot);
+});
+
 test.serial('resize() without a terminal is an error', async (t) => {
   const c = await createContainer({ rootfs: ROOTFS, stateRoot, process: { args: ['true'] } });
   const init = await c.start();
