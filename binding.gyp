@@ -89,6 +89,8 @@
         "native/addon/seccomp_compile.cc",
         "native/addon/seccomp_notify.cc",
         "native/addon/fs_xattr.cc",
+        "native/addon/netns.cc",
+        "native/addon/netlink.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],
       # libseccomp compiles profiles in the addon only (berth-init stays free of

@@ -2,6 +2,7 @@
 // Its types are the whole contract of the native layer; nothing else calls it untyped.
 import { createRequire } from 'node:module';
 import { packageRootOf } from '../package-root.js';
+import type { NativeNetlink } from './netlink-types.js';
 
 const require = createRequire(import.meta.url);
 // Where node-gyp-build looks (prebuilds/, build/Release).
@@ -162,7 +163,7 @@ export interface FdWatch {
   unref(): void;
 }
 
-export interface Native {
+export interface Native extends NativeNetlink {
   /** clone3 on a libuv worker thread (the event loop never waits for the kernel). */
   spawn(plan: Buffer): Promise<{ pid: number; pidfd: number; syncFd: number; startTime?: number; marks: { worker: number; clone: number; cloned: number } }>;
   pipe(): [number, number];

@@ -43,6 +43,15 @@ Napi::Value Prlimit(const Napi::CallbackInfo&);
 Napi::Value IdmappedTree(const Napi::CallbackInfo&);
 Napi::Value SendFds(const Napi::CallbackInfo&);
 Napi::Value TryLock(const Napi::CallbackInfo&);
+Napi::Value NetlinkOpen(const Napi::CallbackInfo&);
+Napi::Value NetnsSysctl(const Napi::CallbackInfo&);
+Napi::Value NetlinkAddLink(const Napi::CallbackInfo&);
+Napi::Value NetlinkSetLink(const Napi::CallbackInfo&);
+Napi::Value NetlinkDelLink(const Napi::CallbackInfo&);
+Napi::Value NetlinkGetLinks(const Napi::CallbackInfo&);
+Napi::Value NetlinkAddAddress(const Napi::CallbackInfo&);
+Napi::Value NetlinkAddRoute(const Napi::CallbackInfo&);
+Napi::Value NetlinkSetBridgePort(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -85,6 +94,15 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendFdNamed", Napi::Function::New(env, berth::SendFdNamed, "sendFdNamed"));
   exports.Set("setChildSubreaper", Napi::Function::New(env, berth::SetChildSubreaper, "setChildSubreaper"));
   exports.Set("tryLock", Napi::Function::New(env, berth::TryLock, "tryLock"));
+  exports.Set("netlinkOpen", Napi::Function::New(env, berth::NetlinkOpen, "netlinkOpen"));
+  exports.Set("netnsSysctl", Napi::Function::New(env, berth::NetnsSysctl, "netnsSysctl"));
+  exports.Set("netlinkAddLink", Napi::Function::New(env, berth::NetlinkAddLink, "netlinkAddLink"));
+  exports.Set("netlinkSetLink", Napi::Function::New(env, berth::NetlinkSetLink, "netlinkSetLink"));
+  exports.Set("netlinkDelLink", Napi::Function::New(env, berth::NetlinkDelLink, "netlinkDelLink"));
+  exports.Set("netlinkGetLinks", Napi::Function::New(env, berth::NetlinkGetLinks, "netlinkGetLinks"));
+  exports.Set("netlinkAddAddress", Napi::Function::New(env, berth::NetlinkAddAddress, "netlinkAddAddress"));
+  exports.Set("netlinkAddRoute", Napi::Function::New(env, berth::NetlinkAddRoute, "netlinkAddRoute"));
+  exports.Set("netlinkSetBridgePort", Napi::Function::New(env, berth::NetlinkSetBridgePort, "netlinkSetBridgePort"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;

@@ -1,5 +1,5 @@
 // The layering of lib/ (lowest first), checked on the TypeScript sources:
-//   errors.ts, kernel/ < host/ < native/ < cgroups/, state/, seccomp/, image/ < config/ < launch/, hooks/ < container/ < index.ts
+//   errors.ts, kernel/ < host/ < native/ < cgroups/, state/, seccomp/, image/ < network/, volume/ < config/ < launch/, hooks/ < container/ < index.ts
 // A module may import from its own directory or a lower layer, never upward, and
 // never from a sibling in its own layer (cgroups/ and state/ stay independent).
 // `import type` counts: a type edge upward is still knowledge upward. No cycles,
@@ -12,7 +12,7 @@ import ts from 'typescript';
 
 const LIB = fileURLToPath(new URL('../../lib/', import.meta.url));
 
-const LAYERS = [['errors.ts', 'kernel', 'package-root.ts'], ['host'], ['native'], ['cgroups', 'state', 'seccomp', 'image'], ['config'], ['launch', 'hooks'], ['container', 'features.ts'], ['index.ts'], ['cli']];
+const LAYERS = [['errors.ts', 'kernel', 'package-root.ts'], ['host'], ['native'], ['cgroups', 'state', 'seccomp', 'image'], ['network', 'volume'], ['config'], ['launch', 'hooks'], ['container', 'features.ts'], ['index.ts'], ['cli']];
 
 /** The group (top-level directory, or top-level file) of a lib-relative path, and its layer. */
 function placeOf(rel) {
