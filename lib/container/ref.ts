@@ -177,11 +177,15 @@ export class ContainerRef implements ContainerHandle {
   async kill(signal: NodeJS.Signals | number = 'SIGTERM', options: { all?: boolean } = {}): Promise<void> {
     const n = signalNumber(signal);
     const pidfd = this.openInit();
-    if (pidfd < 0) throw new InvalidStateError('kill', 'stopped', this.id);
-    try {
-      native.pidfdSignal(pidfd, n);
-    } finally {
-      native.close(pidfd);
+    // `all` on a stopped container signals what is left in its cgroup (an init
+    // without a pid namespace can leave children behind) and is no error, as runc.
+    if (pidfd < 0 && !options.all) throw new InvalidStateError('kill', 'stopped', this.id);
+    if (pidfd >= 0) {
+      try {
+        native.pidfdSignal(pidfd, n);
+      } finally {
+        native.close(pidfd);
+      }
     }
     if (options.all) {
       for (const pid of await this.processes()) {

@@ -135,18 +135,38 @@ export class StateDir {
     return writeAtomic(this.file, state);
   }
 
+  /**
+   * The record; a directory that is not berth's — another runtime's in a state
+   * root shared with it (Docker and containerd give runc and berth
+   * neighbouring ids; runc's state.json has no ociVersion/status) — is not
+   * found, so it is never listed, driven or deleted as a berth container.
+   */
   async read(): Promise<ContainerState> {
+    let record: unknown;
     try {
-      return JSON.parse(await fs.readFile(this.file, 'utf8')) as ContainerState;
+      record = JSON.parse(await fs.readFile(this.file, 'utf8'));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         const left = await fs.stat(this.dir).catch(() => null);
         // What a crash in the middle of remove() leaves: nothing runs, nothing is recorded.
-        if (left?.isDirectory()) return { ociVersion: LEFTOVER_OCI_VERSION, id: this.id, status: 'stopped', rootfs: '', created: left.mtime.toISOString(), ownerPid: 0 };
+        if (left?.isDirectory() && (await this.holdsOnlyOurs())) {
+          return { ociVersion: LEFTOVER_OCI_VERSION, id: this.id, status: 'stopped', rootfs: '', created: left.mtime.toISOString(), ownerPid: 0 };
+        }
         throw new ContainerNotFoundError(this.id, this.file);
       }
+      if (err instanceof SyntaxError) throw new ContainerNotFoundError(this.id, this.file);
       throw fromSystemError(err, 'state', this.file);
     }
+    if (!isOurRecord(record)) throw new ContainerNotFoundError(this.id, this.file);
+    return record;
+  }
+
+  /** Every entry is one berth makes here (its files, an atomic write's temporary). */
+  private async holdsOnlyOurs(): Promise<boolean> {
+    const names = await fs.readdir(this.dir).catch(() => null);
+    if (names === null) return false;
+    const ours = new Set([this.file, this.cgroupMarker, this.startSocket, this.configFile].map((f) => path.basename(f)));
+    return names.every((n) => ours.has(n) || [...ours].some((o) => n.startsWith(`${o}.`) && n.endsWith('.tmp')));
   }
 
   async remove(): Promise<void> {
@@ -276,3 +296,8 @@ export function defaultStateRoot(): string {
   return path.join(process.env.XDG_RUNTIME_DIR ?? `/run/user/${process.getuid?.()}`, 'berth');
 }
 
+/** A state.json berth wrote: the OCI state fields it always has. */
+function isOurRecord(r: unknown): r is ContainerState {
+  const o = r as Partial<ContainerState> | null;
+  return typeof o === 'object' && o !== null && typeof o.ociVersion === 'string' && typeof o.id === 'string' && typeof o.status === 'string' && typeof o.ownerPid === 'number';
+}

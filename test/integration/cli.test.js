@@ -700,6 +700,26 @@ test.serial('a failing startContainer hook fails start and stops the container (
   t.false(isAlive(pid) && procStat(pid)?.state !== 'Z', 'its init is gone');
 });
 
+test.serial('kill of a stopped container: refused, but --all is no error (as runc: it signals what is left)', async (t) => {
+  const before = await settledSnapshot(stateRoot);
+  const id = 'cli-killall';
+  const b = await makeBundle(t, (c) => (c.process.args = ['sleep', '1000']));
+  const pidFile = path.join(tmp, 'killall.pid');
+  await ok(t, ['create', '--bundle', b.dir, '--pid-file', pidFile, id]);
+  adopt(pidFile);
+  await ok(t, ['start', id]);
+  await ok(t, ['kill', id, 'KILL']);
+  for (let i = 0; i < 100 && (await stateOf(t, id)).status !== 'stopped'; i++) await sleep(20);
+  t.is((await stateOf(t, id)).status, 'stopped');
+  const plain = await berth(['kill', id, '9']);
+  t.is(plain.code, 1);
+  t.regex(plain.err, /stopped/);
+  const all = await berth(['kill', '--all', id, '9']);
+  t.is(all.code, 0, all.err);
+  await ok(t, ['delete', id]);
+  await assertNoLeaks(t, before, stateRoot);
+});
+
 test.serial('zz. nothing of this file is left: no state entries, no orphans of ours', async (t) => {
   t.deepEqual(stateEntries(stateRoot), []);
   t.deepEqual(children().filter((c) => c.state === 'Z'), []);
