@@ -98,15 +98,15 @@ export class ContainerRef implements ContainerHandle {
       if (state.status !== 'created') throw new InvalidStateError('start', state.status, this.id);
       // 'running' before GO, as Container.start() writes it: after the exec the
       // program may exit at once, and nobody would then correct it.
-      const config = await this.resolvedConfig('start').catch(() => null);
-      if (config) {
-        try {
-          await this.withTarget('start', config, (target) => runStartContainerHooks(target, state.pid!));
-        } catch (err) {
-          // runtime-spec: a failing startContainer hook stops the container (delete removes it).
-          this.signalInit(9);
-          throw err;
-        }
+      // No config.json: not a detached container (its creator drives it); an
+      // unreadable one fails start rather than skip the container's hooks.
+      const config = await this.resolvedConfig('start');
+      try {
+        await this.withTarget('start', config, (target) => runStartContainerHooks(target, state.pid!));
+      } catch (err) {
+        // runtime-spec: a failing startContainer hook stops the container (delete removes it).
+        this.signalInit(9);
+        throw err;
       }
       let written = false;
       try {
@@ -124,13 +124,11 @@ export class ContainerRef implements ContainerHandle {
       }
       this.snapshot = { ...state, status: 'running' };
       // runtime-spec 1.3: a failing poststart fails start and stops the container (delete removes it).
-      if (config) {
-        try {
-          await runPoststartHooks(config, state.pid!);
-        } catch (err) {
-          this.signalInit(9);
-          throw err;
-        }
+      try {
+        await runPoststartHooks(config, state.pid!);
+      } catch (err) {
+        this.signalInit(9);
+        throw err;
       }
     });
   }
@@ -285,7 +283,11 @@ export class ContainerRef implements ContainerHandle {
     if (cgroup) await cgroup.destroy();
     // An owner that died between mkdir and saying so: what is empty of it goes, nothing is killed.
     else if (!confirmed) await removeUnconfirmedCgroups(state.cgroupPaths);
-    const config = await loadConfig(this.dir.configFile).catch(() => null);
+    // Deletion goes on whatever config.json holds; poststop hooks that cannot be read are said, not skipped silently.
+    const config = await loadConfig(this.dir.configFile).catch((err: Error) => {
+      process.emitWarning(`poststop hooks of ${this.id} not run: cannot read ${this.dir.configFile}: ${err.message}`, { type: 'BerthHookWarning', code: 'BERTH_HOOK_CONFIG_UNREADABLE' });
+      return null;
+    });
     if (config) await runPoststopHooks(config, state.pid);
     await this.dir.remove();
   }
