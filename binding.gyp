@@ -38,6 +38,7 @@
         "native/init/child_mounts.cc",
         "native/init/child_process.cc",
         "native/init/child_home.cc",
+        "native/init/child_overlay.cc",
         "native/init/child_terminal.cc",
         "native/init/child_cgroup.cc",
         "native/init/child_timens.cc",
@@ -73,6 +74,7 @@
         "native/init/child_mounts.cc",
         "native/init/child_process.cc",
         "native/init/child_home.cc",
+        "native/init/child_overlay.cc",
         "native/init/child_terminal.cc",
         "native/init/child_cgroup.cc",
         "native/init/child_timens.cc",
@@ -91,12 +93,15 @@
         "native/addon/fs_xattr.cc",
         "native/addon/netns.cc",
         "native/addon/netlink.cc",
+        "native/addon/nftables.cc",
         "<(INTERMEDIATE_DIR)/berth_init_blob.S"
       ],
       # libseccomp compiles profiles in the addon only (berth-init stays free of
       # it), linked dynamically: libseccomp.so.2 (LGPL-2.1) is the system's, so
       # the .node we ship contains none of it (README, "seccomp").
-      "libraries": ["-lseccomp"],
+      # libnftables is not linked: nftables.cc dlopen()s libnftables.so.1 at
+      # first use (-ldl: dlopen is in libc only from glibc 2.34).
+      "libraries": ["-lseccomp", "-ldl"],
       "include_dirs": ["native/addon", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"]
     }

@@ -20,6 +20,7 @@ export type {
   ResolvedHooks,
   ResolvedMemoryPolicy,
   ResolvedIdmap,
+  ResolvedLayers,
   ResolvedMount,
   ResolvedNamespace,
   ResolvedPersonality,

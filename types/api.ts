@@ -11,11 +11,21 @@ export interface ProcessConfig extends Process {
   seccomp?: LinuxSeccomp | null;
 }
 
+export interface RootfsConfig {
+  path: string;
+  /** A throwaway writable layer over `path` (default false: `path` itself, written to). */
+  overlay?: boolean;
+}
+
 export interface ContainerConfig extends Omit<Spec, 'process'> {
   /** Generated when absent: [A-Za-z0-9][A-Za-z0-9_.-]{0,127}. */
   id?: string;
-  /** Shorthand for root.path. */
-  rootfs?: string;
+  /**
+   * Shorthand for root.path; or `{ path, overlay: true }`: that directory
+   * read-only under a throwaway writable layer (an overlay mounted only inside
+   * the container; what the process writes goes with the container on destroy).
+   */
+  rootfs?: string | RootfsConfig;
   /** An OCI bundle directory: its config.json is read and merged under this object. */
   bundle?: string;
   process?: ProcessConfig;

@@ -13,6 +13,7 @@ import { containerPlan, idmappedTrees, initForks } from '../launch/plan.js';
 import { compileSeccomp } from '../seccomp/compile.js';
 import { type Launch, spawnProcess } from '../launch/spawn.js';
 import { makeIdmappedTrees, writeIdMaps } from '../launch/userns.js';
+import { makeLayerDirs } from '../launch/overlay.js';
 import { native } from '../native/addon.js';
 import { StateDir, processStartTime } from '../state/state-dir.js';
 import type { SeccompRequest } from '../../types/api.js';
@@ -97,6 +98,11 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   // v2 path below after create(). (state.json records only cgroups that are
   // the container's own: another process destroying it kills in and removes them.)
   await stateDir.claim(stateRecord(config, 'creating', undefined, record, cgroup.paths, stateDir.cgroupMarker), { cgroupMarker: true });
+  // An overlay's writable layer is in the state dir: removed with it, on every path.
+  if (config.layers) await makeLayerDirs(config.layers).catch(async (err: unknown) => {
+    await stateDir.remove().catch(() => {});
+    throw err;
+  });
   let leased = false;
   let launch: Launch | null = null;
   let firstWrite: Promise<unknown> = Promise.resolve(null);

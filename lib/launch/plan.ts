@@ -1,6 +1,7 @@
 // ResolvedConfig -> the plain-data plan the native child executes. All decisions
 // (which mounts, which devices, cap masks, rlimit numbers) are made here, from
 // the config and the host facts passed in: a pure function, no I/O.
+import { overlayPlan } from './overlay.js';
 import os from 'node:os';
 import type { ResolvedConfig, ResolvedProcess } from '../config/normalize.js';
 import { DEFAULT_DEVICES, DEFAULT_DEV_LINKS, DEFAULT_PATH } from '../config/defaults.js';
@@ -277,6 +278,7 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     unshareCgroupns: lateCgroupNs,
     setupRootfs: mountNs,
     rootfs: cfg.rootfs,
+    ...overlayPlan(cfg.layers),
     rootfsPropagation: cfg.rootfsPropagation,
     readonlyRoot: cfg.readonlyRoot,
     mounts: mountNs ? mountPlan(cfg, inputs.host) : [],

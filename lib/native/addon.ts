@@ -44,6 +44,13 @@ export interface NativePlan {
   pathEnv: string;
   /** env has no HOME: the child adds the home of uid from the container's /etc/passwd, else "/". */
   homeFromPasswd?: boolean;
+  /** An overlay rootfs mounted at `rootfs` (lib/launch/overlay.ts): layers top-most first. */
+  overlayLower?: string[];
+  overlayUpper?: string;
+  overlayWork?: string;
+  overlayVolatile?: boolean;
+  /** Linux < 6.8: the mount(2) option string instead of one "lowerdir+" per layer. */
+  overlayData?: string;
   cwd: string;
   uid: number;
   gid: number;

@@ -30,6 +30,7 @@ export const STEP_NAMES = [
   'oom-score-adj', // OOM_SCORE
   'mount-propagation', // MOUNT_PROPAGATION
   'rootfs-bind', // ROOTFS_BIND
+  'rootfs-overlay', // ROOTFS_OVERLAY
   'mount', // MOUNT
   'devices', // DEVICES
   'symlinks', // SYMLINKS
@@ -110,4 +111,7 @@ export const SYSCALL_NAMES = [
   'personality', // PERSONALITY
   'seccomp', // SECCOMP
   'mmap', // MMAP
+  'fsopen', // FSOPEN
+  'fsconfig', // FSCONFIG
+  'fsmount', // FSMOUNT
 ] as const;

@@ -64,6 +64,8 @@ export class StateDir {
   readonly startSocket: string;
   /** A detached container's resolved config, for exec, hooks and update from other processes. */
   readonly configFile: string;
+  /** An overlay rootfs's writable layer (lib/config/rootfs.ts): removed with the directory (recursively). */
+  readonly layerDir: string;
 
   constructor(readonly root: string, readonly id: string) {
     this.dir = path.join(root, id);
@@ -71,6 +73,7 @@ export class StateDir {
     this.cgroupMarker = path.join(this.dir, CGROUP_MARKER);
     this.startSocket = path.join(this.dir, 'start.sock');
     this.configFile = path.join(this.dir, 'config.json');
+    this.layerDir = path.join(this.dir, 'layer');
   }
 
   /** Says the planned cgroups of the record are the container's own (the v2 path; the v1 child writes it itself). */
@@ -165,7 +168,7 @@ export class StateDir {
   private async holdsOnlyOurs(): Promise<boolean> {
     const names = await fs.readdir(this.dir).catch(() => null);
     if (names === null) return false;
-    const ours = new Set([this.file, this.cgroupMarker, this.startSocket, this.configFile].map((f) => path.basename(f)));
+    const ours = new Set([this.file, this.cgroupMarker, this.startSocket, this.configFile, this.layerDir].map((f) => path.basename(f)));
     return names.every((n) => ours.has(n) || [...ours].some((o) => n.startsWith(`${o}.`) && n.endsWith('.tmp')));
   }
 

@@ -40,6 +40,7 @@ int place_in_cgroups(const Plan* p, int sync_fd, Failure* f);
 // to the parent. After it, the process may make only the syscalls it allows.
 int install_seccomp(const Plan* p, int sync_fd, Failure* f);
 int check_executable(const Plan* p, Failure* f);
+int mount_overlay_rootfs(const Plan* p, Failure* f);  // child_overlay.cc
 void lookup_home(unsigned uid);  // child_home.cc
 const char* home_env();          // "HOME=..." after lookup_home, else nullptr
 int sys_open_tree(int dirfd, const char* path, unsigned flags);

@@ -420,8 +420,11 @@ int setup_rootfs(const Plan* p, int sync_fd, Failure* f) {
     *f = {STEP_MOUNT_PROPAGATION, errno, SC_MOUNT, "/"};
     return -1;
   }
-  // pivot_root needs the new root to be a mount point (an idmapped rootfs is one: the parent's tree).
-  if (p->rootfs_tree >= 0) {
+  // pivot_root needs the new root to be a mount point (an idmapped rootfs is one: the parent's tree;
+  // an overlay rootfs is one: mounted here).
+  if (p->noverlay_lower > 0) {
+    if (mount_overlay_rootfs(p, f) < 0) return -1;
+  } else if (p->rootfs_tree >= 0) {
     int at = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (at < 0) {
       *f = {STEP_ROOTFS_BIND, errno, SC_OPEN, p->rootfs};

@@ -91,6 +91,12 @@ struct Plan {
 
   int setup_rootfs;         // 0 when joining an existing mount namespace
   const char* rootfs;
+  const char* const* overlay_lower;  // non-empty: the rootfs is an overlay of these (child_overlay.cc)
+  int noverlay_lower;
+  const char* overlay_upper;  // null: read-only overlay
+  const char* overlay_work;
+  int overlay_volatile;
+  const char* overlay_data;  // non-null: mount(2) with this option string (no "lowerdir+")
   unsigned long rootfs_propagation;
   int readonly_root;
   const MountSpec* mounts;

@@ -25,6 +25,7 @@ struct PlanStore {
   std::vector<CgroupDirSpec> cgroup_dirs;
   std::vector<CgroupWriteSpec> cgroup_writes;
   std::vector<const char*> cgroup_procs;
+  std::vector<const char*> overlay_lower;
 
   const char* keep(const std::string& s) {
     strings.push_back(s);

@@ -28,38 +28,39 @@ enum Step : int32_t {
   STEP_OOM_SCORE = 5,  // oom-score-adj
   STEP_MOUNT_PROPAGATION = 6,  // mount-propagation
   STEP_ROOTFS_BIND = 7,  // rootfs-bind
-  STEP_MOUNT = 8,  // mount
-  STEP_DEVICES = 9,  // devices
-  STEP_SYMLINKS = 10,  // symlinks
-  STEP_PIVOT_ROOT = 11,  // pivot-root
-  STEP_MASKED_PATHS = 12,  // masked-paths
-  STEP_READONLY_PATHS = 13,  // readonly-paths
-  STEP_READONLY_ROOT = 14,  // readonly-root
-  STEP_HOSTNAME = 15,  // hostname
-  STEP_LOOPBACK = 16,  // loopback
-  STEP_SYSCTL = 17,  // sysctl
-  STEP_CWD = 18,  // cwd
-  STEP_GROUPS = 19,  // groups
-  STEP_USER = 20,  // user
-  STEP_CAPABILITIES = 21,  // capabilities
-  STEP_NO_NEW_PRIVS = 22,  // no-new-privileges
-  STEP_PARENT_DEATH = 23,  // parent-death-signal
-  STEP_SYNC = 24,  // sync
-  STEP_EXEC = 25,  // exec
-  STEP_JOIN = 26,  // join
-  STEP_TERMINAL = 27,  // terminal
-  STEP_IO_PRIORITY = 28,  // io-priority
-  STEP_CGROUPNS = 29,  // cgroup-namespace
-  STEP_CGROUP = 30,  // cgroup
-  STEP_SESSION = 31,  // session
-  STEP_TIME_NAMESPACE = 32,  // time-namespace
-  STEP_PERSONALITY = 33,  // personality
-  STEP_SCHEDULER = 34,  // scheduler
-  STEP_CPU_AFFINITY = 35,  // cpu-affinity
-  STEP_MEMORY_POLICY = 36,  // memory-policy
-  STEP_LSM_LABEL = 37,  // lsm-label
-  STEP_SECCOMP = 38,  // seccomp
-  STEP_USER_NAMESPACE = 39,  // user-namespace
+  STEP_ROOTFS_OVERLAY = 8,  // rootfs-overlay
+  STEP_MOUNT = 9,  // mount
+  STEP_DEVICES = 10,  // devices
+  STEP_SYMLINKS = 11,  // symlinks
+  STEP_PIVOT_ROOT = 12,  // pivot-root
+  STEP_MASKED_PATHS = 13,  // masked-paths
+  STEP_READONLY_PATHS = 14,  // readonly-paths
+  STEP_READONLY_ROOT = 15,  // readonly-root
+  STEP_HOSTNAME = 16,  // hostname
+  STEP_LOOPBACK = 17,  // loopback
+  STEP_SYSCTL = 18,  // sysctl
+  STEP_CWD = 19,  // cwd
+  STEP_GROUPS = 20,  // groups
+  STEP_USER = 21,  // user
+  STEP_CAPABILITIES = 22,  // capabilities
+  STEP_NO_NEW_PRIVS = 23,  // no-new-privileges
+  STEP_PARENT_DEATH = 24,  // parent-death-signal
+  STEP_SYNC = 25,  // sync
+  STEP_EXEC = 26,  // exec
+  STEP_JOIN = 27,  // join
+  STEP_TERMINAL = 28,  // terminal
+  STEP_IO_PRIORITY = 29,  // io-priority
+  STEP_CGROUPNS = 30,  // cgroup-namespace
+  STEP_CGROUP = 31,  // cgroup
+  STEP_SESSION = 32,  // session
+  STEP_TIME_NAMESPACE = 33,  // time-namespace
+  STEP_PERSONALITY = 34,  // personality
+  STEP_SCHEDULER = 35,  // scheduler
+  STEP_CPU_AFFINITY = 36,  // cpu-affinity
+  STEP_MEMORY_POLICY = 37,  // memory-policy
+  STEP_LSM_LABEL = 38,  // lsm-label
+  STEP_SECCOMP = 39,  // seccomp
+  STEP_USER_NAMESPACE = 40,  // user-namespace
 };
 
 // BerthError.syscall names (lib/native/protocol.gen.ts SYSCALL_NAMES) by number.
@@ -109,6 +110,9 @@ enum SyscallId : int32_t {
   SC_PERSONALITY = 42,  // personality
   SC_SECCOMP = 43,  // seccomp
   SC_MMAP = 44,  // mmap
+  SC_FSOPEN = 45,  // fsopen
+  SC_FSCONFIG = 46,  // fsconfig
+  SC_FSMOUNT = 47,  // fsmount
 };
 
 }  // namespace berth

@@ -31,6 +31,7 @@ export const steps = [
   ['OOM_SCORE', 'oom-score-adj'],
   ['MOUNT_PROPAGATION', 'mount-propagation'],
   ['ROOTFS_BIND', 'rootfs-bind'],
+  ['ROOTFS_OVERLAY', 'rootfs-overlay'],
   ['MOUNT', 'mount'],
   ['DEVICES', 'devices'],
   ['SYMLINKS', 'symlinks'],
@@ -113,6 +114,9 @@ export const syscalls = [
   ['PERSONALITY', 'personality'],
   ['SECCOMP', 'seccomp'],
   ['MMAP', 'mmap'],
+  ['FSOPEN', 'fsopen'],
+  ['FSCONFIG', 'fsconfig'],
+  ['FSMOUNT', 'fsmount'],
 ];
 
 // The launch plan (NativePlan in lib/native/addon.ts -> struct Plan in
@@ -140,7 +144,7 @@ export const syscalls = [
 // Bump `version` whenever the layout changes: the generator refuses a new
 // layout under an old version, so a plan from another build is refused, never misread.
 export const plan = {
-  version: 11,
+  version: 12,
   magic: 'berth',
   fields: [
     { ts: 'cloneFlags', c: 'clone_flags', type: 'int' },
@@ -175,6 +179,15 @@ export const plan = {
     { ts: 'unshareCgroupns', c: 'unshare_cgroupns', type: 'int', default: 'false' },
     { ts: 'setupRootfs', c: 'setup_rootfs', type: 'int' },
     { ts: 'rootfs', c: 'rootfs', type: 'str' },
+    // An overlay rootfs (lib/launch/overlay.ts): mounted at `rootfs` (an empty
+    // directory) in the child's mount namespace instead of binding it. Layers
+    // top-most first, each a fsconfig "lowerdir+" (Linux 6.8+); with
+    // overlayData set (older kernels) one mount(2) with that option string.
+    { ts: 'overlayLower', c: 'overlay_lower', type: 'array', of: 'str', default: '[]' },
+    { ts: 'overlayUpper', c: 'overlay_upper', type: 'str?', emptyIsNull: true },
+    { ts: 'overlayWork', c: 'overlay_work', type: 'str?', emptyIsNull: true },
+    { ts: 'overlayVolatile', c: 'overlay_volatile', type: 'int', default: 'false' },
+    { ts: 'overlayData', c: 'overlay_data', type: 'str?', emptyIsNull: true },
     { ts: 'rootfsPropagation', c: 'rootfs_propagation', type: 'int' },
     { ts: 'readonlyRoot', c: 'readonly_root', type: 'int' },
     {
