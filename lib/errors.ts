@@ -118,10 +118,28 @@ export class AbortError extends BerthError {
 export class ImageError extends BerthError {
   readonly image?: string;
   readonly blob?: string;
-  constructor(code: string, message: string, detail: ErrorDetail & { image?: string; blob?: string } = {}) {
+  /** The JSON path of the image config's bad field (`config.User`), when one is to blame. */
+  readonly field?: string;
+  constructor(code: string, message: string, detail: ErrorDetail & { image?: string; blob?: string; field?: string } = {}) {
     super(code, message, detail);
     if (detail.image !== undefined) this.image = detail.image;
     if (detail.blob !== undefined) this.blob = detail.blob;
+    if (detail.field !== undefined) this.field = detail.field;
+  }
+}
+
+/**
+ * A volume operation failed: VOLUME_INVALID (a bad name, labels or container id), VOLUME_NOT_FOUND,
+ * VOLUME_EXISTS (the name is taken with other labels), VOLUME_IN_USE (containers hold it: `users`),
+ * VOLUME_FAILED (the kernel refused: errno/syscall/path say what). `volume` names it.
+ */
+export class VolumeError extends BerthError {
+  readonly volume?: string;
+  readonly users?: string[];
+  constructor(code: string, message: string, detail: ErrorDetail & { volume?: string; users?: string[] } = {}) {
+    super(code, message, detail);
+    if (detail.volume !== undefined) this.volume = detail.volume;
+    if (detail.users !== undefined) this.users = detail.users;
   }
 }
 

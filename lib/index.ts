@@ -39,10 +39,13 @@ export type {
 } from './config/normalize.js';
 export { type Features, features } from './features.js';
 export {
+  exportImage,
   importImage,
   inspectImage,
   listImages,
   removeImage,
+  type ExportOptions,
+  type ExportResult,
   type ImageConfig,
   type ImageInfo,
   type ImportOptions,
@@ -50,6 +53,19 @@ export {
   type RemoveResult,
   type StoreOptions,
 } from './image/index.js';
+export {
+  acquireVolume,
+  createVolume,
+  inspectVolume,
+  listVolumes,
+  releaseVolume,
+  removeVolume,
+  type AcquireVolumeOptions,
+  type CreateVolumeOptions,
+  type RemoveVolumeOptions,
+  type VolumeInfo,
+  type VolumeStoreOptions,
+} from './volume/index.js';
 export {
   AbortError,
   BerthError,
@@ -62,6 +78,7 @@ export {
   ImageError,
   InvalidStateError,
   SetupError,
+  VolumeError,
   type ErrorDetail,
 } from './errors.js';
 export {

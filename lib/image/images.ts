@@ -5,7 +5,7 @@ import { ImageError } from '../errors.js';
 import { toImageInfo, type ImageInfo } from './info.js';
 import { isImageId, nameCandidates } from './names.js';
 import { containersUsing, layersFreedBy } from './refcount.js';
-import { dropName, hexOf, layerDir, listContainerRecords, listImageRecords, openStore, readImage, readNames, withLock, type ImageRecord, type Store } from './store.js';
+import { dropName, hexOf, layerDir, listContainerRecords, listHolds, listImageRecords, openStore, readImage, readNames, splitFile, withLock, type ImageRecord, type Store } from './store.js';
 
 export interface StoreOptions {
   /** The store's directory (default /var/lib/berth as root). */
@@ -79,7 +79,12 @@ export async function removeImage(ref: string, opts: StoreOptions = {}): Promise
     if (users.length > 0) {
       throw new ImageError('IMAGE_IN_USE', `image ${ref} is used by container${users.length > 1 ? 's' : ''} ${users.join(', ')}`, { step: 'remove', image: ref, errno: 'EBUSY' });
     }
-    const freed = layersFreedBy(record, { images: listImageRecords(store), containers });
+    const holds = listHolds(store);
+    const exporting = holds.filter((h) => h.image === record.id);
+    if (exporting.length > 0) {
+      throw new ImageError('IMAGE_IN_USE', `image ${ref} is being read by ${exporting.map((h) => `${h.what} (pid ${h.pid})`).join(', ')}`, { step: 'remove', image: ref, errno: 'EBUSY' });
+    }
+    const freed = layersFreedBy(record, { images: listImageRecords(store), containers: [...containers, ...holds.map((h) => ({ id: `${h.what} (pid ${h.pid})`, layers: h.layers }))] });
     for (const n of names) dropName(store, n);
     fs.rmSync(path.join(store.images, `${hexOf(record.id)}.json`), { force: true });
     fs.rmSync(path.join(store.blobs, hexOf(record.id)), { force: true });
@@ -88,6 +93,7 @@ export async function removeImage(ref: string, opts: StoreOptions = {}): Promise
       const gone = fs.mkdtempSync(path.join(store.tmp, `${process.pid}-gone-`));
       fs.renameSync(layerDir(store, l), path.join(gone, 'root'));
       fs.rmSync(`${layerDir(store, l)}.size`, { force: true });
+      fs.rmSync(splitFile(store, l), { force: true });
       doomed.push(gone);
     }
     return { untagged: names, deleted: record.id, layersRemoved: freed };

@@ -11,7 +11,7 @@ import { LayerEntryError, unpackLayer } from './layer-unpack.js';
 import { parseImageConfig, pickFromIndex, planFromManifest, plansFromDockerManifest, type ImagePlan } from './manifest.js';
 import { isValidName, withTag } from './names.js';
 import { openArchive, type Archive } from './source.js';
-import { hexOf, layerDir, openStore, readNames, setName, storeError, sweepTmp, tempDir, withLock, writeAtomic, type ImageRecord, type Store } from './store.js';
+import { hexOf, layerDir, openStore, readNames, setName, splitFile, storeError, sweepTmp, tempDir, withLock, writeAtomic, type ImageRecord, type Store } from './store.js';
 import { toImageInfo, type ImageInfo } from './info.js';
 
 export interface ImportProgress {
@@ -124,7 +124,7 @@ async function importPlan(store: Store, archive: Archive, plan: ImagePlan, image
       };
       let r;
       try {
-        r = await unpackLayer(fs.createReadStream(member) as Readable, dir, { asRoot: process.getuid?.() === 0, onBytes: progress });
+        r = await unpackLayer(fs.createReadStream(member) as Readable, dir, { asRoot: process.getuid?.() === 0, onBytes: progress, split: path.join(work, 'split') });
       } catch (err) {
         if (err instanceof LayerEntryError) throw invalid(image, err.message, blob, err);
         const e = err as NodeJS.ErrnoException;
@@ -152,6 +152,8 @@ async function importPlan(store: Store, archive: Archive, plan: ImagePlan, image
         try {
           fs.renameSync(path.join(s.dir, 'root'), final);
           fs.renameSync(path.join(s.dir, 'size'), `${final}.size`);
+          // Absent when the layer lost content its records name (a name written twice): an export then regenerates a tar of its own.
+          if (fs.existsSync(path.join(s.dir, 'split'))) fs.renameSync(path.join(s.dir, 'split'), splitFile(store, s.diffId));
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err; // another import stored it first

@@ -13,6 +13,7 @@ import { native } from '../native/addon.js';
 import { AutoDecompress } from './decompress.js';
 import { entryComponents, isInside, resolveInRoot, type Lookup } from './entry-path.js';
 import { extract, type TarEntry, type TarHeader } from './tar.js';
+import { SplitRecorder } from './tar-split.js';
 import { OPAQUE_XATTR, classifyTarName } from './whiteout.js';
 
 export interface UnpackResult {
@@ -23,6 +24,8 @@ export interface UnpackResult {
   entries: number;
   /** `path: xattr` of the layer's xattrs the store's filesystem refused (ENOTSUP). */
   droppedXattrs: string[];
+  /** Whether opts.split was written and can regenerate the tar (false: no split asked, or the layer lost content a record names). */
+  split: boolean;
 }
 
 /** A malformed or hostile entry: `entry` names it. */
@@ -75,14 +78,35 @@ interface UnpackState {
   asRoot: boolean;
   dirs: DirMeta[];
   droppedXattrs: string[];
+  /** The file entry's content is about to be written to `rel` (the tar-split's record of it). */
+  onContent?: (rel: string) => void;
+  /** `rel` (a directory when wasDir) was removed or replaced. */
+  onRemoved?: (rel: string, wasDir: boolean) => void;
 }
 
-export async function unpackLayer(blob: Readable, dir: string, opts: { asRoot: boolean; onBytes?: (n: number) => void }): Promise<UnpackResult> {
+/** Whether place() writes this entry's data into a file of the layer (what a tar-split leaves out). */
+function contentGoesToFile(h: TarHeader): boolean {
+  if (!(h.type === 'file' || h.type === 'contiguous-file' || h.type == null) || !(h.size! > 0)) return false;
+  try {
+    const parts = entryComponents(h.name);
+    return parts.length > 0 && classifyTarName(parts[parts.length - 1]).kind === 'entry';
+  } catch {
+    return false; // place() refuses the entry
+  }
+}
+
+/**
+ * Unpacks `blob` into `dir`. With opts.split, also writes the layer's
+ * tar-split (tar-split.ts) there: the tar without the contents of the files
+ * now in `dir`, enough to regenerate it byte for byte.
+ */
+export async function unpackLayer(blob: Readable, dir: string, opts: { asRoot: boolean; onBytes?: (n: number) => void; split?: string }): Promise<UnpackResult> {
   const blobHash = new Hasher(opts.onBytes);
   const tarHash = new Hasher();
   const ex = extract();
   const state: UnpackState = { root: dir, asRoot: opts.asRoot, dirs: [], droppedXattrs: [] };
   const dirs = state.dirs;
+  const recorder = opts.split ? new SplitRecorder(opts.split) : null;
   let size = 0;
   let entries = 0;
 
@@ -90,6 +114,20 @@ export async function unpackLayer(blob: Readable, dir: string, opts: { asRoot: b
     for await (const entry of ex) {
       entries++;
       try {
+        if (recorder) {
+          const h = entry.header;
+          // Where this entry's data starts in the tar: tar-stream's offset is its (last) header block's.
+          const start = typeof h.byteOffset === 'number' ? h.byteOffset : entry.offset + 512;
+          const length = h.type === 'directory' ? 0 : (h.size ?? 0);
+          if (contentGoesToFile(h)) {
+            recorder.meta(start);
+            state.onContent = (rel) => recorder.record(start, length, rel);
+          } else {
+            recorder.meta(start + length);
+            state.onContent = undefined;
+          }
+          state.onRemoved = (rel, wasDir) => recorder.removed(rel, wasDir);
+        }
         size += await place(entry, state);
       } catch (err) {
         entry.resume();
@@ -98,14 +136,26 @@ export async function unpackLayer(blob: Readable, dir: string, opts: { asRoot: b
       }
     }
   };
-  const piping = pipeline(blob, blobHash, new AutoDecompress(), tarHash, ex);
+  const piping = recorder ? pipeline(blob, blobHash, new AutoDecompress(), tarHash, recorder, ex) : pipeline(blob, blobHash, new AutoDecompress(), tarHash, ex);
   const consuming = consume();
   const results = await Promise.allSettled([piping, consuming]);
   // The entry's own error first: when it stops the loop, the pipeline only sees a premature close.
   const failed = (results[1].status === 'rejected' ? results[1] : results[0].status === 'rejected' ? results[0] : undefined) as PromiseRejectedResult | undefined;
   if (failed) {
     if (!blob.destroyed) blob.destroy();
+    await recorder?.abort();
     throw failed.reason;
+  }
+  let split = false;
+  if (recorder) {
+    try {
+      const r = await recorder.finish(`sha256:${tarHash.hash.copy().digest('hex')}`);
+      split = recorder.valid && r.size === tarHash.bytes;
+    } catch (err) {
+      await recorder.abort();
+      throw err;
+    }
+    if (!split) await fs.promises.rm(recorder.path, { force: true });
   }
   // Directory modes and times last: a 0555 directory must still take its
   // children, and creating them moves its mtime.
@@ -114,7 +164,7 @@ export async function unpackLayer(blob: Readable, dir: string, opts: { asRoot: b
     fs.chmodSync(d.path, d.mode);
     if (d.mtime) fs.utimesSync(d.path, d.mtime, d.mtime);
   }
-  return { digest: `sha256:${blobHash.hash.digest('hex')}`, diffId: `sha256:${tarHash.hash.digest('hex')}`, blobBytes: blobHash.bytes, size, entries, droppedXattrs: state.droppedXattrs };
+  return { digest: `sha256:${blobHash.hash.digest('hex')}`, diffId: `sha256:${tarHash.hash.digest('hex')}`, blobBytes: blobHash.bytes, size, entries, droppedXattrs: state.droppedXattrs, split };
 }
 
 /** mkdir -p of a path resolveInRoot produced (no symlinks left in it). */
@@ -130,10 +180,11 @@ function ensureDirs(root: string, target: string): void {
   }
 }
 
-function removeExisting(p: string, keepDir: boolean): boolean {
+function removeExisting(p: string, keepDir: boolean, st: UnpackState): boolean {
   const kind = lookup.kind(p);
   if (kind === null) return false;
   if (kind === 'dir' && keepDir) return true;
+  st.onRemoved?.(path.relative(st.root, p), kind === 'dir');
   fs.rmSync(p, { recursive: true, force: true });
   return false;
 }
@@ -193,7 +244,7 @@ async function place(entry: TarEntry, st: UnpackState): Promise<number> {
   }
   if (name.kind === 'whiteout') {
     const target = path.join(parent, name.name);
-    removeExisting(target, false);
+    removeExisting(target, false, st);
     native.mknod(target, S_IFCHR, 0, 0);
     entry.resume();
     return 0;
@@ -201,7 +252,7 @@ async function place(entry: TarEntry, st: UnpackState): Promise<number> {
   const target = path.join(parent, base);
   switch (h.type) {
     case 'directory': {
-      if (!removeExisting(target, true)) fs.mkdirSync(target, 0o700);
+      if (!removeExisting(target, true, st)) fs.mkdirSync(target, 0o700);
       applyOwnerAndXattrs(target, h, st);
       dirs.push({ path: target, mode, ...(h.mtime ? { mtime: h.mtime } : {}) });
       entry.resume();
@@ -211,7 +262,8 @@ async function place(entry: TarEntry, st: UnpackState): Promise<number> {
     case 'contiguous-file':
     case null:
     case undefined: {
-      removeExisting(target, false);
+      removeExisting(target, false, st);
+      st.onContent?.(path.relative(root, target));
       await writeFile(target, entry);
       applyOwnerAndXattrs(target, h, st);
       fs.chmodSync(target, mode); // after chown, which clears setuid/setgid
@@ -221,7 +273,7 @@ async function place(entry: TarEntry, st: UnpackState): Promise<number> {
     case 'symlink': {
       entry.resume();
       if (!h.linkname) throw new Error('a symlink without a target');
-      removeExisting(target, false);
+      removeExisting(target, false, st);
       fs.symlinkSync(h.linkname, target);
       applyOwnerAndXattrs(target, h, st);
       if (h.mtime) fs.lutimesSync(target, h.mtime, h.mtime);
@@ -239,7 +291,7 @@ async function place(entry: TarEntry, st: UnpackState): Promise<number> {
       if (kind === null) throw new Error(`the hard link target "${h.linkname}" is not in this layer`);
       if (kind === 'dir') throw new Error(`the hard link target "${h.linkname}" is a directory`);
       if (source === target) return 0;
-      removeExisting(target, false);
+      removeExisting(target, false, st);
       fs.linkSync(source, target);
       return 0;
     }
@@ -248,7 +300,7 @@ async function place(entry: TarEntry, st: UnpackState): Promise<number> {
     case 'fifo': {
       entry.resume();
       if (h.type !== 'fifo' && !st.asRoot) return 0;
-      removeExisting(target, false);
+      removeExisting(target, false, st);
       const kind = h.type === 'fifo' ? S_IFIFO : h.type === 'block-device' ? S_IFBLK : S_IFCHR;
       native.mknod(target, kind | 0o600, h.devmajor ?? 0, h.devminor ?? 0);
       applyOwnerAndXattrs(target, h, st);

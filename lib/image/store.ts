@@ -1,11 +1,13 @@
 // The on-disk store: content-addressed, shared by every caller that names the
 // same directory.
 //   layers/<diffID hex>/      one unpacked layer in overlay form (a lowerdir as is)
+//   tar-split/<diffID hex>.gz the layer's tar without its file contents (tar-split.ts): an export regenerates the tar from it
 //   blobs/sha256/<hex>        image configs, as imported
 //   images/<config hex>.json  one record per image (its layers, sizes, config)
 //   names/<encoded name>      name -> image id, one file each (a rename retags atomically)
 //   containers/<id>.json      layers (and image) a container's overlay uses
-//   tmp/<pid>-…               unpacks and removals in progress; a dead pid's are swept
+//   volumes/<name>/           named volumes (lib/volume)
+//   tmp/<pid>-…               unpacks, removals and holds (an export's) in progress; a dead pid's are swept
 //   lock/                     held while records change (mkdir is atomic)
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,6 +37,7 @@ export interface ContainerRecord {
 export interface Store {
   root: string;
   layers: string;
+  splits: string;
   blobs: string;
   images: string;
   names: string;
@@ -55,6 +58,7 @@ export function openStore(dir?: string): Store {
   const s: Store = {
     root,
     layers: path.join(root, 'layers'),
+    splits: path.join(root, 'tar-split'),
     blobs: path.join(root, 'blobs', 'sha256'),
     images: path.join(root, 'images'),
     names: path.join(root, 'names'),
@@ -65,7 +69,7 @@ export function openStore(dir?: string): Store {
   };
   try {
     fs.mkdirSync(root, { recursive: true, mode: 0o700 });
-    for (const d of [s.layers, s.blobs, s.images, s.names, s.containers, s.volumes, s.tmp]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const d of [s.layers, s.splits, s.blobs, s.images, s.names, s.containers, s.volumes, s.tmp]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   } catch (err) {
     throw storeError(err, 'store', root);
   }
@@ -87,6 +91,7 @@ export function storeError(err: unknown, step: string, p: string, extra: { image
 
 export const hexOf = (digest: string): string => digest.slice('sha256:'.length);
 export const layerDir = (s: Store, diffId: string): string => path.join(s.layers, hexOf(diffId));
+export const splitFile = (s: Store, diffId: string): string => path.join(s.splits, `${hexOf(diffId)}.gz`);
 
 function alive(pid: number): boolean {
   try {
@@ -206,4 +211,44 @@ export function setName(s: Store, name: string, id: string): void {
 
 export function dropName(s: Store, name: string): void {
   fs.rmSync(path.join(s.names, nameFile(name)), { force: true });
+}
+
+/** What a live process reads from the store outside the lock (an export): its image and layers are not removed meanwhile. */
+export interface Hold {
+  pid: number;
+  /** /proc/<pid>/stat field 22: a recycled pid does not keep the hold. */
+  startTime?: number;
+  what: string;
+  image?: string;
+  layers: string[];
+}
+
+function startTimeOf(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+const HOLD_RE = /^(\d+)-hold-/;
+
+/** Records a hold (call under the lock, so a removal either sees it or is done); release() drops it. A dead holder's is swept with tmp/. */
+export function addHold(s: Store, hold: Omit<Hold, 'pid'>): { release(): void } {
+  const dir = tempDir(s, 'hold');
+  writeAtomic(path.join(dir, 'hold.json'), JSON.stringify({ ...hold, pid: process.pid, startTime: startTimeOf(process.pid) }));
+  return { release: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The holds of live processes. */
+export function listHolds(s: Store): Hold[] {
+  const out: Hold[] = [];
+  for (const name of fs.readdirSync(s.tmp)) {
+    const pid = Number(HOLD_RE.exec(name)?.[1]);
+    if (!pid || !alive(pid)) continue;
+    const h = readJson<Hold>(path.join(s.tmp, name, 'hold.json'));
+    if (h && (h.startTime === undefined || h.startTime === startTimeOf(pid))) out.push(h);
+  }
+  return out;
 }

@@ -18,10 +18,14 @@ export interface TarHeader {
   pax?: Record<string, string> | null;
   uname?: string;
   gname?: string;
+  /** tar-stream (3.1.7+): where the entry's data starts in the tar (after its header blocks). */
+  byteOffset?: number;
 }
 
 export interface TarEntry extends Readable {
   header: TarHeader;
+  /** tar-stream: the offset of the entry's (last) header block in the tar. */
+  offset: number;
 }
 
 export interface TarExtract extends Writable, AsyncIterable<TarEntry> {}

@@ -1,0 +1,42 @@
+// Volume names (Docker's rule), labels and anonymous names: pure checks.
+import test from 'ava';
+import { anonymousVolumeName, labelsProblem, sameLabels, volumeNameProblem } from '../../dist/lib/volume/names.js';
+
+test('volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, one directory name at most', (t) => {
+  for (const ok of ['a', 'data', 'my-vol_1.2', '0', 'A.b-C_d', 'x'.repeat(255)]) t.is(volumeNameProblem(ok), undefined, ok);
+  for (const [bad, re] of [
+    ['', /empty/],
+    ['-x', /only/],
+    ['.hidden', /only/],
+    ['_x', /only/],
+    ['..', /only/],
+    ['a/b', /only/],
+    ['a b', /only/],
+    ['a\0b', /only/],
+    ['é', /only/],
+    ['x'.repeat(256), /255 bytes/],
+    [5, /string/],
+    [null, /not null/],
+  ]) {
+    t.regex(volumeNameProblem(bad) ?? '', re, String(bad));
+  }
+});
+
+test('labels: an object of strings with non-empty keys', (t) => {
+  t.is(labelsProblem(undefined), undefined);
+  t.is(labelsProblem({ a: 'b', 'org.x/y': '' }), undefined);
+  t.regex(labelsProblem([]), /object/);
+  t.regex(labelsProblem(null), /object/);
+  t.regex(labelsProblem({ a: 1 }), /"a" is not a string/);
+  t.regex(labelsProblem({ '': 'x' }), /empty/);
+  t.true(sameLabels({ a: '1', b: '2' }, { b: '2', a: '1' }));
+  t.false(sameLabels({ a: '1' }, { a: '2' }));
+  t.false(sameLabels({ a: '1' }, { a: '1', b: '' }));
+});
+
+test('an anonymous volume is named by 64 hex digits, different each time', (t) => {
+  const a = anonymousVolumeName();
+  t.regex(a, /^[0-9a-f]{64}$/);
+  t.is(volumeNameProblem(a), undefined);
+  t.not(anonymousVolumeName(), a);
+});
