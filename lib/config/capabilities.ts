@@ -36,7 +36,10 @@ function requireSubset(list: string[], field: string, allowed: (cap: string) => 
 export function normalizeCapabilities(raw: unknown, field: string, uid: number, caller: CallerFacts): ResolvedCapabilities {
   const caps = optObject(raw, field);
   const sets: ResolvedCapabilities = {
-    bounding: capList(caps?.bounding, `${field}.bounding`, DEFAULT_CAPABILITIES),
+    // A capabilities object names every set it wants: one it leaves out is empty, as runc
+    // reads it (Docker writes {} for --cap-drop ALL; a defaulted bounding set would hand a
+    // root process those capabilities back at its next execve).
+    bounding: capList(caps?.bounding, `${field}.bounding`, caps ? [] : DEFAULT_CAPABILITIES),
     effective: capList(caps?.effective, `${field}.effective`, caps ? [] : DEFAULT_CAPABILITIES),
     permitted: capList(caps?.permitted, `${field}.permitted`, caps ? [] : DEFAULT_CAPABILITIES),
     inheritable: capList(caps?.inheritable, `${field}.inheritable`, []),

@@ -169,6 +169,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
           joins,
           cgroupFd,
           placement,
+          cgroupPaths: cgroup.paths,
           execAfterReady,
           hooksPause: createHooks,
           ...(userFd !== undefined ? { userFd } : {}),

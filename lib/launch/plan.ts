@@ -1,6 +1,7 @@
 // ResolvedConfig -> the plain-data plan the native child executes. All decisions
 // (which mounts, which devices, cap masks, rlimit numbers) are made here, from
 // the config and the host facts passed in: a pure function, no I/O.
+import { v1CgroupMounts } from './cgroup-mounts.js';
 import { overlayPlan } from './overlay.js';
 import os from 'node:os';
 import type { ResolvedConfig, ResolvedProcess } from '../config/normalize.js';
@@ -147,8 +148,10 @@ export function idmappedTrees(cfg: ResolvedConfig): IdmappedTree[] {
   return trees;
 }
 
-function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
+function mountPlan(cfg: ResolvedConfig, host: HostFacts, cgroupPaths: readonly string[]): { mounts: NativeMount[]; links: Array<{ target: string; path: string }>; readonly: string[] } {
   const out: NativeMount[] = [];
+  const links: Array<{ target: string; path: string }> = [];
+  const readonly: string[] = [];
   let tree = cfg.rootfsIdmap ? 1 : 0;
   for (const m of cfg.mounts) {
     let type = m.type;
@@ -157,10 +160,14 @@ function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
       continue;
     }
     const data = m.bind ? m.data : withMountLabel(m.data, type, cfg.mountLabel);
-    if (type === 'cgroup' || type === 'cgroup2') {
-      // A v1/hybrid host would need one mount per controller; only a pure v2
-      // host gets /sys/fs/cgroup inside for now.
-      if (host.cgroups.layout !== 'v2') continue;
+    if ((type === 'cgroup' || type === 'cgroup2') && !m.bind) {
+      if (host.cgroups.layout !== 'v2') {
+        const v1 = v1CgroupMounts(m, host, cgroupPaths);
+        out.push(...v1.mounts);
+        links.push(...v1.links);
+        readonly.push(...v1.readonly);
+        continue;
+      }
       type = 'cgroup2';
     }
     out.push({
@@ -177,7 +184,7 @@ function mountPlan(cfg: ResolvedConfig, host: HostFacts): NativeMount[] {
       ...(m.idmap ? { tree: tree++ } : {}),
     });
   }
-  return out;
+  return { mounts: out, links, readonly };
 }
 
 /** A compiled seccomp filter (lib/seccomp/compile.ts), as the plan carries it. */
@@ -242,6 +249,8 @@ export interface PlanInputs {
   startFd?: number;
   /** Stop before pivot_root for the create hooks (MSG_HOOKS). */
   hooksPause?: boolean;
+  /** The container's cgroup directories (v1/hybrid: one per hierarchy), bound into a `cgroup` mount (cgroup-mounts.ts). */
+  cgroupPaths?: readonly string[];
 }
 
 export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePlan {
@@ -256,6 +265,7 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
   // as runc does: joining one by path hands it to this container.
   const mountNs = cfg.namespaces.some((n) => n.type === 'mount');
   const hasDevTmpfs = cfg.mounts.some((m) => m.destination === '/dev' && !m.bind);
+  const mounts = mountNs ? mountPlan(cfg, inputs.host, inputs.cgroupPaths ?? []) : { mounts: [], links: [], readonly: [] };
   const devices = hasDevTmpfs ? DEFAULT_DEVICES.map((d) => ({ path: d.path, mode: S_IFCHR | 0o666, major: d.major, minor: d.minor, uid: 0, gid: 0 })) : [];
   for (const d of cfg.devices) {
     const kind = d.type === 'b' ? S_IFBLK : d.type === 'p' ? S_IFIFO : S_IFCHR;
@@ -281,11 +291,11 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     ...overlayPlan(cfg.layers),
     rootfsPropagation: cfg.rootfsPropagation,
     readonlyRoot: cfg.readonlyRoot,
-    mounts: mountNs ? mountPlan(cfg, inputs.host) : [],
+    mounts: mounts.mounts,
     devices: mountNs ? devices : [],
-    links: mountNs && hasDevTmpfs ? DEFAULT_DEV_LINKS.map((l) => ({ ...l })) : [],
+    links: [...(mountNs && hasDevTmpfs ? DEFAULT_DEV_LINKS.map((l) => ({ ...l })) : []), ...mounts.links],
     masked: mountNs ? cfg.maskedPaths : [],
-    readonly: mountNs ? cfg.readonlyPaths : [],
+    readonly: mountNs ? [...cfg.readonlyPaths, ...mounts.readonly] : [],
     sysctls: Object.entries(cfg.sysctl).map(([k, v]) => ({ path: `/proc/sys/${k.replace(/\./g, '/')}`, value: v })),
     ...(cfg.hostname !== undefined ? { hostname: cfg.hostname } : {}),
     ...(cfg.domainname !== undefined ? { domainname: cfg.domainname } : {}),

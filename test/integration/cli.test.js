@@ -720,6 +720,22 @@ test.serial('kill of a stopped container: refused, but --all is no error (as run
   await assertNoLeaks(t, before, stateRoot);
 });
 
+test.serial('a bundle taken literally: capabilities {} is none at all (Docker\'s --cap-drop ALL); the spec\'s cgroup mount shows the container\'s own limits, read-only', async (t) => {
+  const before = await settledSnapshot(stateRoot);
+  const script = 'grep -E "^Cap(Prm|Eff|Bnd)" /proc/self/status; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; touch /sys/fs/cgroup/x 2>&1 | grep -c Read-only';
+  const b = await makeBundle(t, (c) => {
+    c.process.args = ['/bin/sh', '-c', script];
+    c.process.capabilities = {};
+    c.process.noNewPrivileges = false;
+    c.linux.resources = { memory: { limit: 48 * 1024 * 1024 } };
+  });
+  t.true(b.config.mounts.some((m) => m.destination === '/sys/fs/cgroup' && m.type === 'cgroup'), 'berth spec has the cgroup mount runc spec has');
+  const r = await berth(['run', '--bundle', b.dir, 'cli-capsnone']);
+  t.is(r.code, 0, r.err);
+  t.deepEqual(r.out.trim().split('\n'), ['CapPrm:\t0000000000000000', 'CapEff:\t0000000000000000', 'CapBnd:\t0000000000000000', String(48 * 1024 * 1024), '1']);
+  await assertNoLeaks(t, before, stateRoot);
+});
+
 test.serial('zz. nothing of this file is left: no state entries, no orphans of ours', async (t) => {
   t.deepEqual(stateEntries(stateRoot), []);
   t.deepEqual(children().filter((c) => c.state === 'Z'), []);

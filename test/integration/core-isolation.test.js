@@ -32,12 +32,18 @@ test('no host mount is visible; only the container\'s own', async (t) => {
     '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
     '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
     '/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']);
-  // Its own cgroup, read-only, where the host is pure v2 (v1 hierarchies are not mounted inside).
-  const v2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
-  if (v2) allowed.add('/sys/fs/cgroup');
+  // Its own cgroup, read-only: the cgroup2 tree on a pure v2 host; on v1/hybrid a tmpfs holding the container's
+  // directory of each hierarchy, bound at the hierarchy's name (as runc does).
+  allowed.add('/sys/fs/cgroup');
+  const hierarchies = fs.existsSync('/sys/fs/cgroup/cgroup.controllers')
+    ? []
+    : fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => /^cgroup2?$/.test(f[f.indexOf('-') + 1]) && !/(^|,)name=/.test(f[f.indexOf('-') + 3] ?? ''))
+        .map((f) => f[4]); // controller hierarchies and unified: berth makes no cgroup in a named one (name=systemd)
+  for (const h of hierarchies) allowed.add(h);
   for (const p of points) t.true(allowed.has(p), `unexpected mount point in the container: ${p}`);
   t.true(points.includes('/proc') && points.includes('/dev') && points.includes('/sys'));
-  t.is(points.includes('/sys/fs/cgroup'), v2);
+  t.true(points.includes('/sys/fs/cgroup'));
+  for (const h of hierarchies) t.true(points.includes(h), `${h} of the container's own cgroup`);
   const hostPoints = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((p) => p && p !== '/');
   t.true(hostPoints.some((p) => !allowed.has(p)), 'the host has mounts the container must not see');
 });

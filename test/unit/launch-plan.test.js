@@ -170,20 +170,32 @@ test('no /dev tmpfs (a bind-mounted /dev, or none): no default devices and no /d
   t.deepEqual(b.links, []);
 });
 
-test('mounts: kinds, flags and data carried; a cgroup mount only on a pure v2 host, as cgroup2', async (t) => {
+test('mounts: kinds, flags and data carried; a cgroup mount is cgroup2 on a pure v2 host, a tmpfs of per-hierarchy binds on v1/hybrid', async (t) => {
   const mounts = [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro'] },
+    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid'] },
     { destination: '/data', type: 'bind', source: rootfs, options: ['rbind', 'ro'] },
   ];
-  const h = await plan({ mounts }, { host: hybrid });
-  t.deepEqual(h.mounts.map((m) => m.destination), ['/proc', '/data']);
+  const host = { capLast: 40, cgroups: { layout: 'hybrid', unifiedMount: '/sys/fs/cgroup/unified', v1: { memory: '/sys/fs/cgroup/memory', cpu: '/sys/fs/cgroup/cpu,cpuacct', cpuacct: '/sys/fs/cgroup/cpu,cpuacct' } } };
+  const cgroupPaths = ['/sys/fs/cgroup/memory/berth/x', '/sys/fs/cgroup/cpu,cpuacct/berth/x', '/sys/fs/cgroup/unified/berth/x', '/elsewhere/x'];
+  const h = await plan({ mounts }, { host, cgroupPaths });
+  t.deepEqual(h.mounts.map((m) => m.destination), ['/proc', '/sys/fs/cgroup', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/cpu,cpuacct', '/sys/fs/cgroup/unified', '/data']);
   t.like(h.mounts[0], { source: 'proc', type: 'proc', kind: 0, flags: 2, recursive: false });
-  t.like(h.mounts[1], { source: rootfs, kind: 1, recursive: true, attrSet: 1, destIsFile: false });
-  t.false('type' in h.mounts[1]);
+  t.like(h.mounts[1], { type: 'tmpfs', data: 'mode=755', kind: 0, flags: 2 });
+  t.like(h.mounts[2], { source: '/sys/fs/cgroup/memory/berth/x', kind: 1, recursive: false, attrSet: 0xf });
+  t.like(h.mounts[5], { source: rootfs, kind: 1, recursive: true, attrSet: 1, destIsFile: false });
+  t.deepEqual(h.links.filter((l) => l.path.startsWith('/sys/fs/cgroup')), [
+    { target: 'cpu,cpuacct', path: '/sys/fs/cgroup/cpu' },
+    { target: 'cpu,cpuacct', path: '/sys/fs/cgroup/cpuacct' },
+  ]);
+  t.true(h.readonly.includes('/sys/fs/cgroup'), 'the tmpfs is read-only once the binds are in it');
+  t.false('type' in h.mounts[5]);
   t.false('data' in h.mounts[0], 'no fs data, no data field');
+  const rw = await plan({ mounts: [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['rw'] }] }, { host, cgroupPaths });
+  t.is(rw.mounts[1].attrSet & 1, 0, 'rw: the binds are writable');
+  t.false(rw.readonly.includes('/sys/fs/cgroup'));
   const v1 = await plan({ mounts }, { host: fakeHostFacts('v1') });
-  t.deepEqual(v1.mounts.map((m) => m.destination), ['/proc', '/data']);
+  t.deepEqual(v1.mounts.map((m) => m.destination), ['/proc', '/sys/fs/cgroup', '/data'], 'no cgroup of its own: the tmpfs alone');
   const p2 = await plan({ mounts: [...mounts, { destination: '/sys/fs/cgroup/x', type: 'cgroup2', source: 'cgroup2' }] }, { host: v2 });
   t.deepEqual(p2.mounts.map((m) => m.destination), ['/proc', '/sys/fs/cgroup', '/data', '/sys/fs/cgroup/x']);
   t.is(p2.mounts[1].type, 'cgroup2');
