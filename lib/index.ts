@@ -20,6 +20,7 @@ export type {
   ResolvedHooks,
   ResolvedMemoryPolicy,
   ResolvedIdmap,
+  ResolvedImage,
   ResolvedLayers,
   ResolvedMount,
   ResolvedNamespace,
@@ -38,6 +39,7 @@ export type {
   SeccompRule,
 } from './config/normalize.js';
 export { type Features, features } from './features.js';
+export type { ExposedPort } from './image/container-defaults.js';
 export {
   exportImage,
   importImage,

@@ -1,10 +1,16 @@
 // The public contract of berth's API (besides the OCI shapes in ./oci.ts).
-import type { LinuxResources, LinuxSeccomp, Process, Spec } from './oci.js';
+import type { LinuxResources, LinuxSeccomp, Process, Spec, User } from './oci.js';
 
 /** child_process conventions: a Node stream ('pipe'), the parent's own fd ('inherit'), /dev/null ('ignore'), or an fd. */
 export type StdioOption = 'pipe' | 'inherit' | 'ignore' | number;
 
-export interface ProcessConfig extends Process {
+export interface ProcessConfig extends Omit<Process, 'args' | 'user'> {
+  /** The program and its arguments. With `image`: optional (the image's Entrypoint + Cmd; given, they replace Cmd). */
+  args?: string[];
+  /** OCI ids; with `image` also "name", "uid", "name:group" or "uid:gid", resolved through the image's /etc/passwd and /etc/group. */
+  user?: User | string;
+  /** With `image` only: replaces the image's Entrypoint and drops its Cmd ([] or null: no Entrypoint). */
+  entrypoint?: string[] | null;
   /** [stdin, stdout, stderr, ...extra fds that become 3, 4, …]; one value applies to all three. Default 'pipe'. */
   stdio?: StdioOption | StdioOption[];
   /** exec() only: this process's own seccomp profile (null: none) instead of the container's linux.seccomp. */
@@ -26,6 +32,14 @@ export interface ContainerConfig extends Omit<Spec, 'process'> {
    * the container; what the process writes goes with the container on destroy).
    */
   rootfs?: string | RootfsConfig;
+  /**
+   * A stored image (name, name:tag, or sha256:… id; importImage puts one in the
+   * store) as the root: its layers under a throwaway writable layer, its config
+   * as the process's defaults. Instead of rootfs / root.path / bundle.
+   */
+  image?: string;
+  /** The image store's directory (default /var/lib/berth as root). */
+  store?: string;
   /** An OCI bundle directory: its config.json is read and merged under this object. */
   bundle?: string;
   process?: ProcessConfig;

@@ -19,6 +19,7 @@ import { type ResolvedDevice, checkDeviceTargets, normalizeDevices, withDeviceRu
 import { type ResolvedHooks, normalizeHooks } from './hooks.js';
 import { readBundle, validateId } from './identity.js';
 import { type ResolvedMount, propagationFlag, resolveMount } from './mounts.js';
+import { type ResolvedImage, normalizeImage } from './image.js';
 import { type ResolvedLayers, normalizeRootfs } from './rootfs.js';
 import { type ResolvedUserns, checkIdmaps, fitMountsToMaps, normalizeUserns } from './userns.js';
 import { type ResolvedNamespace, normalizeNamespaces } from './namespaces.js';
@@ -46,6 +47,7 @@ export type { ResolvedScheduler, SchedulerFlag, SchedulerPolicy } from './schedu
 export type { ResolvedTimeOffset, ResolvedTimeOffsets } from './time.js';
 export type { IdMapping, ResolvedUserns } from './userns.js';
 export type { ResolvedLayers } from './rootfs.js';
+export type { ResolvedImage } from './image.js';
 export type { ResolvedSeccomp, SeccompArg, SeccompRule } from '../seccomp/profile.js';
 export type { ResolvedNotify } from '../seccomp/notify.js';
 
@@ -61,6 +63,8 @@ export interface ResolvedConfig {
   rootfs: string;
   /** An overlay rootfs (lib/config/rootfs.ts): `rootfs` is then its mount point in `layers.dir`. */
   layers?: ResolvedLayers;
+  /** config.image: the image (and store) the rootfs's layers come from (lib/config/image.ts). */
+  image?: ResolvedImage;
   readonlyRoot: boolean;
   /** root.idmap: the rootfs is an idmapped mount with the container's maps (host root's files are the container root's). */
   rootfsIdmap?: boolean;
@@ -166,7 +170,12 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   const id = cfg.id === undefined ? `berth-${crypto.randomBytes(6).toString('hex')}` : validateId(cfg.id);
   const root = optObject(cfg.root, 'root');
   const stateRoot = cfg.stateRoot === undefined ? defaultStateRoot() : absPath(cfg.stateRoot, 'stateRoot');
-  const { rootfs, layers } = normalizeRootfs(cfg as { rootfs?: unknown; root?: { path?: unknown } }, bundle ?? process.cwd(), { id, stateRoot });
+  const fromImage = cfg.image !== undefined ? normalizeImage(cfg as Parameters<typeof normalizeImage>[0], { id, stateRoot }) : undefined;
+  if (fromImage) cfg = { ...cfg, process: fromImage.process };
+  else if (isObject(cfg.process) && (cfg.process as { entrypoint?: unknown }).entrypoint !== undefined) {
+    throw new ConfigError('process.entrypoint', "is an image's Entrypoint override: it needs image");
+  }
+  const { rootfs, layers } = fromImage ?? normalizeRootfs(cfg as { rootfs?: unknown; root?: { path?: unknown } }, bundle ?? process.cwd(), { id, stateRoot });
   const linux = optObject(cfg.linux, 'linux') ?? {};
   refuseUnimplemented(cfg as unknown as Record<string, unknown>, linux);
   const namespaces = normalizeNamespaces(linux.namespaces, 'linux.namespaces', { literal: bundle !== undefined });
@@ -265,6 +274,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     ...(bundle !== undefined ? { bundle } : {}),
     rootfs,
     ...(layers ? { layers } : {}),
+    ...(fromImage ? { image: fromImage.image } : {}),
     readonlyRoot: optBool(root?.readonly, 'root.readonly') ?? false,
     ...(rootfsIdmap ? { rootfsIdmap } : {}),
     ...(hostname !== undefined ? { hostname } : {}),

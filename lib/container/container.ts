@@ -1,6 +1,7 @@
 // Container: the OCI lifecycle (creating -> created -> running ⇄ paused ->
 // stopped) over one init process, its state directory, its cgroup and the
 // processes exec'd into it. Made by create.ts; exec.ts runs more processes in it.
+import { releaseImageOf } from './image-hold.js';
 import { EventEmitter } from 'node:events';
 import type { ContainerHandle, ContainerState, ContainerStatus, ExitStatus, ProcessConfig, SeccompRequest } from '../../types/api.js';
 import type { LinuxResources } from '../../types/oci.js';
@@ -295,6 +296,7 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       // userns 'auto': the range goes back before the record (a lease outliving
       // its record is reclaimed anyway); the processes that used it are reaped.
       if (config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
+      await releaseImageOf(config, stateDir.dir);
       // One thread-pool job for both, in that order; if the cgroups' removal
       // failed, the record's removal is done (again: ENOENT is fine) on its own.
       const [cgroupError, stateErrnos] = await cgroup.destroy(stateDir.removalItems()).then(

@@ -14,6 +14,7 @@ import { compileSeccomp } from '../seccomp/compile.js';
 import { type Launch, spawnProcess } from '../launch/spawn.js';
 import { makeIdmappedTrees, writeIdMaps } from '../launch/userns.js';
 import { makeLayerDirs } from '../launch/overlay.js';
+import { holdImage, imageHold, releaseImage } from './image-hold.js';
 import { native } from '../native/addon.js';
 import { StateDir, processStartTime } from '../state/state-dir.js';
 import type { SeccompRequest } from '../../types/api.js';
@@ -99,10 +100,14 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   // the container's own: another process destroying it kills in and removes them.)
   await stateDir.claim(stateRecord(config, 'creating', undefined, record, cgroup.paths, stateDir.cgroupMarker), { cgroupMarker: true });
   // An overlay's writable layer is in the state dir: removed with it, on every path.
-  if (config.layers) await makeLayerDirs(config.layers).catch(async (err: unknown) => {
+  // An image's layers are held in its store (removeImage refuses it) from here to destroy.
+  try {
+    if (config.layers) await makeLayerDirs(config.layers);
+    if (config.image) await holdImage(imageHold(config.image), config.id, stateDir.dir);
+  } catch (err) {
     await stateDir.remove().catch(() => {});
     throw err;
-  });
+  }
   let leased = false;
   let launch: Launch | null = null;
   let firstWrite: Promise<unknown> = Promise.resolve(null);
@@ -263,6 +268,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     await cgroup.destroy().catch(() => {});
     await Promise.all([firstWrite, confirmed, configSaved.catch(() => {})]);
     if (leased && config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
+    if (config.image) await releaseImage(config.image.store, config.id, stateDir.dir).catch(() => {});
     await stateDir.remove().catch(() => {});
     throw collision(err);
   }

@@ -5,6 +5,7 @@
 // never taken for the container, and a zombie is not taken for a live one.
 // What needs the container's config (exec, update) is there for a detached
 // container, whose state dir holds it (config.json).
+import { releaseImageOf } from './image-hold.js';
 import type { ContainerHandle, ContainerState, ContainerStatus, ExitStatus, ProcessConfig } from '../../types/api.js';
 import type { LinuxResources } from '../../types/oci.js';
 import { type CgroupManager, type CgroupStats, cgroupManagerForRecord, removeUnconfirmedCgroups } from '../cgroups/index.js';
@@ -289,6 +290,8 @@ export class ContainerRef implements ContainerHandle {
       return null;
     });
     if (config) await runPoststopHooks(config, state.pid);
+    // Without config.json (not detached) the store's record of an image is stale once the state dir is gone.
+    await releaseImageOf(config, this.dir.dir);
     await this.dir.remove();
   }
 

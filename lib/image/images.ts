@@ -5,7 +5,7 @@ import { ImageError } from '../errors.js';
 import { toImageInfo, type ImageInfo } from './info.js';
 import { isImageId, nameCandidates } from './names.js';
 import { containersUsing, layersFreedBy } from './refcount.js';
-import { dropName, hexOf, layerDir, listContainerRecords, listHolds, listImageRecords, openStore, readImage, readNames, splitFile, withLock, type ImageRecord, type Store } from './store.js';
+import { dropName, hexOf, isLiveContainer, layerDir, listContainerRecords, listHolds, listImageRecords, openStore, readImage, readNames, splitFile, withLock, type ImageRecord, type Store } from './store.js';
 
 export interface StoreOptions {
   /** The store's directory (default /var/lib/berth as root). */
@@ -74,7 +74,7 @@ export async function removeImage(ref: string, opts: StoreOptions = {}): Promise
       dropName(store, name);
       return { untagged: [name], deleted: null, layersRemoved: [] };
     }
-    const containers = listContainerRecords(store);
+    const containers = listContainerRecords(store).filter(isLiveContainer);
     const users = containersUsing(record.id, containers);
     if (users.length > 0) {
       throw new ImageError('IMAGE_IN_USE', `image ${ref} is used by container${users.length > 1 ? 's' : ''} ${users.join(', ')}`, { step: 'remove', image: ref, errno: 'EBUSY' });

@@ -32,6 +32,13 @@ export interface ContainerRecord {
   id: string;
   image?: string;
   layers: string[];
+  /** The container's state directory (container-use.ts): gone means the record holds nothing. */
+  stateDir?: string;
+}
+
+/** A container record whose container may still exist (its state directory is there). */
+export function isLiveContainer(rec: ContainerRecord): boolean {
+  return rec.stateDir === undefined || fs.existsSync(rec.stateDir);
 }
 
 export interface Store {
