@@ -69,6 +69,16 @@ export {
   type VolumeStoreOptions,
 } from './volume/index.js';
 export {
+  createNetwork,
+  inspectNetwork,
+  listNetworks,
+  removeNetwork,
+  type CreateNetworkOptions,
+  type NetworkInfo,
+  type NetworkStoreOptions,
+} from './network/networks.js';
+export { NetworkError, type NetworkErrorCode } from './network/errors.js';
+export {
   AbortError,
   BerthError,
   CgroupError,

@@ -55,6 +55,25 @@ export interface NativeRoute {
   metric?: number;
 }
 
+/** What an nft batch said (nftables.cc): ok false means nft refused it, and none of it was applied. */
+export interface NativeNftResult {
+  ok: boolean;
+  /** nft's output (JSON with `json`), e.g. of a list command. */
+  output: string;
+  /** nft's error messages, as the nft binary would print them. */
+  error: string;
+}
+
+export interface NativeNftLibrary {
+  /** The file dlopen()ed (absent only while a batch loads it). */
+  soname?: string;
+  /** Whether a batch tried to load it yet (it is loaded at first use). */
+  tried: boolean;
+  loaded: boolean;
+  /** dlopen's reason, when it could not be loaded. */
+  error?: string;
+}
+
 export interface NativeNetlink {
   /** A NETLINK_ROUTE socket (CLOEXEC) bound to the namespace of nsFd (-1: the caller's), made on a thread of its own. */
   netlinkOpen(nsFd: number): number;
@@ -68,4 +87,15 @@ export interface NativeNetlink {
   netlinkAddAddress(sock: number, name: string, family: 4 | 6, address: Buffer, prefix: number, opts: { broadcast?: Buffer; nodad?: boolean }): void;
   netlinkAddRoute(sock: number, route: NativeRoute): void;
   netlinkSetBridgePort(sock: number, name: string, opts: { hairpin: boolean }): void;
+  /** Binds (and closes) a socket of the protocol in the namespace: the port it got (0: any); EADDRINUSE when taken there. */
+  netnsBindPort(nsFd: number, family: 4 | 6, protocol: 'tcp' | 'udp', address: Buffer | null, port: number): number;
+  /**
+   * One nft batch (nft syntax, or nft JSON with json: true) through libnftables,
+   * on a thread inside the namespace of nsFd (-1: the caller's; keep the fd open
+   * until it settles). Rejects with code NFTABLES_UNAVAILABLE when libnftables.so.1
+   * cannot be loaded, or an errno (setns, socket).
+   */
+  nftRun(nsFd: number, commands: string, opts?: { json?: boolean; handles?: boolean; echo?: boolean }): Promise<NativeNftResult>;
+  /** The library's state; a soname before the first batch loads another file (tests). */
+  nftLibrary(soname?: string): NativeNftLibrary;
 }

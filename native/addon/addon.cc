@@ -52,6 +52,9 @@ Napi::Value NetlinkGetLinks(const Napi::CallbackInfo&);
 Napi::Value NetlinkAddAddress(const Napi::CallbackInfo&);
 Napi::Value NetlinkAddRoute(const Napi::CallbackInfo&);
 Napi::Value NetlinkSetBridgePort(const Napi::CallbackInfo&);
+Napi::Value NetnsBindPort(const Napi::CallbackInfo&);
+Napi::Value NftRun(const Napi::CallbackInfo&);
+Napi::Value NftLibrary(const Napi::CallbackInfo&);
 }  // namespace berth
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -103,6 +106,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkAddAddress", Napi::Function::New(env, berth::NetlinkAddAddress, "netlinkAddAddress"));
   exports.Set("netlinkAddRoute", Napi::Function::New(env, berth::NetlinkAddRoute, "netlinkAddRoute"));
   exports.Set("netlinkSetBridgePort", Napi::Function::New(env, berth::NetlinkSetBridgePort, "netlinkSetBridgePort"));
+  exports.Set("netnsBindPort", Napi::Function::New(env, berth::NetnsBindPort, "netnsBindPort"));
+  exports.Set("nftRun", Napi::Function::New(env, berth::NftRun, "nftRun"));
+  exports.Set("nftLibrary", Napi::Function::New(env, berth::NftLibrary, "nftLibrary"));
   exports.Set("FdWatch", berth::InitFdWatch(env));
   exports.Set("PipeCollector", berth::InitPipeCollector(env));
   return exports;

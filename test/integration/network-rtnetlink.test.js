@@ -300,7 +300,10 @@ when(skip, "nothing is left: no process, no fd, no namespace of this file's, and
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (inodesMade.includes(fs.statSync(`/proc/${entry}/ns/net`).ino)) alive.push(entry);
+      // This file's processes are its children; a namespace inode is recycled once its namespace
+      // is gone, so another file's process (ava runs files at once) may sit in one with the same number.
+      const ppid = Number(fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      if (ppid === process.pid && inodesMade.includes(fs.statSync(`/proc/${entry}/ns/net`).ino)) alive.push(entry);
     } catch {
       // raced with an exit, or not ours to look at
     }
