@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { native } from '../../dist/lib/native/addon.js';
 import { assertNoLeaks, children, isAlive, ROOTFS, settledSnapshot, stateEntries, stateRootFor } from './helpers.js';
 import { cgroupDirs } from './owner.js';
+import { procStat, reapPid } from './subreaper.js';
 import { when } from './when.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -31,15 +32,6 @@ native.setChildSubreaper();
 /** Pids this file started through the CLI (pid files): the only ones it reaps or kills. */
 const mine = new Set();
 
-function procStat(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0], ppid: Number(rest[1]) };
-  } catch {
-    return undefined;
-  }
-}
 
 function cmdline(pid) {
   try {
@@ -49,22 +41,6 @@ function cmdline(pid) {
   }
 }
 
-/** Reaps one exited child by pid (pidfd + waitid WNOHANG): its status, or null. */
-function reapPid(pid) {
-  let fd;
-  try {
-    fd = native.pidfdOpen(pid);
-  } catch {
-    return null;
-  }
-  try {
-    return native.reap(fd);
-  } catch {
-    return null;
-  } finally {
-    native.close(fd);
-  }
-}
 
 /** What the subreaper owes the processes it started: their zombies reaped (a pid namespace's init cannot finish exiting before). */
 const reaped = new Map();

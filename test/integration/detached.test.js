@@ -13,6 +13,7 @@ import { ConfigError, createContainer, InvalidStateError, listContainers, loadCo
 import { native } from '../../dist/lib/native/addon.js';
 import { assertNoLeaks, children, isAlive, ROOTFS, settledSnapshot, stateEntries, stateRootFor } from './helpers.js';
 import { cgroupDirs } from './owner.js';
+import { procStat, reapPid } from './subreaper.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.join(here, 'detached-child.mjs');
@@ -69,16 +70,6 @@ async function ok(_t, name, id, arg) {
   return { ...r.done, ms: r.ms, childPid: r.pid };
 }
 
-/** /proc/<pid>/stat: state letter and parent pid, or undefined once reaped. */
-function procStat(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0], ppid: Number(rest[1]) };
-  } catch {
-    return undefined;
-  }
-}
 
 function cmdline(pid) {
   try {
@@ -116,22 +107,6 @@ function comm(pid) {
   }
 }
 
-/** Reaps one child by pid (pidfd_open + waitid(P_PIDFD)); its status, or null if it was not there. */
-function reapPid(pid) {
-  let fd;
-  try {
-    fd = native.pidfdOpen(pid);
-  } catch {
-    return null;
-  }
-  try {
-    return native.reap(fd);
-  } catch {
-    return null;
-  } finally {
-    native.close(fd);
-  }
-}
 
 /**
  * What a subreaper owes its other orphans (conmon and containerd-shim wait for
