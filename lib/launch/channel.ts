@@ -30,7 +30,15 @@ export class PidHandle {
     let resolveExit!: (e: ExitInfo) => void;
     this.exited = new Promise((r) => (resolveExit = r));
     this.watch = new native.FdWatch(pidfd, () => {
-      const r = native.reap(this.pidfd);
+      let r: ReturnType<typeof native.reap>;
+      try {
+        r = native.reap(this.pidfd);
+      } catch (err) {
+        // ECHILD: someone else in this process reaped it first (a waitpid(-1) loop, a
+        // subreaper's sweep): it exited, and its status went to them.
+        if ((err as NodeJS.ErrnoException).code !== 'ECHILD') throw err;
+        r = { exitCode: null, signal: null };
+      }
       if (!r) return;
       this.watch?.stop();
       this.watch = null;
@@ -234,6 +242,9 @@ export function messageToError(m: ChildMessage, proc: PidHandle | null): BerthEr
   if (step === 'exec' && (errno === 'ENOENT' || errno === 'ENOTDIR')) return new ExecutableNotFoundError(m.detail, errno);
   if (step === 'cwd' && errno === 'ENOENT') {
     return new SetupError(step, `working directory not found in container: ${m.detail}`, { errno, syscall: 'chdir', path: m.detail });
+  }
+  if (step === 'rootfs-overlay' && (errno === 'ENODEV' || (errno === 'EINVAL' && syscall === 'fsopen'))) {
+    return new SetupError(step, `this kernel has no overlay filesystem (${errno} from ${syscall}): load it (modprobe overlay) for an overlay rootfs or image`, detail);
   }
   return new SetupError(step, `${step} failed: ${what}`, detail);
 }

@@ -38,7 +38,7 @@ const MARKER = 'BERTH-VM-EXIT=';
 // The unit tests are root-free and kernel-independent (and some read sources the
 // VM's payload does not ship): they run on the host, not here.
 const DEFAULT_TESTS = ['test/integration/*.test.js'];
-const MODULES = ['brd', 'loop']; // optional: block devices for io.max / loop tests
+const MODULES = ['brd', 'loop', 'overlay']; // optional: block devices for io.max / loop tests; overlay for the overlay rootfs and image containers
 // Host programs the tests spawn besides node and busybox's applets (perl -e
 // forks without dying on EAGAIN, unlike a shell); copied with their libraries
 // when the host has them. Override with BERTH_VM_TOOLS="perl other".

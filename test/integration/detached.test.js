@@ -116,7 +116,10 @@ function comm(pid) {
  * Container inits are left to berth.
  */
 const orphansReaped = [];
+/** While this process itself creates containers, their children are berth's to reap (its pidfd), not the sweep's. */
+let creatingHere = false;
 const reaper = setInterval(() => {
+  if (creatingHere) return;
   for (const c of children()) {
     if (c.state !== 'Z' || spawned.has(c.pid) || inits.has(c.pid)) continue;
     const name = comm(c.pid);
@@ -473,6 +476,8 @@ test.serial('6. a missing or non-executable program fails create (not a later st
     ['exe3', ['/etc/passwd'], 'EACCES', undefined],
     ['exe4', ['/etc'], 'EACCES', undefined],
   ];
+  creatingHere = true;
+  t.teardown(() => (creatingHere = false));
   for (const [id, args, errno, code] of cases) {
     const err = await t.throwsAsync(createContainer({ id, rootfs: ROOTFS, stateRoot, detached: true, process: { args } }));
     t.is(err.errno, errno, `${args[0]}: ${err.message}`);

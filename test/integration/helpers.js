@@ -1,6 +1,7 @@
 // Shared test helpers: the fixture rootfs, a per-file state root, and the leak
 // snapshot every test compares before/after (mounts, state dirs, fds, zombies,
 // child processes).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -167,4 +168,15 @@ export function jobResult(p) {
       else resolve({ ...JSON.parse(line.slice('CI-RESULT '.length)), code, stderr });
     });
   });
+}
+
+/**
+ * Why an overlay cannot be mounted here, or undefined: the kernel must have the
+ * filesystem (built in, loaded, or loadable now; the VM lane's initramfs has no modules).
+ */
+export function overlayMissing() {
+  const has = () => /\toverlay$/m.test(fs.readFileSync('/proc/filesystems', 'utf8'));
+  if (has()) return undefined;
+  spawnSync('modprobe', ['overlay'], { stdio: 'ignore' });
+  return has() ? undefined : 'this kernel has no overlay filesystem (not built in, and modprobe overlay found no module)';
 }

@@ -6,7 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, createContainer, importImage, loadContainer, removeImage, run } from '../../dist/lib/index.js';
-import { assertNoLeaks, outputOf, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
+import { assertNoLeaks, outputOf, overlayMissing, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
+import { when } from './when.js';
+
+const noOverlay = overlayMissing();
 import { dirTar, dockerSave, imageConfig, layerTar } from './image-fixtures.js';
 
 const stateRoot = stateRootFor('image-container');
@@ -41,7 +44,7 @@ test.before(async () => {
   image = await importImage(archive.path, { store });
 });
 
-test.serial("the image's Entrypoint + Cmd, Env, WorkingDir and User (name, groups, home) make the process; its whiteout hides /bin/true", async (t) => {
+when(noOverlay, "the image's Entrypoint + Cmd, Env, WorkingDir and User (name, groups, home) make the process; its whiteout hides /bin/true", async (t) => {
   const before = await settledSnapshot(stateRoot);
   const r = await run({ image: 'berth/test:1', store, stateRoot });
   t.is(r.exitCode, 0, r.stderr.toString());
@@ -52,7 +55,7 @@ test.serial("the image's Entrypoint + Cmd, Env, WorkingDir and User (name, group
   await assertNoLeaks(t, before, stateRoot);
 });
 
-test.serial('caller fields win: args replace Cmd (Entrypoint kept), entrypoint replaces both, env merges by key, user and cwd override', async (t) => {
+when(noOverlay, 'caller fields win: args replace Cmd (Entrypoint kept), entrypoint replaces both, env merges by key, user and cwd override', async (t) => {
   const before = await settledSnapshot(stateRoot);
   const out = async (process) => {
     const r = await run({ image: image.id, store, stateRoot, process });
@@ -66,7 +69,7 @@ test.serial('caller fields win: args replace Cmd (Entrypoint kept), entrypoint r
   await assertNoLeaks(t, before, stateRoot);
 });
 
-test.serial('what a container writes stays in its layer: the next one sees the image as imported; the image is held while a container exists', async (t) => {
+when(noOverlay, 'what a container writes stays in its layer: the next one sees the image as imported; the image is held while a container exists', async (t) => {
   const before = await settledSnapshot(stateRoot);
   const c = await createContainer({ image: 'berth/test:1', store, stateRoot, detached: true, process: { args: ['echo changed > /srv/hello.txt; rm -rf /etc; sleep 1000'] } });
   t.is(c.config.image.id, image.id);

@@ -59,6 +59,8 @@ function missing() {
       return `${tool} is not installed`;
     }
   }
+  // The host's network is compared as iproute2 prints it; busybox's ip (the VM lane's) has no -j.
+  if (spawnSync('ip', ['-j', 'link']).status !== 0) return "this ip is not iproute2's (no -j: apt-get install iproute2)";
   if (!NFT) return 'the nft binary is not installed (apt-get install nftables; the tests read the rules with it)';
   const lib = spawnSync(process.execPath, ['--input-type=module', '-e', `import { nftablesAvailable } from '${DIST}/network/nftables.js'; const r = await nftablesAvailable(); process.stdout.write(r.available ? '' : r.reason);`]);
   if (lib.stdout.length > 0) return lib.stdout.toString();

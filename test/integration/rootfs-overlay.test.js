@@ -7,7 +7,10 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, createContainer, loadContainer, run } from '../../dist/lib/index.js';
-import { assertNoLeaks, outputOf, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
+import { assertNoLeaks, outputOf, overlayMissing, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
+import { when } from './when.js';
+
+const noOverlay = overlayMissing();
 
 const stateRoot = stateRootFor('rootfs-overlay');
 const rootfs = { path: ROOTFS, overlay: true };
@@ -27,7 +30,7 @@ function treeOf(dir) {
   return out.sort();
 }
 
-test.serial('writes, changes and deletions stay in the layer: the template is untouched and the next container sees it pristine', async (t) => {
+when(noOverlay, 'writes, changes and deletions stay in the layer: the template is untouched and the next container sees it pristine', async (t) => {
   const before = await settledSnapshot(stateRoot);
   const template = treeOf(ROOTFS);
   const script = [
@@ -50,7 +53,7 @@ test.serial('writes, changes and deletions stay in the layer: the template is un
   await assertNoLeaks(t, before, stateRoot);
 });
 
-test.serial("the union's / has the template root's mode and owner; the layer is not visible on the host while it runs", async (t) => {
+when(noOverlay, "the union's / has the template root's mode and owner; the layer is not visible on the host while it runs", async (t) => {
   const before = await settledSnapshot(stateRoot);
   const c = await createContainer({ rootfs, stateRoot, process: { args: ['/bin/sh', '-c', 'echo inside > /marker; stat -c "%a %u %g" /; sleep 1000'] } });
   try {
@@ -71,7 +74,7 @@ test.serial("the union's / has the template root's mode and owner; the layer is 
   await assertNoLeaks(t, before, stateRoot);
 });
 
-test.serial('a detached overlay container destroyed from a handle loses its layer too', async (t) => {
+when(noOverlay, 'a detached overlay container destroyed from a handle loses its layer too', async (t) => {
   const before = await settledSnapshot(stateRoot);
   const c = await createContainer({ rootfs, stateRoot, detached: true, process: { args: ['sleep', '1000'] } });
   const ref = await loadContainer(c.id, { stateRoot });

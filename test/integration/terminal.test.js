@@ -3,7 +3,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import { createContainer } from '../../dist/lib/index.js';
-import { assertNoLeaks, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
+import { assertNoLeaks, outputOf, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
 
 const stateRoot = stateRootFor('terminal');
 
@@ -76,10 +76,7 @@ test.serial('the init with a terminal has it at /dev/console too (as runc); an e
     await out.until(/via-console/);
     const [, con, tty] = /C=(\S+) T=(\S+)/.exec(out.text);
     t.is(con, tty, 'the same device: the pty slave');
-    const mounts = (await c.exec({ args: ['cat', '/proc/self/mountinfo'] }));
-    let text = '';
-    mounts.stdout.on('data', (d) => (text += d));
-    await mounts.wait();
+    const { out: text } = await outputOf(await c.exec({ args: ['cat', '/proc/self/mountinfo'] }));
     t.is(text.split('\n').filter((l) => l.split(' ')[4] === '/dev/console').length, 1, 'one bind at /dev/console');
     const sh = await c.exec({ args: ['/bin/sh', '-c', 'echo E=$(stat -c %t:%T /dev/console) T=$(stat -c %t:%T $(tty))'], terminal: true });
     const eout = collect(sh.terminal);
