@@ -18,6 +18,7 @@ export function evaluateTargets(res) {
     target('startup p50 with ~2 GB heap / with ~50 MB heap', s.heap?.ratio ?? null, 1.3),
     target('seccomp: startup p50 with the default profile − without (ms)', s.seccomp?.startupDeltaMs ?? null, 0.1),
     target('seccomp: 1e6 getppid in the container, with the default profile / without', s.seccomp?.loopRatio ?? null, 1.2),
+    target('network: startup p50 with a bridge network + 1 port mapping − without (ms)', s.network?.deltaMs?.bridgeAndPort ?? null, 1.5),
   ];
 }
 
@@ -83,6 +84,11 @@ export function printTable(res) {
     console.log(`  ${fmtRatios(c.ratios)} (unwrapped: ${c.wrapperMs} ms nsenter taken off runc/crun)`);
     const sp = c.splitMs;
     console.log(`  p50 split (ms): node ${sp.node} · CLI entry +${sp.cliEntry} · a command without the library +${sp.commandWithoutLibrary} · run above node +${sp.runAboveNode}${c.nodeEnvDropped?.length ? ` · Node children without ${c.nodeEnvDropped.join(', ')}` : ''}`);
+  }
+  if (s.network?.stats) {
+    const n = s.network;
+    statsTable('network: startup (run /bin/true)', n.stats);
+    console.log(`  a bridge network +${n.deltaMs.bridge} ms; with one port mapping +${n.deltaMs.bridgeAndPort} ms (the mapping alone +${n.deltaMs.port} ms)`);
   }
   for (const [k, v] of Object.entries(s)) if (v?.error) console.log(`\n${k}: FAILED: ${v.error}`);
   for (const [k, v] of Object.entries(res.skipped)) console.log(`${k}: skipped: ${v}`);

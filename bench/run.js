@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// node bench/run.js [--quick] [--name NAME] [--rounds N] [--only startup,breakdown,exec,concurrency,running,heap,seccomp,userns,cli]
-// --rounds N: N rounds instead of the default for startup, breakdown, exec, seccomp, userns and cli.
+// node bench/run.js [--quick] [--name NAME] [--rounds N] [--only startup,breakdown,exec,concurrency,running,heap,seccomp,userns,cli,network]
+// --rounds N: N rounds instead of the default for startup, breakdown, exec, seccomp, userns, cli and network.
 // Runs every scenario in one process, so all figures come from the same run, and
 // writes bench/results/<name>.json (+ .svg). Must run as root (namespaces, cgroups).
 import { execFileSync } from 'node:child_process';
@@ -20,6 +20,7 @@ import { exec } from './scenarios/exec.js';
 import { heapSize, runningContainers } from './scenarios/scaling.js';
 import { seccomp } from './scenarios/seccomp.js';
 import { userns } from './scenarios/userns.js';
+import { network } from './scenarios/network.js';
 import { startup } from './scenarios/startup.js';
 import { evaluateTargets, printTable } from './report.js';
 
@@ -34,12 +35,12 @@ const date = new Date().toISOString();
 const name = opt('--name') ?? `${date.slice(0, 10)}${quick ? '-quick' : ''}`;
 // Sized so the full run stays under ~10 min and --quick under ~2 min on 2 cores.
 const SIZES = quick
-  ? { startup: 30, breakdown: 20, exec: 30, concurrent: 100, scaleRounds: 20, running: 200, heapRounds: 20, seccomp: 30, seccompLoop: 5, userns: 30, cli: 15 }
-  : { startup: 200, breakdown: 50, exec: 200, concurrent: 100, scaleRounds: 100, running: 200, heapRounds: 100, seccomp: 200, seccompLoop: 20, userns: 150, cli: 40 };
+  ? { startup: 30, breakdown: 20, exec: 30, concurrent: 100, scaleRounds: 20, running: 200, heapRounds: 20, seccomp: 30, seccompLoop: 5, userns: 30, cli: 15, network: 30 }
+  : { startup: 200, breakdown: 50, exec: 200, concurrent: 100, scaleRounds: 100, running: 200, heapRounds: 100, seccomp: 200, seccompLoop: 20, userns: 150, cli: 40, network: 150 };
 if (opt('--rounds') !== undefined) {
   const n = Number(opt('--rounds'));
   if (!Number.isInteger(n) || n < 1) throw new Error(`--rounds wants a positive integer, not ${opt('--rounds')}`);
-  for (const k of ['startup', 'breakdown', 'exec', 'seccomp', 'userns', 'cli']) SIZES[k] = n;
+  for (const k of ['startup', 'breakdown', 'exec', 'seccomp', 'userns', 'cli', 'network']) SIZES[k] = n;
 }
 
 function sh(cmd, args) {
@@ -138,6 +139,7 @@ async function main() {
     if (!interrupted) await attempt('seccomp', true, () => seccomp(ctx, { rounds: SIZES.seccomp, loopRounds: SIZES.seccompLoop }));
     if (!interrupted) await attempt('userns', true, () => userns(ctx, SIZES.userns));
     if (!interrupted) await attempt('cli', true, () => cli(ctx, SIZES.cli));
+    if (!interrupted) await attempt('network', true, () => network(ctx, SIZES.network));
   } finally {
     await crun.cleanup();
     await runc.cleanup();

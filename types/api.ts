@@ -67,6 +67,87 @@ export interface ContainerConfig extends Omit<Spec, 'process'> {
    * the rootfs idmapped (unless root.idmap is false); released on destroy.
    */
   userns?: 'auto';
+  /**
+   * The bridge networks (createNetwork, under the same stateRoot) the container
+   * joins: one (its eth0) or several (eth0, eth1, … in order). Needs a network
+   * namespace of its own. The container also gets /etc/hosts (its own names and
+   * those of every container on its networks, kept current as they come and
+   * go), /etc/hostname and /etc/resolv.conf, bound from its state directory,
+   * unless its mounts put a file there.
+   */
+  network?: NetworkConfig | NetworkConfig[];
+  /** /etc/resolv.conf of a container that joins a network (default: the host's, without nameservers the container cannot reach). */
+  dns?: DnsConfig;
+}
+
+/** One network a container joins (config.network). */
+export interface NetworkConfig {
+  /** The network's name (createNetwork). */
+  name: string;
+  /** A fixed address from the network's subnet (default: the next free one). */
+  ip?: string;
+  /** A fixed address from a dual-stack network's IPv6 subnet. */
+  ip6?: string;
+  /** The container interface's MAC address (default: random). */
+  mac?: string;
+  /** More names the container answers to on this network, besides its hostname and id. */
+  aliases?: string[];
+  /** Host ports forwarded to the container (DNAT in the network's namespace). */
+  ports?: PortMapping[];
+  /** Both ends' MTU (default 1500). */
+  mtu?: number;
+}
+
+export interface PortMapping {
+  /** The port on the host side (the network's namespace); 0: a free one, reported in container.networks. */
+  hostPort: number;
+  containerPort: number;
+  /** Default 'tcp'. */
+  protocol?: 'tcp' | 'udp';
+  /** Only this address of the host side (default: every address; 127.0.0.1 works too). */
+  hostIp?: string;
+}
+
+export interface DnsConfig {
+  nameservers?: string[];
+  search?: string[];
+  options?: string[];
+}
+
+/** A port mapping as it was made: one per address family of the container. */
+export interface PublishedPortMapping {
+  protocol: 'tcp' | 'udp';
+  family: 4 | 6;
+  /** undefined: every address of the family. */
+  hostIp?: string;
+  /** The port bound (hostPort 0 asked: the one picked). */
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+/** A network a container is attached to (container.networks). */
+export interface ContainerNetwork {
+  /** The network's name. */
+  name: string;
+  /** The interface in the container (eth0, …). */
+  interface: string;
+  /** The host end of its veth, in the network's namespace. */
+  hostInterface: string;
+  /** Its addresses with their prefix ("10.88.0.2/16"). */
+  addresses: string[];
+  mac: string;
+  ports: PublishedPortMapping[];
+}
+
+/** What state.json keeps of an attachment (a destroy from any process undoes it): the planned names first, the rest once made. */
+export interface NetworkAttachmentRecord {
+  name: string;
+  interface: string;
+  hostInterface: string;
+  addresses?: string[];
+  mac?: string;
+  ports?: PublishedPortMapping[];
 }
 
 /** A syscall stopped by an SCMP_ACT_NOTIFY rule, waiting for the answer. */
@@ -183,6 +264,8 @@ export interface ContainerState {
    * directory) reads "1".
    */
   cgroupMarker?: string;
+  /** The networks it joins (config.network): what its create made, for a destroy from any process to undo. */
+  networks?: NetworkAttachmentRecord[];
 }
 
 /**

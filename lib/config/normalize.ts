@@ -23,6 +23,7 @@ import { type ResolvedImage, normalizeImage } from './image.js';
 import { type ResolvedLayers, normalizeRootfs } from './rootfs.js';
 import { type ResolvedUserns, checkIdmaps, fitMountsToMaps, normalizeUserns } from './userns.js';
 import { type ResolvedNamespace, normalizeNamespaces } from './namespaces.js';
+import { type ResolvedNames, type ResolvedNetworkAttachment, normalizeNetwork } from './network.js';
 import { type ResolvedProcess, normalizeProcess } from './process.js';
 import { validateResources, withoutNullLimits } from './resources.js';
 import { resolveSeccomp } from './seccomp.js';
@@ -37,6 +38,7 @@ import { type ResolvedTimeOffsets, normalizeTimeOffsets } from './time.js';
 export type { ResolvedCapabilities, ResolvedProcess } from './process.js';
 export type { ResolvedRlimit } from './rlimits.js';
 export type { ResolvedNamespace } from './namespaces.js';
+export type { ResolvedDns, ResolvedNames, ResolvedNetworkAttachment, ResolvedPortMapping } from './network.js';
 export type { ResolvedDevice } from './devices.js';
 export type { HookName, ResolvedHook, ResolvedHooks } from './hooks.js';
 export type { ResolvedIdmap, ResolvedMount } from './mounts.js';
@@ -105,6 +107,10 @@ export interface ResolvedConfig {
   memoryPolicy?: ResolvedMemoryPolicy;
   /** SELinux context of the container's own filesystems (context= mount option). */
   mountLabel?: string;
+  /** config.network: the bridge networks it joins, in order (eth0, eth1, …; lib/config/network.ts). */
+  network?: ResolvedNetworkAttachment[];
+  /** The /etc files berth writes in the state dir and binds in (a container that joins a network). */
+  names?: ResolvedNames;
 }
 
 /**
@@ -268,6 +274,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   const annotations = optObject(cfg.annotations, 'annotations') ?? {};
   for (const [k, v] of Object.entries(annotations)) str(v, `annotations.${k}`);
   const hooks = normalizeHooks(cfg.hooks, 'hooks');
+  const networks = normalizeNetwork(cfg, { id, stateRoot, ownNetworkNs: ownNs('network'), euid: caller.euid, hostname, mountDestinations: mounts.map((m) => m.destination), usernsMode: userns?.mode });
   return {
     id,
     stateRoot,
@@ -300,6 +307,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     ...(personality ? { personality } : {}),
     ...(memoryPolicy ? { memoryPolicy } : {}),
     ...(mountLabel !== undefined ? { mountLabel } : {}),
+    ...networks,
   };
 }
 

@@ -3,7 +3,7 @@
 // processes exec'd into it. Made by create.ts; exec.ts runs more processes in it.
 import { releaseImageOf } from './image-hold.js';
 import { EventEmitter } from 'node:events';
-import type { ContainerHandle, ContainerState, ContainerStatus, ExitStatus, ProcessConfig, SeccompRequest } from '../../types/api.js';
+import type { ContainerHandle, ContainerNetwork, ContainerState, ContainerStatus, ExitStatus, ProcessConfig, SeccompRequest } from '../../types/api.js';
 import type { LinuxResources } from '../../types/oci.js';
 import type { CgroupStats } from '../cgroups/index.js';
 import type { ResolvedConfig } from '../config/normalize.js';
@@ -20,6 +20,7 @@ import { withContainerLock } from '../state/op-lock.js';
 import type { ContainerParts } from './parts.js';
 import { ContainerProcess, signalNumber } from './process.js';
 import { stateRecord } from './state-record.js';
+import { detachNetworks, networksOf } from './network.js';
 
 export interface ContainerEvents {
   exit: [status: ExitStatus];
@@ -107,6 +108,11 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
   /** Host pid of the container's init process. */
   get pid(): number {
     return this.parts.launch.proc.pid;
+  }
+
+  /** The networks it is attached to (config.network): interface, addresses, MAC, the host ports bound. */
+  get networks(): ContainerNetwork[] {
+    return networksOf(this.parts.record.networks);
   }
 
   /** The init process (also returned by start()). */
@@ -297,6 +303,8 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       // its record is reclaimed anyway); the processes that used it are reaped.
       if (config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
       await releaseImageOf(config, stateDir.dir);
+      // Its networks: port mappings, leases, names (the veth goes with its namespace: its processes are gone).
+      const networkError = await detachNetworks(config.stateRoot, config.id, this.parts.record.networks).then(() => null, (e: unknown) => e);
       // One thread-pool job for both, in that order; if the cgroups' removal
       // failed, the record's removal is done (again: ENOENT is fine) on its own.
       const [cgroupError, stateErrnos] = await cgroup.destroy(stateDir.removalItems()).then(
@@ -307,6 +315,7 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       else await stateDir.remove();
       if (killError) throw killError;
       if (cgroupError) throw cgroupError;
+      if (networkError) throw networkError;
     })();
     return this.destroyed;
   }

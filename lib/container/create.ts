@@ -28,6 +28,7 @@ import { listenForStart, sendToConsoleSocket } from './detach.js';
 import { hasCreateHooks, hasSetupHooks, runCreateHooks } from './hooks.js';
 import { saveConfig } from './config-record.js';
 import { type InitRecord, stateRecord } from './state-record.js';
+import { attachNetworks, detachNetworks, plannedNetworks, withNameFiles } from './network.js';
 
 export interface CreateOptions {
   /**
@@ -83,7 +84,8 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   // Hooks between setup and exec need the start() round trip run() skips.
   const execAfterReady = options.execAfterReady === true && !hasSetupHooks(config);
   const stateDir = new StateDir(config.stateRoot, config.id);
-  const record: InitRecord = { created: new Date().toISOString(), startTime: undefined };
+  const networks = plannedNetworks(config);
+  const record: InitRecord = { created: new Date().toISOString(), startTime: undefined, ...(networks ? { networks } : {}) };
   // Touches nothing yet: its paths go into the claim record. (A read-only
   // cgroup tree: none, or refused here when the config needs one.)
   const cgroup: CgroupManager = cgroupManagerForContainer({
@@ -104,11 +106,14 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   try {
     if (config.layers) await makeLayerDirs(config.layers);
     if (config.image) await holdImage(imageHold(config.image), config.id, stateDir.dir);
+    // /etc/hosts, /etc/hostname, /etc/resolv.conf of a container on a network: files here, bound in.
+    config = await withNameFiles(config, stateDir.dir);
   } catch (err) {
     await stateDir.remove().catch(() => {});
     throw err;
   }
   let leased = false;
+  let attached = false;
   let launch: Launch | null = null;
   let firstWrite: Promise<unknown> = Promise.resolve(null);
   let confirmed: Promise<unknown> = Promise.resolve();
@@ -160,6 +165,8 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     if (userFd !== undefined) childOnlyFds.push(userFd);
     const userns = config.userns;
     const createHooks = hasCreateHooks(config);
+    // The networks are attached in the create hooks' pause (before pivot_root, before the program).
+    const attach = networks !== undefined;
     const spawnAt = nowUs();
     // v2: made above. v1: the child is making them now (the claim's planned paths and marker hold).
     const recorded = placement ? { paths: cgroup.paths, marker: stateDir.cgroupMarker } : { paths: cgroup.ownedPaths, marker: undefined };
@@ -176,7 +183,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
           placement,
           cgroupPaths: cgroup.paths,
           execAfterReady,
-          hooksPause: createHooks,
+          hooksPause: createHooks || attach,
           ...(userFd !== undefined ? { userFd } : {}),
           ...(startFd !== undefined ? { startFd } : {}),
         }),
@@ -200,9 +207,19 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
         : {}),
       // prestart, createRuntime, createContainer, before the init's pivot_root: a failure fails create and takes everything down.
       // (Every container has a mount namespace: normalize refuses one without.)
-      ...(createHooks
+      ...(createHooks || attach
         ? {
             runHooks: async (pid: number) => {
+              if (attach) {
+                await attachNetworks(config, pid, record.networks!);
+                attached = true;
+                // What was made, recorded for a destroy from anywhere (the 'created' write may be under way: after it).
+                if (initPid !== undefined) {
+                  const write = () => stateDir.write(stateRecord(config, 'created', pid, record, recorded.paths, recorded.marker)).then(() => null, (e: unknown) => e);
+                  firstWrite = firstWrite.then((e) => e ?? write());
+                }
+              }
+              if (!createHooks) return;
               const fd = native.pidfdOpen(pid);
               try {
                 await runCreateHooks({ config, cgroup, host, supervisors, notifyEvents, launch: { proc: { pid, fd } } }, pid);
@@ -267,6 +284,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     await cgroup.killAll().catch(() => {});
     await cgroup.destroy().catch(() => {});
     await Promise.all([firstWrite, confirmed, configSaved.catch(() => {})]);
+    if (attached) await detachNetworks(config.stateRoot, config.id, record.networks).catch(() => {});
     if (leased && config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
     if (config.image) await releaseImage(config.image.store, config.id, stateDir.dir).catch(() => {});
     await stateDir.remove().catch(() => {});

@@ -6,7 +6,7 @@
 // What needs the container's config (exec, update) is there for a detached
 // container, whose state dir holds it (config.json).
 import { releaseImageOf } from './image-hold.js';
-import type { ContainerHandle, ContainerState, ContainerStatus, ExitStatus, ProcessConfig } from '../../types/api.js';
+import type { ContainerHandle, ContainerNetwork, ContainerState, ContainerStatus, ExitStatus, ProcessConfig } from '../../types/api.js';
 import type { LinuxResources } from '../../types/oci.js';
 import { type CgroupManager, type CgroupStats, cgroupManagerForRecord, removeUnconfirmedCgroups } from '../cgroups/index.js';
 import { validateId } from '../config/identity.js';
@@ -22,6 +22,7 @@ import { sendToConsoleSocket, startThroughSocket } from './detach.js';
 import { type ExecTarget, execProcess } from './exec.js';
 import { runPoststartHooks, runPoststopHooks, runStartContainerHooks } from './hooks.js';
 import { signalName } from '../launch/channel.js';
+import { detachNetworks, networksOf } from './network.js';
 import type { ContainerProcess } from './process.js';
 import { signalNumber } from './process.js';
 
@@ -79,6 +80,11 @@ export class ContainerRef implements ContainerHandle {
   /** Host pid of the init as recorded (undefined before it was spawned). */
   get pid(): number | undefined {
     return this.snapshot.pid;
+  }
+
+  /** The networks it is attached to, as its record says (config.network). */
+  get networks(): ContainerNetwork[] {
+    return networksOf(this.snapshot.networks);
   }
 
   /** The state as of now (re-read; 'stopped' once the init is gone). */
@@ -292,7 +298,10 @@ export class ContainerRef implements ContainerHandle {
     if (config) await runPoststopHooks(config, state.pid);
     // Without config.json (not detached) the store's record of an image is stale once the state dir is gone.
     await releaseImageOf(config, this.dir.dir);
+    // Its networks (mappings, leases, names; the veth went with its namespace), from the record: whoever made the container.
+    const networkError = await detachNetworks(this.dir.root, this.id, state.networks).then(() => null, (e: unknown) => e);
     await this.dir.remove();
+    if (networkError) throw networkError;
   }
 
   private async transition(op: string, from: ContainerStatus, to: ContainerStatus, act: (cg: CgroupManager) => Promise<void>, write: 'before' | 'after'): Promise<void> {

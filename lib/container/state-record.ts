@@ -1,6 +1,6 @@
 // What state.json holds: the OCI state plus what berth needs to find the
 // container's processes and cgroups again from another process.
-import type { ContainerState, ContainerStatus } from '../../types/api.js';
+import type { ContainerState, ContainerStatus, NetworkAttachmentRecord } from '../../types/api.js';
 import type { ResolvedConfig } from '../config/normalize.js';
 import { ownStartTime } from '../state/state-dir.js';
 
@@ -11,6 +11,8 @@ export interface InitRecord {
   created: string;
   /** /proc/<pid>/stat field 22 of the init: a recycled pid is never taken for it. */
   startTime: number | undefined;
+  /** config.network: planned at the claim, filled in by the attach (lib/container/network.ts). */
+  networks?: NetworkAttachmentRecord[];
 }
 
 /** `pid` is undefined only in the claim record ('creating': nothing spawned yet). */
@@ -30,5 +32,6 @@ export function stateRecord(config: ResolvedConfig, status: ContainerStatus, pid
     annotations: config.annotations,
     cgroupPaths,
     ...(cgroupMarker !== undefined ? { cgroupMarker } : {}),
+    ...(init.networks ? { networks: init.networks } : {}),
   };
 }

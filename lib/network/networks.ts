@@ -468,6 +468,35 @@ export async function inspectNetwork(name: string, opts: NetworkStoreOptions = {
 }
 
 /**
+ * A ready network's record as inspectNetwork gives it, but without walking its
+ * leases (`containers` is left out): what a container's config check reads,
+ * at the same cost for the 200th container as for the first. Undefined when
+ * there is no ready network of that name.
+ */
+export function readNetwork(name: string, opts: NetworkStoreOptions = {}): Omit<NetworkInfo, 'containers'> | undefined {
+  if (networkNameProblem(name)) return undefined;
+  const root = checkRoot(opts.stateRoot);
+  const r = readRecord(root, name);
+  if (!r || r.state !== 'ready' || r.name !== name) return undefined;
+  return infoOfRecord(r);
+}
+
+function infoOfRecord(r: NetworkRecord): Omit<NetworkInfo, 'containers'> {
+  return {
+    name: r.name,
+    bridge: r.bridge,
+    subnet: r.subnet,
+    gateway: r.gateway,
+    ...(r.ipv6 ? { ipv6: { ...r.ipv6 } } : {}),
+    internal: r.internal,
+    ...(r.netns !== null ? { netns: r.netns } : {}),
+    netnsInode: r.netnsInode,
+    created: r.created,
+    ...(locate(r).reachable ? {} : { orphaned: true as const }),
+  };
+}
+
+/**
  * Removes a network: refused (NETWORK_IN_USE, `users`) while a live
  * container holds an address on it (leases of dead owners are reclaimed
  * first); then its rules (the table with the last network of the namespace),
@@ -515,7 +544,7 @@ export async function leaseAddresses(
   name: string,
   owner: LeaseOwner,
   opts: NetworkStoreOptions & { ip?: string; ip6?: string; field?: string } = {},
-): Promise<{ network: NetworkInfo; addresses: LeasedAddress[] }> {
+): Promise<{ network: Omit<NetworkInfo, 'containers'>; addresses: LeasedAddress[] }> {
   checkName(name, opts.field !== undefined ? `${opts.field}.name` : 'name');
   const root = checkRoot(opts.stateRoot);
   return withStoreLock(root, async () => {
@@ -535,7 +564,8 @@ export async function leaseAddresses(
       throw err;
     }
     return {
-      network: infoOf(root, r),
+      // Without the lease walk (inspectNetwork's containers): the 200th container's lease costs what the first's did.
+      network: infoOfRecord(r),
       addresses: got.map((g) => ({ family: g.pool.subnet.family, address: g.lease.address, prefix: g.pool.subnet.prefix, gateway: formatAddress(g.pool.gateway!) })),
     };
   });

@@ -168,7 +168,8 @@ export class StateDir {
   private async holdsOnlyOurs(): Promise<boolean> {
     const names = await fs.readdir(this.dir).catch(() => null);
     if (names === null) return false;
-    const ours = new Set([this.file, this.cgroupMarker, this.startSocket, this.configFile, this.layerDir].map((f) => path.basename(f)));
+    // …and the /etc name files of a container on a network (lib/container/network.ts).
+    const ours = new Set([...[this.file, this.cgroupMarker, this.startSocket, this.configFile, this.layerDir].map((f) => path.basename(f)), 'hosts', 'hostname', 'resolv.conf']);
     return names.every((n) => ours.has(n) || [...ours].some((o) => n.startsWith(`${o}.`) && n.endsWith('.tmp')));
   }
 
