@@ -32,48 +32,22 @@ import { native } from '../../dist/lib/native/addon.js';
 import { ROOTFS, children, openFds, outputOf, quiesce, stateRootFor, zombies } from './helpers.js';
 import { reapPid } from './subreaper.js';
 import { when } from './when.js';
+import { NFT, endAndWitness, eventually, hostNetwork, inNetns, makeNetns, networkTestsMissing } from './netns.js';
 
 const exec = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PEER = path.join(here, 'network-peer.mjs');
 const CHILD = path.join(here, 'detached-child.mjs');
-const DIST = path.join(here, '..', '..', 'dist', 'lib');
-const NFT = ['/usr/sbin/nft', '/sbin/nft'].find((p) => fs.existsSync(p));
 
 function missing() {
-  if (process.getuid() !== 0) return 'needs root';
-  for (const tool of ['unshare', 'nsenter', 'ip']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is not installed`;
-    }
-  }
-  if (!NFT) return 'the nft binary is not installed (apt-get install nftables; the tests read the rules with it)';
   if (!fs.existsSync(path.join(ROOTFS, 'bin', 'busybox'))) return `no busybox rootfs at ${ROOTFS} (sh test/fixtures/make-rootfs.sh)`;
-  const lib = spawnSync(process.execPath, ['--input-type=module', '-e', `import { nftablesAvailable } from '${DIST}/network/nftables.js'; const r = await nftablesAvailable(); process.stdout.write(r.available ? '' : r.reason);`]);
-  if (lib.stdout.length > 0) return lib.stdout.toString();
-  return undefined;
+  return networkTestsMissing({ nft: true });
 }
 const skip = missing();
 
-/** The real host's network as `ip` and `nft` report it, and its forwarding switches. */
-function hostNetwork() {
-  const ip = (...args) => execFileSync('ip', ['-j', ...args]).toString();
-  return {
-    addr: ip('addr'),
-    link: ip('link'),
-    route: ip('route'),
-    route6: ip('-6', 'route'),
-    forward: fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8'),
-    forward6: fs.readFileSync('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8'),
-    nft: execFileSync(NFT, ['-j', 'list', 'ruleset']).toString(),
-  };
-}
-
 // The detached inits of this file come to it when their creator exits (as to a shim); destroy() reaps them.
 if (!skip) native.setChildSubreaper();
-const before = skip ? undefined : hostNetwork();
+const before = skip ? undefined : hostNetwork({ nft: true });
 const fdsBefore = skip ? 0 : openFds();
 const stateRoot = stateRootFor('network-container');
 const inodesMade = [];
@@ -119,68 +93,11 @@ async function sh(c, script) {
   return { code: r.exitCode, out: r.out };
 }
 
-/** A fresh network namespace held by a sleep of ours; kill() ends it by pid (also at teardown). */
-async function makeNetns(t) {
-  const self = fs.readlinkSync('/proc/self/ns/net');
-  const child = spawn('unshare', ['--net', 'sleep', 'infinity'], { stdio: 'ignore' });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const nsPath = `/proc/${child.pid}/ns/net`;
-  for (const deadline = Date.now() + 5000; ; await sleep(5)) {
-    let link;
-    try {
-      link = fs.readlinkSync(nsPath);
-    } catch {
-      // not there yet
-    }
-    if (link && link !== self) break;
-    if (Date.now() > deadline) throw new Error('unshare --net did not make a namespace in 5 s');
-  }
-  const ino = fs.statSync(nsPath).ino;
-  inodesMade.push(ino);
-  const ns = {
-    pid: child.pid,
-    path: nsPath,
-    ino,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-      await exited;
-    },
-  };
-  t.teardown(() => ns.kill());
-  return ns;
-}
-
-/** Polls until fn() is true (a namespace's death is finished by a kernel workqueue). */
-async function eventually(fn, ms = 10_000) {
-  for (const deadline = Date.now() + ms; ; await sleep(20)) {
-    if (await fn()) return true;
-    if (Date.now() > deadline) return false;
-  }
-}
-
-/** Ends the namespaces and proves them gone: a witness veth with its peer in each disappears with it. */
-async function endAndWitness(t, spaces) {
-  const observer = await makeNetns(t);
-  const o = Rtnetlink.open(observer.path);
-  try {
-    spaces.forEach((ns, i) => o.createVeth(`witness${i}`, `w${i}`, { peerNetns: ns.path }));
-    for (const ns of spaces) await ns.kill();
-    for (let i = 0; i < spaces.length; i++) t.true(await eventually(() => o.findLink(`witness${i}`) === undefined), `namespace ${spaces[i].path} was destroyed`);
-  } finally {
-    o.close();
-  }
-  await observer.kill();
-}
-
-async function inNs(ns, ...cmd) {
-  return (await exec('nsenter', [`--net=${ns.path}`, ...cmd])).stdout;
-}
-
 /** berth's table in the namespace as `nft -j` lists it, or undefined when there is none. */
 async function berthTable(ns) {
-  const tables = JSON.parse(await inNs(ns, NFT, '-j', 'list', 'tables')).nftables.filter((x) => x.table);
+  const tables = JSON.parse(await inNetns(ns, NFT, '-j', 'list', 'tables')).nftables.filter((x) => x.table);
   if (!tables.some((x) => x.table.family === 'inet' && x.table.name === 'berth')) return undefined;
-  return JSON.parse(await inNs(ns, NFT, '-j', 'list', 'table', 'inet', 'berth')).nftables;
+  return JSON.parse(await inNetns(ns, NFT, '-j', 'list', 'table', 'inet', 'berth')).nftables;
 }
 
 /** The port mapping elements of container `id` in the table (their comments name its owner key). */
@@ -189,7 +106,7 @@ async function mappingsOf(ns, id) {
   return table ? JSON.stringify(table).split(ownerKey(id)).length - 1 : 0;
 }
 
-const linkNames = async (ns) => JSON.parse(await inNs(ns, 'ip', '-j', 'link')).map((l) => l.ifname).sort();
+const linkNames = async (ns) => JSON.parse(await inNetns(ns, 'ip', '-j', 'link')).map((l) => l.ifname).sort();
 const leases = (net) => {
   const dir = path.join(stateRoot, 'networks', net, 'leases');
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')).sort() : [];
@@ -226,7 +143,7 @@ async function serve(t, ns, mode, host, port) {
 
 /** What a client in the namespace got from host:port, or "ERR <code>". */
 async function ask(ns, host, port, ms = 3000) {
-  return (await inNs(ns, process.execPath, PEER, 'tcp', host, String(port), String(ms))).trim();
+  return (await inNetns(ns, process.execPath, PEER, 'tcp', host, String(port), String(ms))).trim();
 }
 
 /** The stand-in host's uplink to the stand-in outside world (10.240.0.0/24). */
@@ -259,7 +176,7 @@ async function nothingOf(t, host, net, id, hostIf) {
 }
 
 when(skip, 'two containers on one network: eth0 ready at start, ping and TCP by name and alias both ways, /etc/hosts follows peers; a second network is eth1; container.networks from any process', async (t) => {
-  const host = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
   const web = await createNetwork({ name: 'web', subnet: '10.210.0.0/24', netns: host.path, stateRoot });
   const back = await createNetwork({ name: 'back', subnet: '10.211.0.0/24', internal: true, netns: host.path, stateRoot });
 
@@ -285,7 +202,7 @@ when(skip, 'two containers on one network: eth0 ready at start, ping and TCP by 
   const routes = (await sh(b, 'ip route')).out;
   t.regex(routes, /^default via 10\.210\.0\.1 dev eth0/m, 'the default route via the first network');
   t.is(routes.match(/^default/gm).length, 1, 'only one');
-  const hostEnds = JSON.parse(await inNs(host, 'ip', '-d', '-j', 'link', 'show', 'master', 'br-web'));
+  const hostEnds = JSON.parse(await inNetns(host, 'ip', '-d', '-j', 'link', 'show', 'master', 'br-web'));
   t.deepEqual(hostEnds.map((l) => l.ifname).sort(), [a.networks[0].hostInterface, b.networks[0].hostInterface].sort(), "the host ends are the bridge's ports");
   t.true(hostEnds.every((l) => l.linkinfo.info_slave_data.hairpin === true), 'hairpin on');
 
@@ -337,12 +254,12 @@ when(skip, 'two containers on one network: eth0 ready at start, ping and TCP by 
   t.is(await berthTable(host), undefined);
   t.deepEqual(await linkNames(host), ['lo']);
   t.deepEqual(containerDirs(), []);
-  await endAndWitness(t, [host]);
+  await endAndWitness(t, await makeNetns(t, inodesMade), [host]);
 });
 
 when(skip, 'NAT out and mappings in: the outside sees the stand-in host; a mapping reached from the stand-in host (its address, 127.0.0.1) and from outside; hostPort 0 reported; internal stays in', async (t) => {
-  const host = await makeNetns(t);
-  const outside = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
+  const outside = await makeNetns(t, inodesMade);
   uplink(t, host, outside);
   await createNetwork({ name: 'pub', subnet: '10.212.0.0/24', netns: host.path, stateRoot });
   await createNetwork({ name: 'sealed', subnet: '10.213.0.0/24', internal: true, netns: host.path, stateRoot });
@@ -392,14 +309,14 @@ when(skip, 'NAT out and mappings in: the outside sees the stand-in host; a mappi
   await removeNetwork('pub', { stateRoot });
   await removeNetwork('sealed', { stateRoot });
   t.is(await berthTable(host), undefined);
-  await inNs(host, 'ip', 'link', 'del', 'uplink');
+  await inNetns(host, 'ip', 'link', 'del', 'uplink');
   t.deepEqual(await linkNames(host), ['lo']);
   for (const stop of [...started]) await stop();
-  await endAndWitness(t, [host, outside]);
+  await endAndWitness(t, await makeNetns(t, inodesMade), [host, outside]);
 });
 
 when(skip, 'a taken host port, a port a socket holds and a taken address fail create with a typed error and leave nothing; bad configs are refused before anything exists', async (t) => {
-  const host = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
   await createNetwork({ name: 'busy', subnet: '10.214.0.0/24', netns: host.path, stateRoot });
   const x = await createContainer(config('nx', { name: 'busy', ip: '10.214.0.50', ports: [{ hostPort: 9000, containerPort: 80 }] }, ['sleep', '1000'], { process: { stdio: 'ignore' } }));
   t.teardown(() => x.destroy());
@@ -444,11 +361,11 @@ when(skip, 'a taken host port, a port a socket holds and a taken address fail cr
   await removeNetwork('busy', { stateRoot });
   t.deepEqual(await linkNames(host), ['lo']);
   t.is(await berthTable(host), undefined);
-  await endAndWitness(t, [host]);
+  await endAndWitness(t, await makeNetns(t, inodesMade), [host]);
 });
 
 when(skip, 'in a new user namespace (fixed maps and userns auto) and on an overlay rootfs: attached, routed, its names bound (idmapped from the parent where the container cannot reach the state dir)', async (t) => {
-  const host = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
   await createNetwork({ name: 'uns', subnet: '10.217.0.0/24', netns: host.path, stateRoot });
   const maps = [{ containerID: 0, hostID: 100000, size: 65536 }];
   const userNs = { linux: { namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'user' }], uidMappings: maps, gidMappings: maps } };
@@ -468,7 +385,7 @@ when(skip, 'in a new user namespace (fixed maps and userns auto) and on an overl
   t.deepEqual(hostsOwners('uns'), []);
   await removeNetwork('uns', { stateRoot });
   t.deepEqual(await linkNames(host), ['lo']);
-  await endAndWitness(t, [host]);
+  await endAndWitness(t, await makeNetns(t, inodesMade), [host]);
 });
 
 /** A detached-child.mjs operation in a process of its own; its JSON lines and exit. */
@@ -485,7 +402,7 @@ function child(op, id, json) {
 }
 
 when(skip, 'a creator SIGKILLed after the veth was made leaves only what destroy removes; a detached container destroyed from another process detaches; removeNetwork refused while one is attached', async (t) => {
-  const host = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
   const h = Rtnetlink.open(host.path);
   h.setUp('lo'); // the mappings are asked for from its 127.0.0.1
   h.close();
@@ -536,7 +453,7 @@ when(skip, 'a creator SIGKILLed after the veth was made leaves only what destroy
   await removeNetwork('det', { stateRoot });
   t.deepEqual(await linkNames(host), ['lo']);
   t.is(await berthTable(host), undefined);
-  await endAndWitness(t, [host]);
+  await endAndWitness(t, await makeNetns(t, inodesMade), [host]);
 });
 
 when(skip, "nothing is left: no process, fd, namespace of this file's, state, and the real host's network and ruleset are byte-identical", async (t) => {
@@ -560,6 +477,6 @@ when(skip, "nothing is left: no process, fd, namespace of this file's, state, an
   t.deepEqual(containerDirs(), [], 'no state dir');
   t.deepEqual(fs.existsSync(path.join(stateRoot, 'networks')) ? fs.readdirSync(path.join(stateRoot, 'networks')) : [], [], 'no network record, lease or member record');
   fs.rmSync(path.join(stateRoot, 'networks'), { recursive: true, force: true });
-  t.deepEqual(hostNetwork(), before);
+  t.deepEqual(hostNetwork({ nft: true }), before);
   t.deepEqual(fs.readdirSync(path.join(rootfs, 'etc')).sort(), ['group', 'hostname', 'hosts', 'passwd', 'resolv.conf'], 'the mount points were made in the private rootfs');
 });

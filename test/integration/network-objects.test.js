@@ -42,47 +42,16 @@ import { processStartTime } from '../../dist/lib/state/state-dir.js';
 import * as index from '../../dist/lib/index.js';
 import { openFds } from './helpers.js';
 import { when } from './when.js';
+import { NFT, endAndWitness, eventually, hostNetwork, inNetns, makeNetns, networkTestsMissing } from './netns.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PEER = path.join(here, 'network-peer.mjs');
 const DIST = path.join(here, '..', '..', 'dist', 'lib');
-// The nft binary by path: under npx, node_modules/.bin comes first in PATH, and @vercel/nft (a dependency's) is called nft too.
-const NFT = ['/usr/sbin/nft', '/sbin/nft'].find((p) => fs.existsSync(p));
 
-function missing() {
-  if (process.getuid() !== 0) return 'needs root';
-  for (const tool of ['unshare', 'nsenter', 'ip', 'busybox']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is not installed`;
-    }
-  }
-  // The host's network is compared as iproute2 prints it; busybox's ip (the VM lane's) has no -j.
-  if (spawnSync('ip', ['-j', 'link']).status !== 0) return "this ip is not iproute2's (no -j: apt-get install iproute2)";
-  if (!NFT) return 'the nft binary is not installed (apt-get install nftables; the tests read the rules with it)';
-  const lib = spawnSync(process.execPath, ['--input-type=module', '-e', `import { nftablesAvailable } from '${DIST}/network/nftables.js'; const r = await nftablesAvailable(); process.stdout.write(r.available ? '' : r.reason);`]);
-  if (lib.stdout.length > 0) return lib.stdout.toString();
-  return undefined;
-}
-const skip = missing();
+const skip = networkTestsMissing({ tools: ['busybox'], nft: true });
 
-/** The real host's network as `ip` and `nft` report it, and its forwarding switches. */
-function hostNetwork() {
-  const ip = (...args) => execFileSync('ip', ['-j', ...args]).toString();
-  return {
-    addr: ip('addr'),
-    link: ip('link'),
-    route: ip('route'),
-    route6: ip('-6', 'route'),
-    forward: fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8'),
-    forward6: fs.readFileSync('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8'),
-    nft: execFileSync(NFT, ['-j', 'list', 'ruleset']).toString(),
-  };
-}
-
-const before = skip ? undefined : hostNetwork();
+const before = skip ? undefined : hostNetwork({ nft: true });
 const fdsBefore = openFds();
 const inodesMade = [];
 const roots = [];
@@ -99,74 +68,14 @@ function stateRoot() {
   return root;
 }
 
-/** A fresh network namespace held by a sleep of ours; kill() ends it by pid (also at teardown). */
-async function makeNetns(t) {
-  const self = fs.readlinkSync('/proc/self/ns/net');
-  const child = spawn('unshare', ['--net', 'sleep', 'infinity'], { stdio: 'ignore' });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const nsPath = `/proc/${child.pid}/ns/net`;
-  for (const deadline = Date.now() + 5000; ; await sleep(5)) {
-    let link;
-    try {
-      link = fs.readlinkSync(nsPath);
-    } catch {
-      // not there yet
-    }
-    if (link && link !== self) break;
-    if (Date.now() > deadline) throw new Error('unshare --net did not make a namespace in 5 s');
-  }
-  const ino = fs.statSync(nsPath).ino;
-  inodesMade.push(ino);
-  const ns = {
-    pid: child.pid,
-    path: nsPath,
-    ino,
-    /** This namespace's process as a lease owner: the lease lives as long as the namespace. */
-    owner: (id) => ({ id, pid: child.pid, startTime: processStartTime(child.pid) }),
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-      await exited;
-    },
-  };
-  t.teardown(() => ns.kill());
-  return ns;
-}
-
-/** Polls until fn() is true (a namespace's death is finished by a kernel workqueue). */
-async function eventually(fn, ms = 10_000) {
-  for (const deadline = Date.now() + ms; ; await sleep(20)) {
-    if (await fn()) return true;
-    if (Date.now() > deadline) return false;
-  }
-}
-
-/** Ends the namespaces and proves them gone: a witness veth with its peer in each disappears with it. */
-async function endAndWitness(t, observer, spaces) {
-  const o = Rtnetlink.open(observer.path);
-  try {
-    spaces.forEach((ns, i) => o.createVeth(`witness${i}`, `w${i}`, { peerNetns: ns.path }));
-    for (const ns of spaces) await ns.kill();
-    for (let i = 0; i < spaces.length; i++) {
-      t.true(await eventually(() => o.findLink(`witness${i}`) === undefined), `namespace ${spaces[i].path} (inode ${spaces[i].ino}) was destroyed`);
-    }
-  } finally {
-    o.close();
-  }
-  await observer.kill();
-}
-
-async function inNs(ns, ...cmd) {
-  return (await run('nsenter', [`--net=${ns.path}`, ...cmd])).stdout;
-}
-
 /** berth's table in the namespace as `nft -j` lists it, or undefined when there is none. */
 async function berthTable(ns) {
-  const tables = JSON.parse(await inNs(ns, NFT, '-j', 'list', 'tables')).nftables.filter((x) => x.table);
+  const tables = JSON.parse(await inNetns(ns, NFT, '-j', 'list', 'tables')).nftables.filter((x) => x.table);
   if (!tables.some((x) => x.table.family === 'inet' && x.table.name === 'berth')) return undefined;
-  return JSON.parse(await inNs(ns, NFT, '-j', 'list', 'table', 'inet', 'berth')).nftables;
+  return JSON.parse(await inNetns(ns, NFT, '-j', 'list', 'table', 'inet', 'berth')).nftables;
 }
 
-const linkNames = async (ns) => JSON.parse(await inNs(ns, 'ip', '-j', 'link')).map((l) => l.ifname).sort();
+const linkNames = async (ns) => JSON.parse(await inNetns(ns, 'ip', '-j', 'link')).map((l) => l.ifname).sort();
 
 /** A server of network-peer.mjs in the namespace, killed by pid by stopServers() (and at teardown). */
 async function serve(t, ns, mode, host, port) {
@@ -193,7 +102,7 @@ async function stopServers() {
 
 /** What a client in the namespace got from host:port (the server's view of its address), or "ERR <code>". */
 async function ask(ns, mode, host, port, ms = 3000) {
-  return (await inNs(ns, process.execPath, PEER, mode, host, String(port), String(ms))).trim();
+  return (await inNetns(ns, process.execPath, PEER, mode, host, String(port), String(ms))).trim();
 }
 
 /** A "container": a veth from the bridge into `ctr` named eth0, addressed from a lease, default route via the gateway. */
@@ -235,9 +144,9 @@ const refused = async (t, promise, code, expected = {}) => {
 };
 
 when(skip, 'networks in a stand-in host: bridge, gateway addresses, forwarding, table inet berth, a record others read; overlap and names refused; removal takes it all', async (t) => {
-  const host = await makeNetns(t);
-  const host2 = await makeNetns(t);
-  const observer = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
+  const host2 = await makeNetns(t, inodesMade);
+  const observer = await makeNetns(t, inodesMade);
   const root = stateRoot();
 
   let t0 = performance.now();
@@ -247,10 +156,10 @@ when(skip, 'networks in a stand-in host: bridge, gateway addresses, forwarding, 
   t.deepEqual(alpha.containers, []);
   t.is(alpha.orphaned, undefined);
 
-  const link = JSON.parse(await inNs(host, 'ip', '-d', '-j', 'link', 'show', 'dev', 'br-alpha'))[0];
+  const link = JSON.parse(await inNetns(host, 'ip', '-d', '-j', 'link', 'show', 'dev', 'br-alpha'))[0];
   t.is(link.linkinfo.info_kind, 'bridge');
   t.true(link.flags.includes('UP'), 'up');
-  const addrs = JSON.parse(await inNs(host, 'ip', '-j', 'addr', 'show', 'dev', 'br-alpha'))[0].addr_info.map((a) => `${a.local}/${a.prefixlen}`);
+  const addrs = JSON.parse(await inNetns(host, 'ip', '-j', 'addr', 'show', 'dev', 'br-alpha'))[0].addr_info.map((a) => `${a.local}/${a.prefixlen}`);
   t.true(addrs.includes('10.231.0.1/24') && addrs.includes('fd42:231::1/64'), addrs.join(' '));
   t.is(readNetSysctl(host.path, 'net.ipv4.ip_forward'), '1', 'forwarding on in the stand-in host');
   t.is(readNetSysctl(host.path, 'net.ipv6.conf.all.forwarding'), '1', 'IPv6 forwarding too (an IPv6 subnet)');
@@ -328,11 +237,11 @@ when(skip, 'networks in a stand-in host: bridge, gateway addresses, forwarding, 
 });
 
 when(skip, 'traffic: masquerade out, port mappings in (outside, own address, 127.0.0.1, hairpin, UDP, a picked port), no direct route in, internal stays in; removal refused while a live lease', async (t) => {
-  const host = await makeNetns(t);
-  const outside = await makeNetns(t);
-  const ctr = await makeNetns(t);
-  const ctr2 = await makeNetns(t);
-  const observer = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
+  const outside = await makeNetns(t, inodesMade);
+  const ctr = await makeNetns(t, inodesMade);
+  const ctr2 = await makeNetns(t, inodesMade);
+  const observer = await makeNetns(t, inodesMade);
   const root = stateRoot();
 
   // The stand-in host's uplink to the stand-in outside world (10.240.0.0/24).
@@ -359,7 +268,7 @@ when(skip, 'traffic: masquerade out, port mappings in (outside, own address, 127
   t.is(await ask(ctr, 'tcp', '10.240.0.2', 7000), '10.240.0.1', "the outside sees the stand-in host's address");
   // Internal: cannot get out, reaches its gateway.
   t.is(await ask(ctr2, 'tcp', '10.240.0.2', 7000, 1500), 'ERR ETIMEDOUT', 'an internal network cannot get out');
-  t.regex(await inNs(ctr2, 'busybox', 'ping', '-c', '1', '-W', '3', '10.242.0.1'), /1 packets received/, 'but reaches its gateway');
+  t.regex(await inNetns(ctr2, 'busybox', 'ping', '-c', '1', '-W', '3', '10.242.0.1'), /1 packets received/, 'but reaches its gateway');
 
   // In: port mappings to a server in the container.
   await serve(t, ctr, 'serve-tcp', '0.0.0.0', 80);
@@ -396,13 +305,13 @@ when(skip, 'traffic: masquerade out, port mappings in (outside, own address, 127
   // The loopback guard (CVE-2020-8558): route_localnet on the bridge must not let a container
   // reach the stand-in host's loopback-only services by sending to 127.0.0.0/8 through it.
   await serve(t, host, 'serve-tcp', '127.0.0.2', 9999);
-  await inNs(ctr, 'ip', 'route', 'del', 'local', '127.0.0.0/8', 'dev', 'lo', 'table', 'local');
+  await inNetns(ctr, 'ip', 'route', 'del', 'local', '127.0.0.0/8', 'dev', 'lo', 'table', 'local');
   writeNetSysctl(ctr.path, 'net/ipv4/conf/eth0/route_localnet', '1');
-  await inNs(ctr, 'ip', 'route', 'add', '127.0.0.0/8', 'via', '10.241.0.1', 'dev', 'eth0');
+  await inNetns(ctr, 'ip', 'route', 'add', '127.0.0.0/8', 'via', '10.241.0.1', 'dev', 'eth0');
   t.is(await ask(ctr, 'tcp', '127.0.0.2', 9999, 1500), 'ERR ETIMEDOUT', "a container cannot reach the host's 127.0.0.0/8 through the bridge");
   // What the guard is for: without it (deleted here by hand) the same connection gets through.
   const guard = (await berthTable(host)).find((x) => x.rule?.chain === 'guard' && x.rule.comment === 'berth net br-web');
-  await inNs(host, NFT, 'delete', 'rule', 'inet', 'berth', 'guard', 'handle', String(guard.rule.handle));
+  await inNetns(host, NFT, 'delete', 'rule', 'inet', 'berth', 'guard', 'handle', String(guard.rule.handle));
   t.is(await ask(ctr, 'tcp', '127.0.0.2', 9999, 1500), '10.241.0.2', 'without the guard, the hole');
 
   // Taken host ports: another mapping's, and a socket's in the namespace.
@@ -438,7 +347,7 @@ when(skip, 'traffic: masquerade out, port mappings in (outside, own address, 127
   t.is(await berthTable(host), undefined, 'no berth table left in the stand-in host');
   // c2's veth goes with its namespace, which the kernel finishes destroying on a workqueue.
   t.true(await eventually(async () => (await linkNames(host)).join() === 'lo'), 'no bridge, no veth left');
-  t.deepEqual(JSON.parse(await inNs(host, NFT, '-j', 'list', 'ruleset')).nftables.filter((x) => !x.metainfo), [], 'an empty ruleset');
+  t.deepEqual(JSON.parse(await inNetns(host, NFT, '-j', 'list', 'ruleset')).nftables.filter((x) => !x.metainfo), [], 'an empty ruleset');
   h.close();
   o.close();
   await stopServers();
@@ -446,10 +355,10 @@ when(skip, 'traffic: masquerade out, port mappings in (outside, own address, 127
 });
 
 when(skip, 'IPv6: a dual-stack container masqueraded out and mapped in over IPv6', async (t) => {
-  const host = await makeNetns(t);
-  const outside = await makeNetns(t);
-  const ctr = await makeNetns(t);
-  const observer = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
+  const outside = await makeNetns(t, inodesMade);
+  const ctr = await makeNetns(t, inodesMade);
+  const observer = await makeNetns(t, inodesMade);
   const root = stateRoot();
   const h = Rtnetlink.open(host.path);
   const o = Rtnetlink.open(outside.path);
@@ -480,8 +389,8 @@ when(skip, 'IPv6: a dual-stack container masqueraded out and mapped in over IPv6
 });
 
 when(skip, 'concurrent creates: of one name, one wins and the others are NETWORK_EXISTS (in this process and another); of many names, all made, one table', async (t) => {
-  const host = await makeNetns(t);
-  const observer = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
+  const observer = await makeNetns(t, inodesMade);
   const root = stateRoot();
   const script = `import { createNetwork } from '${DIST}/network/networks.js';
     try { await createNetwork({ name: 'race', subnet: '10.250.3.0/24', netns: '${host.path}', stateRoot: '${root}' }); process.stdout.write('made'); }
@@ -512,8 +421,8 @@ when(skip, 'concurrent creates: of one name, one wins and the others are NETWORK
 });
 
 when(skip, 'failed creates leave nothing: nft refusing the batch, the kernel refusing an address, a creator killed midway (swept), libnftables missing', async (t) => {
-  const host = await makeNetns(t);
-  const observer = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
+  const observer = await makeNetns(t, inodesMade);
   const root = stateRoot();
 
   // A `table inet berth` someone else made, without berth's chains: the batch fails as a whole.
@@ -609,5 +518,5 @@ when(skip, "nothing is left: no process, no fd, no namespace of this file's, no 
     t.deepEqual(left, [], `nothing under ${root}/networks`);
     fs.rmSync(root, { recursive: true, force: true });
   }
-  t.deepEqual(hostNetwork(), before);
+  t.deepEqual(hostNetwork({ nft: true }), before);
 });

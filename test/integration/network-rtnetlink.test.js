@@ -16,107 +16,20 @@ import { NetworkError } from '../../dist/lib/network/errors.js';
 import { Rtnetlink, readNetSysctl, writeNetSysctl } from '../../dist/lib/network/rtnetlink.js';
 import { openFds } from './helpers.js';
 import { when } from './when.js';
+import { endAndWitness, eventually, hostNetwork, inNetns, makeNetns, networkTestsMissing } from './netns.js';
 
 const run = promisify(execFile);
 
-function missing() {
-  if (process.getuid() !== 0) return 'needs root';
-  for (const tool of ['unshare', 'nsenter', 'busybox', 'ip']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return `${tool} is not installed`;
-    }
-  }
-  // The host's network is compared as iproute2 prints it; busybox's ip (the VM lane's) has no -j.
-  if (spawnSync('ip', ['-j', 'link']).status !== 0) return "this ip is not iproute2's (no -j: apt-get install iproute2)";
-  return undefined;
-}
-const skip = missing();
-
-/** The real host's network as `ip` reports it, and its forwarding switches. */
-function hostNetwork() {
-  const ip = (...args) => execFileSync('ip', ['-j', ...args]).toString();
-  return {
-    addr: ip('addr'),
-    link: ip('link'),
-    route: ip('route'),
-    route6: ip('-6', 'route'),
-    forward: fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8'),
-    forward6: fs.readFileSync('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8'),
-  };
-}
+const skip = networkTestsMissing({ tools: ['busybox'] });
 
 const before = skip ? undefined : hostNetwork();
 const fdsBefore = openFds();
 const inodesMade = [];
 
-/** A fresh network namespace held by a sleep of ours; kill() ends it by pid (also at teardown). */
-async function makeNetns(t) {
-  const self = fs.readlinkSync('/proc/self/ns/net');
-  const child = spawn('unshare', ['--net', 'sleep', 'infinity'], { stdio: 'ignore' });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const path = `/proc/${child.pid}/ns/net`;
-  for (const deadline = Date.now() + 5000; ; await sleep(5)) {
-    let link;
-    try {
-      link = fs.readlinkSync(path);
-    } catch {
-      // not there yet
-    }
-    if (link && link !== self) break;
-    if (Date.now() > deadline) throw new Error('unshare --net did not make a namespace in 5 s');
-  }
-  const ino = fs.statSync(path).ino;
-  inodesMade.push(ino);
-  const ns = {
-    pid: child.pid,
-    path,
-    ino,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-      await exited;
-    },
-  };
-  t.teardown(() => ns.kill());
-  return ns;
-}
-
-/** Polls until fn() is true (a namespace's death is finished by a kernel workqueue). */
-async function eventually(fn, ms = 10_000) {
-  for (const deadline = Date.now() + ms; ; await sleep(20)) {
-    if (fn()) return true;
-    if (Date.now() > deadline) return false;
-  }
-}
-
-/**
- * Ends the namespaces and proves they are gone: a veth made from a third
- * namespace with its peer in each one disappears once the namespace is
- * destroyed (its devices go with it, and a veth takes its peer along).
- */
-async function endAndWitness(t, observer, spaces) {
-  const o = Rtnetlink.open(observer.path);
-  try {
-    spaces.forEach((ns, i) => o.createVeth(`witness${i}`, `w${i}`, { peerNetns: ns.path }));
-    for (const ns of spaces) await ns.kill();
-    for (let i = 0; i < spaces.length; i++) {
-      t.true(await eventually(() => o.findLink(`witness${i}`) === undefined), `namespace ${spaces[i].path} (inode ${spaces[i].ino}) was destroyed`);
-    }
-  } finally {
-    o.close();
-  }
-  await observer.kill();
-}
-
-async function inNetns(ns, ...cmd) {
-  return (await run('nsenter', [`--net=${ns.path}`, ...cmd])).stdout;
-}
-
 when(skip, 'a bridge, a veth pair, eth0 in a second namespace, addresses and default routes: ping crosses both ways (IPv4 and IPv6)', async (t) => {
-  const host = await makeNetns(t);
-  const ctr = await makeNetns(t);
-  const observer = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
+  const ctr = await makeNetns(t, inodesMade);
+  const observer = await makeNetns(t, inodesMade);
   const h = Rtnetlink.open(host.path);
   t.teardown(() => h.close());
 
@@ -192,9 +105,9 @@ when(skip, 'a bridge, a veth pair, eth0 in a second namespace, addresses and def
 });
 
 when(skip, "a veth's peer made straight inside another namespace, by path or by fd", async (t) => {
-  const host = await makeNetns(t);
-  const ctr = await makeNetns(t);
-  const observer = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
+  const ctr = await makeNetns(t, inodesMade);
+  const observer = await makeNetns(t, inodesMade);
   const h = Rtnetlink.open(host.path);
   const c = Rtnetlink.open(ctr.path);
   t.teardown(() => (h.close(), c.close()));
@@ -226,9 +139,9 @@ when(skip, "a veth's peer made straight inside another namespace, by path or by 
 });
 
 when(skip, "the kernel's refusals are NetworkErrors naming errno, the netlink message and the interface", async (t) => {
-  const host = await makeNetns(t);
-  const ctr = await makeNetns(t);
-  const observer = await makeNetns(t);
+  const host = await makeNetns(t, inodesMade);
+  const ctr = await makeNetns(t, inodesMade);
+  const observer = await makeNetns(t, inodesMade);
   const h = Rtnetlink.open(host.path);
   const c = Rtnetlink.open(ctr.path);
   t.teardown(() => (h.close(), c.close()));
