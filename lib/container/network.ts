@@ -140,6 +140,16 @@ export async function attachNetworks(config: ResolvedConfig, pid: number, record
         m.leased = true;
         const host = Rtnetlink.open(network.netns);
         try {
+          // The name is this container's (id + network): a link of that name is a previous
+          // container's of the same id whose namespace the kernel is still tearing down
+          // (destroy leaves the veth to die with it). Deleted, it cannot fail this create.
+          if (host.findLink(net.hostInterface)) {
+            try {
+              host.deleteLink(net.hostInterface);
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== 'ENODEV') throw err;
+            }
+          }
           host.createVeth(net.hostInterface, net.interface, {
             peerNetns: netnsOf(pid),
             master: network.bridge,

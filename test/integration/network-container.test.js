@@ -252,7 +252,7 @@ when(skip, 'two containers on one network: eth0 ready at start, ping and TCP by 
   await removeNetwork('web', { stateRoot });
   await removeNetwork('back', { stateRoot });
   t.is(await berthTable(host), undefined);
-  t.deepEqual(await linkNames(host), ['lo']);
+  t.true(await eventually(async () => (await linkNames(host)).join() === 'lo'), `left: ${await linkNames(host)}`);
   t.deepEqual(containerDirs(), []);
   await endAndWitness(t, await makeNetns(t, inodesMade), [host]);
 });
@@ -310,7 +310,7 @@ when(skip, 'NAT out and mappings in: the outside sees the stand-in host; a mappi
   await removeNetwork('sealed', { stateRoot });
   t.is(await berthTable(host), undefined);
   await inNetns(host, 'ip', 'link', 'del', 'uplink');
-  t.deepEqual(await linkNames(host), ['lo']);
+  t.true(await eventually(async () => (await linkNames(host)).join() === 'lo'), `left: ${await linkNames(host)}`);
   for (const stop of [...started]) await stop();
   await endAndWitness(t, await makeNetns(t, inodesMade), [host, outside]);
 });
@@ -359,7 +359,7 @@ when(skip, 'a taken host port, a port a socket holds and a taken address fail cr
   await x.destroy();
   await nothingOf(t, host, 'busy', 'nx', x.config.network[0].hostInterface);
   await removeNetwork('busy', { stateRoot });
-  t.deepEqual(await linkNames(host), ['lo']);
+  t.true(await eventually(async () => (await linkNames(host)).join() === 'lo'), `left: ${await linkNames(host)}`);
   t.is(await berthTable(host), undefined);
   await endAndWitness(t, await makeNetns(t, inodesMade), [host]);
 });
@@ -384,7 +384,8 @@ when(skip, 'in a new user namespace (fixed maps and userns auto) and on an overl
   t.deepEqual(leases('uns'), []);
   t.deepEqual(hostsOwners('uns'), []);
   await removeNetwork('uns', { stateRoot });
-  t.deepEqual(await linkNames(host), ['lo']);
+  // The host ends go with the containers' namespaces, which the kernel tears down in the background.
+  t.true(await eventually(async () => (await linkNames(host)).join() === 'lo'), `left: ${await linkNames(host)}`);
   await endAndWitness(t, await makeNetns(t, inodesMade), [host]);
 });
 
@@ -451,7 +452,7 @@ when(skip, 'a creator SIGKILLed after the veth was made leaves only what destroy
   await nothingOf(t, host, 'det', 'nd', dref.networks[0].hostInterface);
   t.is(await ask(host, '127.0.0.1', 9201, 1000), 'ERR ECONNREFUSED');
   await removeNetwork('det', { stateRoot });
-  t.deepEqual(await linkNames(host), ['lo']);
+  t.true(await eventually(async () => (await linkNames(host)).join() === 'lo'), `left: ${await linkNames(host)}`);
   t.is(await berthTable(host), undefined);
   await endAndWitness(t, await makeNetns(t, inodesMade), [host]);
 });
