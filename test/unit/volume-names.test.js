@@ -40,3 +40,14 @@ test('an anonymous volume is named by 64 hex digits, different each time', (t) =
   t.is(volumeNameProblem(a), undefined);
   t.not(anonymousVolumeName(), a);
 });
+
+test('a mount of type volume is refused naming the field, not tried as a filesystem (not wired yet)', async (t) => {
+  const { normalizeConfig } = await import('../../dist/lib/config/normalize.js');
+  const { fakeCaller, fakeCgroupInfo } = await import('./helpers.js');
+  const err = await t.throwsAsync(
+    normalizeConfig({ rootfs: new URL('../fixtures/rootfs', import.meta.url).pathname, process: { args: ['true'] }, mounts: [{ type: 'volume', source: 'data', destination: '/data' }] }, fakeCgroupInfo(), fakeCaller()),
+  );
+  t.is(err.code, 'INVALID_CONFIG');
+  t.is(err.field, 'mounts[0].type');
+  t.regex(err.message, /not supported yet/);
+});
