@@ -279,19 +279,8 @@ function locate(r: Pick<NetworkRecord, 'netns' | 'netnsInode'>): { reachable: bo
 function infoOf(root: string, r: NetworkRecord): NetworkInfo {
   const containers: NetworkInfo['containers'] = [];
   for (const pool of networkPools(r, root)) for (const l of listLeases(pool.dir)) if (l.alive) containers.push({ id: l.id, address: l.address });
-  return {
-    name: r.name,
-    bridge: r.bridge,
-    subnet: r.subnet,
-    gateway: r.gateway,
-    ...(r.ipv6 ? { ipv6: { ...r.ipv6 } } : {}),
-    internal: r.internal,
-    ...(r.netns !== null ? { netns: r.netns } : {}),
-    netnsInode: r.netnsInode,
-    created: r.created,
-    containers,
-    ...(locate(r).reachable ? {} : { orphaned: true as const }),
-  };
+  const { orphaned, ...rest } = infoOfRecord(r);
+  return { ...rest, containers, ...(orphaned ? { orphaned } : {}) };
 }
 
 function notFound(name: string, root: string): NetworkError {
