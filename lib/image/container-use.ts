@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ImageError } from '../errors.js';
 import { resolveImage } from './images.js';
 import type { ImageConfig } from './manifest.js';
-import { type ContainerRecord, layerDir, openStore, withLock, writeAtomic } from './store.js';
+import { type ContainerRecord, layerDir, openStore, withLock } from './store.js';
 
 export interface ImageRootfs {
   /** The config digest. */
@@ -59,7 +59,8 @@ export async function holdImage(image: Omit<ImageRootfs, 'config'>, container: s
       throw new ImageError('IMAGE_NOT_FOUND', `image ${image.name ?? image.id} changed or lost a layer while the container was made${missing ? ` (${missing})` : ''}`, { step: 'image', image: image.id });
     }
     const rec: ContainerRecord = { id: container, image: image.id, layers: image.layers, stateDir };
-    writeAtomic(recordFile(store.root, container, stateDir), JSON.stringify(rec));
+    // In place, not through a temp file and a rename: readers hold the lock, and a torn record reads as none (listContainerRecords).
+    fs.writeFileSync(recordFile(store.root, container, stateDir), JSON.stringify(rec), { mode: 0o600 });
   });
 }
 

@@ -8,12 +8,13 @@
 //   containers/<id>.json      layers (and image) a container's overlay uses
 //   volumes/<name>/           named volumes (lib/volume)
 //   tmp/<pid>-…               unpacks, removals and holds (an export's) in progress; a dead pid's are swept
-//   lock/                     held while records change (mkdir is atomic)
+// Records change under an flock of the store directory itself (withLock).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ImageError } from '../errors.js';
+import { ImageError, errnoName } from '../errors.js';
+import { native } from '../native/addon.js';
 import type { ImageConfig } from './manifest.js';
 import { nameFile, nameFromFile } from './names.js';
 
@@ -51,7 +52,6 @@ export interface Store {
   containers: string;
   volumes: string;
   tmp: string;
-  lock: string;
 }
 
 /** /var/lib/berth as root; $XDG_DATA_HOME/berth (or ~/.local/share/berth) otherwise. */
@@ -72,7 +72,6 @@ export function openStore(dir?: string): Store {
     containers: path.join(root, 'containers'),
     volumes: path.join(root, 'volumes'),
     tmp: path.join(root, 'tmp'),
-    lock: path.join(root, 'lock'),
   };
   try {
     fs.mkdirSync(root, { recursive: true, mode: 0o700 });
@@ -127,41 +126,31 @@ export async function sweepTmp(s: Store): Promise<void> {
 /**
  * Runs fn holding the store's lock: the records, names and layer directories
  * change only under it, so a removal never frees a layer an import is about to
- * name. A lock whose owner died is taken over.
+ * name. An flock on the store's directory itself (as the state directory's
+ * op lock): no file is written to take or drop it — a container's hold on its
+ * image is two lock cycles, and on a disk each metadata write costs — and it
+ * dies with its holder, so a killed importer never leaves it held. (Two calls
+ * in one process exclude each other too: each opens its own description.)
  */
 export async function withLock<T>(s: Store, fn: () => Promise<T> | T): Promise<T> {
-  const deadline = Date.now() + 120_000;
-  for (let i = 0; ; i++) {
-    try {
-      fs.mkdirSync(s.lock, 0o700);
-      fs.writeFileSync(path.join(s.lock, 'owner'), String(process.pid));
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw storeError(err, 'lock', s.lock);
-      let owner = NaN;
-      try {
-        owner = Number(fs.readFileSync(path.join(s.lock, 'owner'), 'utf8'));
-      } catch {
-        // being written, or just removed
-      }
-      if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
-        const stale = path.join(s.tmp, `${process.pid}-stale-lock-${i}`);
-        try {
-          fs.renameSync(s.lock, stale);
-          fs.rmSync(stale, { recursive: true, force: true });
-        } catch {
-          // another process took it over first
-        }
-        continue;
-      }
-      if (Date.now() > deadline) throw new ImageError('IMAGE_FAILED', `the store lock ${s.lock} is held by pid ${owner}`, { step: 'lock', errno: 'EBUSY', path: s.lock });
-      await sleep(Math.min(50, 1 + i));
-    }
+  let fd: number;
+  try {
+    fd = fs.openSync(s.root, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  } catch (err) {
+    throw storeError(err, 'lock', s.root);
   }
   try {
+    const deadline = Date.now() + 120_000;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      const rc = native.tryLock(fd);
+      if (rc === 0) break;
+      if (rc !== os.constants.errno.EWOULDBLOCK) throw new ImageError('IMAGE_FAILED', `cannot lock the store ${s.root}: ${errnoName(rc)}`, { step: 'lock', errno: errnoName(rc), syscall: 'flock', path: s.root });
+      if (Date.now() > deadline) throw new ImageError('IMAGE_FAILED', `the store ${s.root} stayed locked for 120 s`, { step: 'lock', errno: 'EWOULDBLOCK', syscall: 'flock', path: s.root });
+      await sleep(wait);
+    }
     return await fn();
   } finally {
-    fs.rmSync(s.lock, { recursive: true, force: true });
+    fs.closeSync(fd);
   }
 }
 
@@ -194,8 +183,17 @@ export function listContainerRecords(s: Store): ContainerRecord[] {
   return fs
     .readdirSync(s.containers)
     .filter((f) => f.endsWith('.json'))
-    .map((f) => readJson<ContainerRecord>(path.join(s.containers, f)))
-    .filter((r): r is ContainerRecord => r !== null);
+    .map((f) => {
+      try {
+        return readJson<ContainerRecord>(path.join(s.containers, f));
+      } catch (err) {
+        // Written in place under the lock (no temp file and rename: a container
+        // start pays for every metadata write): a torn one is a crashed holder's, and holds nothing.
+        if (err instanceof SyntaxError) return null;
+        throw err;
+      }
+    })
+    .filter((r): r is ContainerRecord => r !== null && Array.isArray(r.layers));
 }
 
 /** name -> image id, for every name in the store. */
