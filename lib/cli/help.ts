@@ -57,13 +57,43 @@ const COMMANDS: Record<string, [summary: string, usage: string, options?: string
   spec: ['create a new specification file', 'spec [command options]', `   --bundle value, -b value  path to the root of the bundle directory
    --rootless                generate a configuration for a rootless container`],
   features: ['show the enabled features', 'features'],
+  image: ['manage images in the image store (import, ls, inspect, rm, export)', 'image command [command options] [arguments...]'],
+  'image import': ['import a docker save tarball or an OCI image layout (directory or tar) into the store; prints the image id', 'image import [command options] <path|->', `   --name value      a name to give the image (repo:tag; repo means repo:latest), besides the archive's own
+   --progress value  auto (a progress bar when stderr is a terminal, else nothing), tty, plain (a line per layer) or quiet (default: "auto")
+   --quiet, -q       no progress output
+   --store value     the image store's directory (default: /var/lib/berth as root, $XDG_DATA_HOME/berth otherwise)
+   '-' reads the archive from the standard input`],
+  'image ls': ['list the images in the store', 'image ls [command options]', `   --format value, -f value  select one of: table or json (default: "table")
+   --quiet, -q               display only image IDs
+   --no-trunc                show full image IDs
+   --store value             the image store's directory`],
+  'image inspect': ['display an image\'s id, names, layers, size and config (a JSON array)', 'image inspect [command options] <image> [image...]', "   --store value  the image store's directory"],
+  'image rm': ['remove a name from an image, or the image (and its layers no other image uses) by id or last name', 'image rm [command options] <image> [image...]', "   --store value  the image store's directory"],
+  'image export': ['write an image as a docker save tarball (docker load and podman load read it)', 'image export [command options] <image> <path|->', `   --store value  the image store's directory
+   '-' writes the tarball to the standard output`],
+  images: ['list the images in the store (image ls)', 'images [command options]', `   --format value, -f value  select one of: table or json (default: "table")
+   --quiet, -q               display only image IDs
+   --no-trunc                show full image IDs
+   --store value             the image store's directory`],
+  volume: ['manage named volumes in the store (create, ls, inspect, rm)', 'volume command [command options] [arguments...]'],
+  'volume create': ['create a volume (without a name: an anonymous one); prints its name', 'volume create [command options] [name]', `   --label value, -l value  set a label (key=value; repeatable)
+   --store value            the store's directory (default: /var/lib/berth as root, $XDG_DATA_HOME/berth otherwise)`],
+  'volume ls': ['list the volumes in the store', 'volume ls [command options]', `   --format value, -f value  select one of: table or json (default: "table")
+   --quiet, -q               display only volume names
+   --store value             the store's directory`],
+  'volume inspect': ["display a volume's mountpoint, labels and users (a JSON array)", 'volume inspect [command options] <name> [name...]', "   --store value  the store's directory"],
+  'volume rm': ['remove volumes and their data (refused while a container uses one)', 'volume rm [command options] <name> [name...]', `   --force, -f    remove even while containers use it; no error for a volume that does not exist
+   --store value  the store's directory`],
   checkpoint: ['checkpoint a running container (not supported)', 'checkpoint <container-id>'],
   restore: ['restore a container from a previous checkpoint (not supported)', 'restore <container-id>'],
   help: ['shows a list of commands or help for one command', 'help [command]'],
 };
 
+// `image import` and the like are a group's: listed by `berth image --help`, not here.
+const isTop = (name: string): boolean => !name.includes(' ');
+
 export function mainHelp(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 3;
+  const width = Math.max(...Object.keys(COMMANDS).filter(isTop).map((c) => c.length)) + 3;
   return `NAME:
    berth - Open Container Initiative runtime (a runc-compatible command line for the berth library)
 
@@ -72,6 +102,7 @@ USAGE:
 
 COMMANDS:
 ${Object.entries(COMMANDS)
+  .filter(([name]) => isTop(name))
   .map(([name, [summary]]) => `   ${name.padEnd(width)}${summary}`)
   .join('\n')}
 
@@ -91,5 +122,8 @@ export function commandHelp(name: string): string {
   const entry = COMMANDS[name];
   if (!entry) return mainHelp();
   const [summary, usage, options] = entry;
-  return `NAME:\n   berth ${name} - ${summary}\n\nUSAGE:\n   berth ${usage}\n${options ? `\nOPTIONS:\n${options}\n` : ''}`;
+  const subs = Object.entries(COMMANDS).filter(([n]) => n.startsWith(`${name} `));
+  const width = Math.max(0, ...subs.map(([n]) => n.length - name.length - 1)) + 3;
+  const commands = subs.length ? `\nCOMMANDS:\n${subs.map(([n, [s]]) => `   ${n.slice(name.length + 1).padEnd(width)}${s}`).join('\n')}\n` : '';
+  return `NAME:\n   berth ${name} - ${summary}\n\nUSAGE:\n   berth ${usage}\n${commands}${options ? `\nOPTIONS:\n${options}\n` : ''}`;
 }

@@ -38,6 +38,9 @@ export const COMMANDS: Record<string, () => Promise<Handler>> = {
   update: async () => (await import('./cmd-update.js')).update,
   spec: async () => (await import('./cmd-spec.js')).spec,
   features: async () => (await import('./cmd-spec.js')).features,
+  image: async () => (await import('./cmd-image.js')).image,
+  images: async () => (await import('./cmd-image.js')).images,
+  volume: async () => (await import('./cmd-volume.js')).volume,
   checkpoint: async () => unsupported('checkpoint/restore'),
   restore: async () => unsupported('checkpoint/restore'),
 };

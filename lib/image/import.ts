@@ -186,7 +186,20 @@ export async function importImage(source: string | Readable, opts: ImportOptions
   let archive: Archive;
   const staging = tempDir(store, 'archive');
   try {
-    archive = await openArchive(source, staging, (n) => opts.onProgress?.({ phase: 'archive', bytes: n }));
+    // A running total, reported about once per MiB (a chunk per event would be thousands of calls).
+    let read = 0;
+    let told = 0;
+    try {
+      archive = await openArchive(source, staging, (n) => {
+        read += n;
+        if (read - told < 1 << 20) return;
+        told = read;
+        opts.onProgress?.({ phase: 'archive', bytes: read });
+      });
+    } finally {
+      // The last total, also when the archive turned out unreadable (a caller's bar shows how far it got).
+      if (read > told) opts.onProgress?.({ phase: 'archive', bytes: read });
+    }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e?.code && e.syscall) throw storeError(err, 'import', store.root, { image });
