@@ -91,6 +91,7 @@
         "native/addon/seccomp_compile.cc",
         "native/addon/seccomp_notify.cc",
         "native/addon/fs_xattr.cc",
+        "native/addon/root_files.cc",
         "native/addon/netns.cc",
         "native/addon/netlink.cc",
         "native/addon/nftables.cc",

@@ -143,6 +143,20 @@ export class VolumeError extends BerthError {
   }
 }
 
+/**
+ * copyIn/copyOut: COPY_NOT_FOUND (nothing at that path in the container),
+ * COPY_INVALID (a path or source that cannot be copied: errno says why),
+ * COPY_FAILED (the kernel refused). `containerPath` is the path inside the
+ * container the failure is about; `path` the same, for uniformity.
+ */
+export class CopyError extends BerthError {
+  readonly containerPath: string;
+  constructor(code: string, message: string, containerPath: string, detail: ErrorDetail = {}) {
+    super(code, message, { ...detail, path: containerPath });
+    this.containerPath = containerPath;
+  }
+}
+
 /** errno number -> symbolic name (EACCES), from Node's own table. */
 export function errnoName(errno: number): string {
   for (const [name, value] of Object.entries(os.constants.errno)) {

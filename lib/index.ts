@@ -58,7 +58,12 @@ export {
   type ImportProgress,
   type RemoveResult,
   type StoreOptions,
+  commitContainer,
+  type CommitChanges,
+  type CommitLayerOptions,
 } from './image/index.js';
+export type { CommitOptions } from './container/commit.js';
+export type { CopyInOptions } from '../types/api.js';
 export {
   acquireVolume,
   createVolume,
@@ -95,6 +100,7 @@ export {
   InvalidStateError,
   SetupError,
   VolumeError,
+  CopyError,
   type ErrorDetail,
 } from './errors.js';
 export {
@@ -102,6 +108,7 @@ export {
   DEFAULT_MASKED_PATHS,
   DEFAULT_NAMESPACES,
   DEFAULT_READONLY_PATHS,
+  defaultMounts,
 } from './config/defaults.js';
 export type * from '../types/api.js';
 export type * from '../types/oci.js';

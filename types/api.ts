@@ -266,6 +266,18 @@ export interface ContainerState {
   cgroupMarker?: string;
   /** The networks it joins (config.network): what its create made, for a destroy from any process to undo. */
   networks?: NetworkAttachmentRecord[];
+  /** The volumes its mounts use (mounts of type 'volume', the image's Volumes): released, and the anonymous ones removed, by destroy. */
+  volumes?: VolumeUseRecord;
+}
+
+/** A container's volumes, as state.json records them. */
+export interface VolumeUseRecord {
+  /** The store they are in. */
+  store: string;
+  /** Named volumes it holds. */
+  named: string[];
+  /** Anonymous volumes made for it (removed with it). */
+  anonymous: string[];
 }
 
 /**
@@ -292,6 +304,21 @@ export interface ContainerHandle {
   processes(): Promise<number[]>;
   /** Waits for the init to exit. */
   wait(): Promise<ExitStatus>;
+  /** Bytes as the file `dest`, or (archive) a tar stream unpacked into the directory `dest`, resolved inside the container's root. */
+  copyIn(dest: string, source: Buffer | string | NodeJS.ReadableStream, options?: CopyInOptions): Promise<void>;
+  /** A tar stream of `path` in the container (or, format 'file', a regular file's bytes). */
+  copyOut(path: string, options?: { format?: 'tar' | 'file' }): Promise<NodeJS.ReadableStream | Buffer>;
   /** Kills what still runs and removes everything berth made for the container. */
   destroy(): Promise<void>;
+}
+
+/** copyIn's options. */
+export interface CopyInOptions {
+  /** The source is a tar stream to unpack into the directory `dest` (default: the source is the bytes of the file `dest`). */
+  archive?: boolean;
+  /** A file's mode (default 0o644). Not for archives: their entries carry their own. */
+  mode?: number;
+  /** A file's owner, as ids in the container (default 0:0). */
+  uid?: number;
+  gid?: number;
 }

@@ -22,6 +22,8 @@ export interface ResolvedMount {
   destIsFile: boolean;
   /** An idmapped bind (with the container's maps unless it gives its own). */
   idmap?: ResolvedIdmap;
+  /** A bind of a berth volume's data directory (lib/config/volume-mounts.ts): made, held and filled by create. */
+  volume?: { name: string; anonymous: boolean; copyUp: boolean };
 }
 
 export interface ResolvedIdmap {
@@ -126,8 +128,8 @@ export function resolveMount(m: unknown, field: string, bundleDir: string | unde
   if (type === '') throw new ConfigError(`${field}.type`, 'must not be empty (the kernel has no filesystem type "")');
   // mount(2) copies type and source as strings of less than PATH_MAX (EINVAL beyond).
   if (type !== undefined) maxBytes(type, `${field}.type`, 4095, 'mount(2)');
-  // berth's named volumes (createVolume) are not mountable yet: refused rather than tried as a filesystem type.
-  if (type === 'volume') throw new ConfigError(`${field}.type`, 'volume mounts are not supported yet: bind the volume\'s mountpoint (inspectVolume(name).mountpoint) instead');
+  // berth's volumes are resolved by lib/config/volume-mounts.ts (normalize routes them there), never tried as a filesystem type.
+  if (type === 'volume') throw new ConfigError(`${field}.type`, 'a volume mount is resolved with the container config (resolveVolumeMount), not as a filesystem');
   // Filesystem names are words like tmpfs, cgroup2 or fuse.sshfs; which ones
   // exist is the kernel's to say (modules load on demand).
   if (type !== undefined && !/^[A-Za-z0-9_+-]+(\.[A-Za-z0-9_+-]+)?$/.test(type)) {

@@ -19,6 +19,7 @@ import { type ResolvedDevice, checkDeviceTargets, normalizeDevices, withDeviceRu
 import { type ResolvedHooks, normalizeHooks } from './hooks.js';
 import { readBundle, validateId } from './identity.js';
 import { type ResolvedMount, propagationFlag, resolveMount } from './mounts.js';
+import { resolveVolumeMount, volumeStoreOf, withImageVolumes } from './volume-mounts.js';
 import { type ResolvedImage, normalizeImage } from './image.js';
 import { type ResolvedLayers, normalizeRootfs } from './rootfs.js';
 import { type ResolvedUserns, checkIdmaps, fitMountsToMaps, normalizeUserns } from './userns.js';
@@ -67,6 +68,8 @@ export interface ResolvedConfig {
   layers?: ResolvedLayers;
   /** config.image: the image (and store) the rootfs's layers come from (lib/config/image.ts). */
   image?: ResolvedImage;
+  /** The store the volume mounts' volumes are in (set when a mount is one: mounts[i].volume). */
+  volumeStore?: string;
   readonlyRoot: boolean;
   /** root.idmap: the rootfs is an idmapped mount with the container's maps (host root's files are the container root's). */
   rootfsIdmap?: boolean;
@@ -221,7 +224,15 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
   const hostSys = (cfg.userns !== undefined || namespaces.some((n) => n.type === 'user')) && !ownNs('network');
   const mountsGiven = mountsRaw ?? [...defaultMounts(), ...(ownNs('cgroup') && !hostSys ? [DEFAULT_CGROUP_MOUNT] : [])];
   const mounts: ResolvedMount[] = [];
-  for (let i = 0; i < mountsGiven.length; i++) mounts.push(resolveMount(mountsGiven[i], `mounts[${i}]`, bundle));
+  const storeDir = optStr(cfg.store, 'store');
+  if (storeDir !== undefined && !path.isAbsolute(storeDir)) throw new ConfigError('store', `must be an absolute path, got "${storeDir.slice(0, 80)}"`);
+  const volumeStore = volumeStoreOf(fromImage?.image.store ?? storeDir);
+  for (let i = 0; i < mountsGiven.length; i++) {
+    const m = mountsGiven[i] as { type?: unknown } | null;
+    mounts.push(isObject(m) && m.type === 'volume' ? resolveVolumeMount(m as Record<string, unknown>, `mounts[${i}]`, volumeStore) : resolveMount(m, `mounts[${i}]`, bundle));
+  }
+  // The image's Volumes: anonymous volumes, unless a mount is already there.
+  if (fromImage && fromImage.image.volumes.length > 0) mounts.splice(0, mounts.length, ...withImageVolumes(mounts, fromImage.image.volumes, volumeStore));
   // In a user namespace of its own the child holds every capability there.
   const newUserns = cfg.userns !== undefined || namespaces.some((n) => n.type === 'user' && n.path === undefined);
   // A bundle's config.json is taken literally (engines say what they want): no no_new_privs unless it asks.
@@ -282,6 +293,7 @@ export async function normalizeConfig(given: ContainerConfig, host: HostCgroupIn
     rootfs,
     ...(layers ? { layers } : {}),
     ...(fromImage ? { image: fromImage.image } : {}),
+    ...(mounts.some((m) => m.volume) ? { volumeStore } : {}),
     readonlyRoot: optBool(root?.readonly, 'root.readonly') ?? false,
     ...(rootfsIdmap ? { rootfsIdmap } : {}),
     ...(hostname !== undefined ? { hostname } : {}),

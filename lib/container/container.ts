@@ -21,6 +21,11 @@ import type { ContainerParts } from './parts.js';
 import { ContainerProcess, signalNumber } from './process.js';
 import { stateRecord } from './state-record.js';
 import { detachNetworks, networksOf } from './network.js';
+import { dropVolumes } from './volumes.js';
+import type { Readable } from 'node:stream';
+import { type CopyInOptions, type CopyOutOptions, type FilesSource, copyIn, copyOut } from './files.js';
+import { type CommitOptions, commitOf } from './commit.js';
+import type { ImageInfo } from '../image/info.js';
 
 export interface ContainerEvents {
   exit: [status: ExitStatus];
@@ -257,6 +262,46 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
     await this.persist();
   }
 
+  /**
+   * Writes into the container, created, running, paused or stopped (until
+   * destroy): the bytes of `source` as the file `dest`, or with `{ archive:
+   * true }` a tar stream unpacked into the directory `dest`. Paths resolve
+   * inside the container's root as its processes see it (its volumes too while
+   * the init lives); nothing it made can lead the write outside.
+   */
+  copyIn(dest: string, source: Buffer | string | Readable, options: CopyInOptions = {}): Promise<void> {
+    return copyIn(this.filesSource('copyIn'), dest, source, options);
+  }
+
+  /** What the container has at `path`: a tar stream (default), or with `{ format: 'file' }` a regular file's bytes. */
+  copyOut(path: string, options?: { format?: 'tar' }): Promise<Readable>;
+  copyOut(path: string, options: { format: 'file' }): Promise<Buffer>;
+  copyOut(path: string, options: CopyOutOptions = {}): Promise<Readable | Buffer> {
+    return copyOut(this.filesSource('copyOut'), path, options);
+  }
+
+  /**
+   * Its writable layer as a new image on top of the one it was made from
+   * (config.image), with the image's config plus `changes`; a running
+   * container is paused meanwhile unless `pause: false`.
+   */
+  commit(options: CommitOptions = {}): Promise<ImageInfo> {
+    if (this.destroyed) return Promise.reject(new InvalidStateError('commit', 'destroyed', this.id));
+    return commitOf({ id: this.id, config: this.config, status: () => this.current, pause: () => this.pause(), resume: () => this.resume() }, options);
+  }
+
+  private filesSource(op: string): FilesSource {
+    if (this.destroyed) throw new InvalidStateError(op, 'destroyed', this.id);
+    const config = this.config;
+    return {
+      id: this.id,
+      livePid: () => (this.current === 'stopped' || this.destroyed ? undefined : this.pid),
+      rootfs: config.rootfs,
+      ...(config.layers ? { layers: config.layers } : {}),
+      ...(config.userns ? { uidMappings: config.userns.uidMappings, gidMappings: config.userns.gidMappings } : {}),
+    };
+  }
+
   /** Waits for the init to exit. */
   wait(): Promise<ExitStatus> {
     return this.init.wait();
@@ -303,6 +348,7 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       // its record is reclaimed anyway); the processes that used it are reaped.
       if (config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
       await releaseImageOf(config, stateDir.dir);
+      const volumeError = await dropVolumes(this.parts.record.volumes, config.id);
       // Its networks: port mappings, leases, names (the veth goes with its namespace: its processes are gone).
       const networkError = await detachNetworks(config.stateRoot, config.id, this.parts.record.networks).then(() => null, (e: unknown) => e);
       // One thread-pool job for both, in that order; if the cgroups' removal
@@ -316,6 +362,7 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       if (killError) throw killError;
       if (cgroupError) throw cgroupError;
       if (networkError) throw networkError;
+      if (volumeError) throw volumeError;
     })();
     return this.destroyed;
   }

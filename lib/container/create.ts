@@ -29,6 +29,7 @@ import { hasCreateHooks, hasSetupHooks, runCreateHooks } from './hooks.js';
 import { saveConfig } from './config-record.js';
 import { type InitRecord, stateRecord } from './state-record.js';
 import { attachNetworks, detachNetworks, plannedNetworks, withNameFiles } from './network.js';
+import { dropVolumes, plannedVolumes, takeVolumes } from './volumes.js';
 
 export interface CreateOptions {
   /**
@@ -85,7 +86,8 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   const execAfterReady = options.execAfterReady === true && !hasSetupHooks(config);
   const stateDir = new StateDir(config.stateRoot, config.id);
   const networks = plannedNetworks(config);
-  const record: InitRecord = { created: new Date().toISOString(), startTime: undefined, ...(networks ? { networks } : {}) };
+  const volumes = plannedVolumes(config);
+  const record: InitRecord = { created: new Date().toISOString(), startTime: undefined, ...(networks ? { networks } : {}), ...(volumes ? { volumes } : {}) };
   // Touches nothing yet: its paths go into the claim record. (A read-only
   // cgroup tree: none, or refused here when the config needs one.)
   const cgroup: CgroupManager = cgroupManagerForContainer({
@@ -106,9 +108,13 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
   try {
     if (config.layers) await makeLayerDirs(config.layers);
     if (config.image) await holdImage(imageHold(config.image), config.id, stateDir.dir);
+    // Volumes: made when missing, held while the state dir exists, an empty one filled from the root filesystem.
+    await takeVolumes(config, stateDir.dir);
     // /etc/hosts, /etc/hostname, /etc/resolv.conf of a container on a network: files here, bound in.
     config = await withNameFiles(config, stateDir.dir);
   } catch (err) {
+    if (config.image) await releaseImage(config.image.store, config.id, stateDir.dir).catch(() => {});
+    await dropVolumes(volumes, config.id);
     await stateDir.remove().catch(() => {});
     throw err;
   }
@@ -287,6 +293,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     if (attached) await detachNetworks(config.stateRoot, config.id, record.networks).catch(() => {});
     if (leased && config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
     if (config.image) await releaseImage(config.image.store, config.id, stateDir.dir).catch(() => {});
+    await dropVolumes(volumes, config.id);
     await stateDir.remove().catch(() => {});
     throw collision(err);
   }

@@ -23,6 +23,12 @@ import { type ExecTarget, execProcess } from './exec.js';
 import { runPoststartHooks, runPoststopHooks, runStartContainerHooks } from './hooks.js';
 import { signalName } from '../launch/channel.js';
 import { detachNetworks, networksOf } from './network.js';
+import { dropVolumes } from './volumes.js';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { type CopyInOptions, type CopyOutOptions, type FilesSource, copyIn, copyOut } from './files.js';
+import { type CommitOptions, commitOf } from './commit.js';
+import type { ImageInfo } from '../image/info.js';
 import type { ContainerProcess } from './process.js';
 import { signalNumber } from './process.js';
 
@@ -298,10 +304,12 @@ export class ContainerRef implements ContainerHandle {
     if (config) await runPoststopHooks(config, state.pid);
     // Without config.json (not detached) the store's record of an image is stale once the state dir is gone.
     await releaseImageOf(config, this.dir.dir);
+    const volumeError = await dropVolumes(state.volumes, this.id);
     // Its networks (mappings, leases, names; the veth went with its namespace), from the record: whoever made the container.
     const networkError = await detachNetworks(this.dir.root, this.id, state.networks).then(() => null, (e: unknown) => e);
     await this.dir.remove();
     if (networkError) throw networkError;
+    if (volumeError) throw volumeError;
   }
 
   private async transition(op: string, from: ContainerStatus, to: ContainerStatus, act: (cg: CgroupManager) => Promise<void>, write: 'before' | 'after'): Promise<void> {
@@ -326,6 +334,45 @@ export class ContainerRef implements ContainerHandle {
     const s = this.snapshot;
     const confirmed = s.cgroupMarker === undefined || (await this.dir.cgroupsConfirmed());
     return cgroupManagerForRecord(confirmed ? s.cgroupPaths : []);
+  }
+
+  /** copyIn for a container found by id (see Container.copyIn). */
+  async copyIn(dest: string, source: Buffer | string | Readable, options: CopyInOptions = {}): Promise<void> {
+    return copyIn(await this.filesSource('copyIn'), dest, source, options);
+  }
+
+  /** copyOut for a container found by id (see Container.copyOut). */
+  async copyOut(path: string, options?: { format?: 'tar' }): Promise<Readable>;
+  async copyOut(path: string, options: { format: 'file' }): Promise<Buffer>;
+  async copyOut(path: string, options: CopyOutOptions = {}): Promise<Readable | Buffer> {
+    return copyOut(await this.filesSource('copyOut'), path, options);
+  }
+
+  /** commit for a container found by id (see Container.commit); needs its config.json (a detached container's). */
+  async commit(options: CommitOptions = {}): Promise<ImageInfo> {
+    const config = await this.resolvedConfig('commit');
+    await this.state();
+    return commitOf({ id: this.id, config, status: () => this.snapshot.status, pause: () => this.pause(), resume: () => this.resume() }, options);
+  }
+
+  // While the init lives its /proc root is the container's; once stopped, the
+  // overlay's layers are in config.json (a detached container's), and a
+  // container whose config is not there has only its empty mount point left.
+  private async filesSource(op: string): Promise<FilesSource> {
+    const s = await this.state();
+    if (this.config === undefined) this.config = await loadConfig(this.dir.configFile).catch(() => null);
+    const config = this.config;
+    const live = () => (initRunning(s) ? s.pid : undefined);
+    if (live() === undefined && !config && s.rootfs === path.join(this.dir.dir, 'layer', 'root')) {
+      throw new InvalidStateError(op, 'stopped, and its overlay layers are known only to the process that created it (not detached)', this.id);
+    }
+    return {
+      id: this.id,
+      livePid: live,
+      rootfs: config?.rootfs ?? s.rootfs,
+      ...(config?.layers ? { layers: config.layers } : {}),
+      ...(config?.userns ? { uidMappings: config.userns.uidMappings, gidMappings: config.userns.gidMappings } : {}),
+    };
   }
 
   private async resolvedConfig(op: string): Promise<ResolvedConfig> {

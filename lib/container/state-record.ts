@@ -1,6 +1,6 @@
 // What state.json holds: the OCI state plus what berth needs to find the
 // container's processes and cgroups again from another process.
-import type { ContainerState, ContainerStatus, NetworkAttachmentRecord } from '../../types/api.js';
+import type { ContainerState, ContainerStatus, NetworkAttachmentRecord, VolumeUseRecord } from '../../types/api.js';
 import type { ResolvedConfig } from '../config/normalize.js';
 import { ownStartTime } from '../state/state-dir.js';
 
@@ -13,6 +13,8 @@ export interface InitRecord {
   startTime: number | undefined;
   /** config.network: planned at the claim, filled in by the attach (lib/container/network.ts). */
   networks?: NetworkAttachmentRecord[];
+  /** The volumes its mounts use (lib/container/volumes.ts), known from the claim on. */
+  volumes?: VolumeUseRecord;
 }
 
 /** `pid` is undefined only in the claim record ('creating': nothing spawned yet). */
@@ -33,5 +35,6 @@ export function stateRecord(config: ResolvedConfig, status: ContainerStatus, pid
     cgroupPaths,
     ...(cgroupMarker !== undefined ? { cgroupMarker } : {}),
     ...(init.networks ? { networks: init.networks } : {}),
+    ...(init.volumes ? { volumes: init.volumes } : {}),
   };
 }

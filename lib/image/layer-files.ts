@@ -62,7 +62,7 @@ export function lookupInLayers(layers: readonly string[], components: readonly s
 }
 
 /** A Lookup (entry-path.ts) over the merged view, with `/` as the image's root. */
-function mergedLookup(layers: readonly string[]): Lookup {
+export function mergedLookup(layers: readonly string[]): Lookup {
   const parts = (p: string) => p.split('/').filter(Boolean);
   return {
     kind(p) {

@@ -93,7 +93,7 @@ export function devNumbers(rdev: number): { major: number; minor: number } {
 }
 
 /** xattrs that belong to the host or to overlayfs, never to the image. */
-function imageXattr(name: string): boolean {
+export function imageXattr(name: string): boolean {
   return !name.startsWith('trusted.overlay.') && !name.startsWith('user.overlay.') && name !== 'security.selinux';
 }
 

@@ -1,18 +1,20 @@
 // Named volumes in the store: directories that outlive containers.
 //   <store>/volumes/<name>/volume.json          { name, created, labels }
 //   <store>/volumes/<name>/_data/               what a container mounts
-//   <store>/volumes/<name>/users/<containerId>  { containerId, pid, startTime, since }: a container holds it
+//   <store>/volumes/<name>/users/<containerId>  { containerId, pid, startTime | stateDir, since }: a container holds it
 // Every change happens under the store's lock (lib/image/store.ts), so a
 // removal and an acquire never both win. A volume appears whole: it is made
 // in tmp/ and renamed into volumes/; it goes by a rename into tmp/ too, and
 // its data is deleted after the lock is released (a dead remover's leftovers
 // are swept with tmp/). A user record whose process is gone, or is another
-// process with a recycled pid (its start time differs), does not count.
+// process with a recycled pid (its start time differs), or whose container's
+// state directory is gone, does not count.
 import fs from 'node:fs';
 import path from 'node:path';
 import { BerthError, VolumeError } from '../errors.js';
 import { openStore, sweepTmp, tempDir, withLock, writeAtomic, type Store } from '../image/store.js';
 import { processStatus } from '../state/state-dir.js';
+import { volumeDir as volumeDirIn } from './paths.js';
 import { CONTAINER_ID_RE, anonymousVolumeName, labelsProblem, sameLabels, volumeNameProblem } from './names.js';
 
 export interface VolumeStoreOptions {
@@ -34,6 +36,14 @@ export interface RemoveVolumeOptions extends VolumeStoreOptions {
 export interface AcquireVolumeOptions extends VolumeStoreOptions {
   /** The process whose life the hold lasts (default: this one); e.g. a detached container's init. */
   pid?: number;
+  /** Instead of a process: the hold lasts while this directory (a container's state directory) exists. */
+  stateDir?: string;
+  /**
+   * Called under the store's lock with the data directory when it is empty
+   * (a new volume): what a container's copy-up puts in, so two containers
+   * mounting a new volume at once do not both fill it.
+   */
+  fill?: (dataDir: string) => void;
 }
 
 export interface VolumeInfo {
@@ -55,8 +65,9 @@ interface VolumeRecord {
 
 interface UserRecord {
   containerId: string;
-  pid: number;
-  startTime: number;
+  pid?: number;
+  startTime?: number;
+  stateDir?: string;
   since: string;
 }
 
@@ -64,7 +75,7 @@ const META = 'volume.json';
 const DATA = '_data';
 const USERS = 'users';
 
-const volumeDir = (s: Store, name: string) => path.join(s.volumes, name);
+const volumeDir = (s: Store, name: string) => volumeDirIn(s.root, name);
 
 function invalid(message: string, volume?: string): VolumeError {
   return new VolumeError('VOLUME_INVALID', message, { step: 'validate', ...(volume !== undefined ? { volume } : {}) });
@@ -110,7 +121,9 @@ function readRecord(s: Store, name: string): VolumeRecord | null {
 }
 
 function isLive(u: UserRecord): boolean {
-  const p = Number.isInteger(u.pid) && u.pid > 0 ? processStatus(u.pid) : undefined;
+  if (typeof u.stateDir === 'string') return fs.existsSync(u.stateDir);
+  const pid = u.pid;
+  const p = typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? processStatus(pid) : undefined;
   return p !== undefined && p.state !== 'Z' && p.state !== 'X' && p.startTime === u.startTime;
 }
 
@@ -265,9 +278,17 @@ export async function removeVolume(name: string, opts: RemoveVolumeOptions = {})
 export async function acquireVolume(name: string, containerId: string, opts: AcquireVolumeOptions = {}): Promise<VolumeInfo> {
   checkName(name);
   if (typeof containerId !== 'string' || !CONTAINER_ID_RE.test(containerId)) throw invalid(`invalid container id ${JSON.stringify(containerId)}`, name);
-  const pid = opts.pid ?? process.pid;
-  const st = Number.isInteger(pid) && pid > 0 ? processStatus(pid) : undefined;
-  if (!st || st.state === 'Z' || st.state === 'X') throw invalid(`no live process ${pid} to hold volume ${name}`, name);
+  let holder: Pick<UserRecord, 'pid' | 'startTime' | 'stateDir'>;
+  if (opts.stateDir !== undefined) {
+    if (typeof opts.stateDir !== 'string' || !path.isAbsolute(opts.stateDir)) throw invalid(`stateDir must be an absolute path`, name);
+    if (opts.pid !== undefined) throw invalid('a hold lasts for a pid or a stateDir, not both', name);
+    holder = { stateDir: opts.stateDir };
+  } else {
+    const pid = opts.pid ?? process.pid;
+    const st = Number.isInteger(pid) && pid > 0 ? processStatus(pid) : undefined;
+    if (!st || st.state === 'Z' || st.state === 'X') throw invalid(`no live process ${pid} to hold volume ${name}`, name);
+    holder = { pid, startTime: st.startTime };
+  }
   const s = open(opts.store);
   try {
     return await withLock(s, () => {
@@ -275,9 +296,19 @@ export async function acquireVolume(name: string, containerId: string, opts: Acq
       if (!r) throw notFound(s, name);
       const dir = path.join(volumeDir(s, name), USERS);
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const u: UserRecord = { containerId, pid, startTime: st.startTime, since: new Date().toISOString() };
+      const u: UserRecord = { containerId, ...holder, since: new Date().toISOString() };
       writeAtomic(path.join(dir, containerId), JSON.stringify(u));
       users(s, name, true);
+      const data = path.join(volumeDir(s, name), DATA);
+      if (opts.fill && fs.readdirSync(data).length === 0) {
+        try {
+          opts.fill(data);
+        } catch (err) {
+          // Empty again, not half-filled: the next container's copy-up starts over.
+          for (const e of fs.readdirSync(data)) fs.rmSync(path.join(data, e), { recursive: true, force: true });
+          throw err;
+        }
+      }
       return info(s, r);
     });
   } catch (err) {

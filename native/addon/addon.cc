@@ -38,6 +38,8 @@ Napi::Value SendListener(const Napi::CallbackInfo&);
 Napi::Value RecvWithFds(const Napi::CallbackInfo&);
 Napi::Value Mknod(const Napi::CallbackInfo&);
 Napi::Value Lsetxattr(const Napi::CallbackInfo&);
+Napi::Value OpenInRoot(const Napi::CallbackInfo&);
+Napi::Value OverlayMountFd(const Napi::CallbackInfo&);
 Napi::Value Lgetxattrs(const Napi::CallbackInfo&);
 Napi::Value Prlimit(const Napi::CallbackInfo&);
 Napi::Value IdmappedTree(const Napi::CallbackInfo&);
@@ -88,6 +90,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("recvWithFds", Napi::Function::New(env, berth::RecvWithFds, "recvWithFds"));
   exports.Set("mknod", Napi::Function::New(env, berth::Mknod, "mknod"));
   exports.Set("lsetxattr", Napi::Function::New(env, berth::Lsetxattr, "lsetxattr"));
+  exports.Set("openInRoot", Napi::Function::New(env, berth::OpenInRoot, "openInRoot"));
+  exports.Set("overlayMountFd", Napi::Function::New(env, berth::OverlayMountFd, "overlayMountFd"));
   exports.Set("lgetxattrs", Napi::Function::New(env, berth::Lgetxattrs, "lgetxattrs"));
   exports.Set("prlimit", Napi::Function::New(env, berth::Prlimit, "prlimit"));
   exports.Set("idmappedTree", Napi::Function::New(env, berth::IdmappedTree, "idmappedTree"));

@@ -41,13 +41,17 @@ test('an anonymous volume is named by 64 hex digits, different each time', (t) =
   t.not(anonymousVolumeName(), a);
 });
 
-test('a mount of type volume is refused naming the field, not tried as a filesystem (not wired yet)', async (t) => {
+test('a mount of type volume resolves to a bind of the volume in the config\'s store; a bad name is refused naming the field', async (t) => {
   const { normalizeConfig } = await import('../../dist/lib/config/normalize.js');
   const { fakeCaller, fakeCgroupInfo } = await import('./helpers.js');
+  const rootfs = new URL('../fixtures/rootfs', import.meta.url).pathname;
+  const cfg = await normalizeConfig({ rootfs, store: '/srv/store', process: { args: ['true'] }, mounts: [{ type: 'volume', source: 'data', destination: '/data' }] }, fakeCgroupInfo(), fakeCaller());
+  t.is(cfg.volumeStore, '/srv/store');
+  t.is(cfg.mounts[0].source, '/srv/store/volumes/data/_data');
+  t.deepEqual(cfg.mounts[0].volume, { name: 'data', anonymous: false, copyUp: true });
   const err = await t.throwsAsync(
-    normalizeConfig({ rootfs: new URL('../fixtures/rootfs', import.meta.url).pathname, process: { args: ['true'] }, mounts: [{ type: 'volume', source: 'data', destination: '/data' }] }, fakeCgroupInfo(), fakeCaller()),
+    normalizeConfig({ rootfs, process: { args: ['true'] }, mounts: [{ type: 'volume', source: 'a/b', destination: '/data' }] }, fakeCgroupInfo(), fakeCaller()),
   );
   t.is(err.code, 'INVALID_CONFIG');
-  t.is(err.field, 'mounts[0].type');
-  t.regex(err.message, /not supported yet/);
+  t.is(err.field, 'mounts[0].source');
 });
