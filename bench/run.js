@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// node bench/run.js [--quick] [--name NAME] [--rounds N] [--only startup,breakdown,exec,concurrency,running,heap,seccomp,userns,cli,network]
-// --rounds N: N rounds instead of the default for startup, breakdown, exec, seccomp, userns, cli and network.
+// node bench/run.js [--quick] [--name NAME] [--rounds N] [--only startup,breakdown,exec,concurrency,running,heap,seccomp,userns,cli,network,image]
+// --rounds N: N rounds instead of the default for startup, breakdown, exec, seccomp, userns, cli, network and image's startup.
 // Runs every scenario in one process, so all figures come from the same run, and
 // writes bench/results/<name>.json (+ .svg). Must run as root (namespaces, cgroups).
 import { execFileSync } from 'node:child_process';
@@ -21,6 +21,7 @@ import { heapSize, runningContainers } from './scenarios/scaling.js';
 import { seccomp } from './scenarios/seccomp.js';
 import { userns } from './scenarios/userns.js';
 import { network } from './scenarios/network.js';
+import { image } from './scenarios/image.js';
 import { startup } from './scenarios/startup.js';
 import { evaluateTargets, printTable } from './report.js';
 
@@ -35,12 +36,12 @@ const date = new Date().toISOString();
 const name = opt('--name') ?? `${date.slice(0, 10)}${quick ? '-quick' : ''}`;
 // Sized so the full run stays under ~10 min and --quick under ~2 min on 2 cores.
 const SIZES = quick
-  ? { startup: 30, breakdown: 20, exec: 30, concurrent: 100, scaleRounds: 20, running: 200, heapRounds: 20, seccomp: 30, seccompLoop: 5, userns: 30, cli: 15, network: 30 }
-  : { startup: 200, breakdown: 50, exec: 200, concurrent: 100, scaleRounds: 100, running: 200, heapRounds: 100, seccomp: 200, seccompLoop: 20, userns: 150, cli: 40, network: 150 };
+  ? { startup: 30, breakdown: 20, exec: 30, concurrent: 100, scaleRounds: 20, running: 200, heapRounds: 20, seccomp: 30, seccompLoop: 5, userns: 30, cli: 15, network: 30, image: 30, imageContainers: 50, imageImport: 3 }
+  : { startup: 200, breakdown: 50, exec: 200, concurrent: 100, scaleRounds: 100, running: 200, heapRounds: 100, seccomp: 200, seccompLoop: 20, userns: 150, cli: 40, network: 150, image: 150, imageContainers: 100, imageImport: 10 };
 if (opt('--rounds') !== undefined) {
   const n = Number(opt('--rounds'));
   if (!Number.isInteger(n) || n < 1) throw new Error(`--rounds wants a positive integer, not ${opt('--rounds')}`);
-  for (const k of ['startup', 'breakdown', 'exec', 'seccomp', 'userns', 'cli', 'network']) SIZES[k] = n;
+  for (const k of ['startup', 'breakdown', 'exec', 'seccomp', 'userns', 'cli', 'network', 'image']) SIZES[k] = n;
 }
 
 function sh(cmd, args) {
@@ -140,6 +141,7 @@ async function main() {
     if (!interrupted) await attempt('userns', true, () => userns(ctx, SIZES.userns));
     if (!interrupted) await attempt('cli', true, () => cli(ctx, SIZES.cli));
     if (!interrupted) await attempt('network', true, () => network(ctx, SIZES.network));
+    if (!interrupted) await attempt('image', true, () => image(ctx, { rounds: SIZES.image, containers: SIZES.imageContainers, importRounds: SIZES.imageImport }));
   } finally {
     await crun.cleanup();
     await runc.cleanup();
