@@ -113,6 +113,31 @@ export function renderChart(res) {
     panels.push(['Scaling — berth startup with containers running / a large Node heap', rows]);
   }
 
+  if (s.image?.startup?.stats) {
+    const st = s.image.startup.stats;
+    const d = s.image.startup.deltaMs;
+    panels.push([
+      'Images — run /bin/true from an image (overlay) vs the same files as a plain directory',
+      [
+        { label: 'berth, plain dir', stats: st['plain dir'] },
+        { label: 'berth, image', stats: st.image, note: `+${d.image} ms plain dir`, strong: true },
+        { label: 'berth, rootfs overlay', stats: st['rootfs overlay'], note: `+${d.rootfsOverlay} ms plain dir` },
+        { label: 'berth, plain, tmpfs state', stats: st['plain dir, tmpfs state'] },
+        { label: 'berth, image, tmpfs state', stats: st['image, tmpfs state'], note: `+${d.imageTmpfsState} ms` },
+        { label: 'crun run, plain dir', stats: st['crun plain dir'], note: `incl. ${s.image.startup.wrapperMs} ms nsenter` },
+      ],
+    ]);
+    const im = s.image.import;
+    if (im?.stats) {
+      panels.push([
+        `Image import — ${(im.archive.bytes / 1e6).toFixed(0)} MB docker-save tarball into a fresh store`,
+        [
+          { label: 'berth importImage', stats: im.stats['berth importImage'], note: `${im.mbPerSec.berth} MB/s · ${x(im.ratios['berth/podman throughput'])} podman`, strong: true },
+          { label: 'podman load', stats: im.stats['podman load'], note: `${im.mbPerSec.podman} MB/s (wrapper off)` },
+        ],
+      ]);
+    }
+  }
   let body = '';
   let y = 10;
   for (const [title, rows] of panels) {

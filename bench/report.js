@@ -19,6 +19,10 @@ export function evaluateTargets(res) {
     target('seccomp: startup p50 with the default profile − without (ms)', s.seccomp?.startupDeltaMs ?? null, 0.1),
     target('seccomp: 1e6 getppid in the container, with the default profile / without', s.seccomp?.loopRatio ?? null, 1.2),
     target('network: startup p50 with a bridge network + 1 port mapping − without (ms)', s.network?.deltaMs?.bridgeAndPort ?? null, 1.5),
+    target('image: startup p50 from an image − from the same files as a plain directory (ms)', s.image?.startup?.deltaMs?.image ?? null, 0.5),
+    target('image: bytes of layers copied per container (N at once)', s.image?.bytes?.perContainer?.layerBytes ?? null, 0),
+    // Throughput ≥ 1 × podman's, i.e. importImage's p50 ≤ podman load's (wrapper off).
+    target('image: import of ~100 MB, importImage p50 / podman load p50', s.image?.import?.ratios?.['berth/podman throughput'] ? Math.round(1000 / s.image.import.ratios['berth/podman throughput']) / 1000 : null, 1),
   ];
 }
 
@@ -89,6 +93,15 @@ export function printTable(res) {
     const n = s.network;
     statsTable('network: startup (run /bin/true)', n.stats);
     console.log(`  a bridge network +${n.deltaMs.bridge} ms; with one port mapping +${n.deltaMs.bridgeAndPort} ms (the mapping alone +${n.deltaMs.port} ms)`);
+  }
+  if (s.image?.startup?.stats) {
+    const im = s.image;
+    statsTable('image: startup (run /bin/true)', im.startup.stats);
+    console.log(`  image − plain dir +${im.startup.deltaMs.image} ms; rootfs overlay − plain +${im.startup.deltaMs.rootfsOverlay} ms; tmpfs state: image − plain +${im.startup.deltaMs.imageTmpfsState} ms`);
+    const pc = im.bytes.perContainer;
+    console.log(`  ${im.bytes.alive} at once: ${pc.layerBytes} B of layers and ${pc.filesInUpper} files copied per container (${pc.upperWorkBytes} B of upper/work dirs)`);
+    statsTable(`image: import of ${(im.import.archive.bytes / 1e6).toFixed(1)} MB`, im.import.stats);
+    console.log(`  berth ${im.import.mbPerSec.berth} MB/s, podman ${im.import.mbPerSec.podman} MB/s (×${im.import.ratios['berth/podman throughput']})`);
   }
   for (const [k, v] of Object.entries(s)) if (v?.error) console.log(`\n${k}: FAILED: ${v.error}`);
   for (const [k, v] of Object.entries(res.skipped)) console.log(`${k}: skipped: ${v}`);
