@@ -183,7 +183,9 @@ export async function* readSplit(file: string): AsyncGenerator<SplitRecord> {
   let buf: Buffer = Buffer.alloc(0);
   let magic = false;
   let ended = false;
-  const input = fs.createReadStream(file).pipe(zlib.createGunzip());
+  // Both ends kept: destroying the gunzip alone leaves the file's stream (and its fd) open when the reader stops early.
+  const source = fs.createReadStream(file);
+  const input = source.pipe(zlib.createGunzip());
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
@@ -218,6 +220,7 @@ export async function* readSplit(file: string): AsyncGenerator<SplitRecord> {
     }
   } finally {
     input.destroy();
+    source.destroy();
   }
   if (!ended || buf.length > 0) throw new Error(`${file} is truncated`);
 }
