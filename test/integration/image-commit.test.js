@@ -6,7 +6,6 @@
 // podman with the same id, and removing the commit keeps the base's layers.
 // Stores and podman's storage are fresh directories under /tmp, removed after.
 import test from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { commitContainer } from '../../dist/lib/image/commit.js';
 import { assertNoLeaks, overlayMissing, ROOTFS, settledSnapshot, stateRootFor } from './helpers.js';
 import { dirTar, dockerSave, imageConfig, layerTar } from './image-fixtures.js';
 import { when } from './when.js';
+import { hostState, isolatedPodman, podmanMissing as podmanUnavailable } from './podman-isolated.js';
 
 const noOverlay = overlayMissing();
 const stateRoot = stateRootFor('image-commit');
@@ -95,45 +95,9 @@ when(noOverlay, "a stopped container's upper dir -> a new image: a container fro
   await assertNoLeaks(t, before, stateRoot);
 });
 
-// ---- podman load (podman with everything under a directory of its own, in a private mount namespace; as image-export.test.js) ----
+// ---- podman load (podman-isolated.js) ----
 
-function podmanMissing() {
-  if (process.getuid() !== 0) return 'needs root';
-  if (spawnSync('podman', ['--version']).status !== 0) return 'podman is not installed (sh scripts/ensure-packages.sh test podman)';
-  if (spawnSync('unshare', ['-m', 'true']).status !== 0) return 'unshare -m does not work here';
-  return noOverlay;
-}
-
-function isolatedPodman(pdir) {
-  fs.mkdirSync(path.join(pdir, 'tmp'), { recursive: true });
-  fs.writeFileSync(path.join(pdir, 'storage.conf'), `[storage]\ndriver = "vfs"\nrunroot = ${JSON.stringify(path.join(pdir, 'run'))}\ngraphroot = ${JSON.stringify(path.join(pdir, 'storage'))}\n`);
-  fs.writeFileSync(
-    path.join(pdir, 'containers.conf'),
-    `[network]\nnetwork_config_dir = ${JSON.stringify(path.join(pdir, 'cni'))}\n[engine]\nevents_logger = "file"\nevents_logfile_path = ${JSON.stringify(path.join(pdir, 'events.log'))}\nlock_type = "file"\ntmp_dir = ${JSON.stringify(path.join(pdir, 'tmp'))}\n`,
-  );
-  fs.writeFileSync(path.join(pdir, 'registries.conf'), '');
-  const env = { ...process.env, CONTAINERS_CONF: path.join(pdir, 'containers.conf'), CONTAINERS_STORAGE_CONF: path.join(pdir, 'storage.conf'), CONTAINERS_REGISTRIES_CONF: path.join(pdir, 'registries.conf') };
-  const globals = ['--root', path.join(pdir, 'storage'), '--runroot', path.join(pdir, 'run'), '--tmpdir', path.join(pdir, 'tmp'), '--storage-driver', 'vfs'];
-  const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
-  return (args) =>
-    new Promise((resolve, reject) => {
-      const cmd = `mount -t tmpfs -o mode=0755 berth-test /var/lib && exec podman ${[...globals, ...args].map(q).join(' ')}`;
-      const p = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', cmd], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
-      p.on('error', reject);
-      p.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
-}
-
-const HOST_PATHS = ['/var/lib/containers', '/dev/shm/libpod_lock', '/run/libpod', '/run/containers'];
-const hostState = () => HOST_PATHS.filter((p) => fs.existsSync(p));
+const podmanMissing = () => podmanUnavailable() ?? noOverlay;
 
 when(podmanMissing(), 'the committed image exports from its tar-split and podman loads it with the same id, layers and config', async (t) => {
   t.truthy(committed, 'the commit test made the image');

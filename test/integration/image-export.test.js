@@ -7,7 +7,6 @@
 // podman runs in a private mount namespace, so nothing of it reaches the host.
 import test from 'ava';
 import crypto from 'node:crypto';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +17,7 @@ import { native } from '../../dist/lib/native/addon.js';
 import { ROOTFS } from './helpers.js';
 import { dirTar, dockerSave, hasZstd, layerTar, ociLayout, sha256 } from './image-fixtures.js';
 import { when } from './when.js';
+import { hostState, isolatedPodman, podmanMissing } from './podman-isolated.js';
 
 const asRoot = process.getuid() === 0;
 
@@ -287,56 +287,7 @@ test('the image cannot be removed while an export reads it', async (t) => {
   t.deepEqual(tmpIn(store), []);
 });
 
-// ---- podman load ----
-
-function podmanMissing() {
-  if (!asRoot) return 'needs root';
-  if (spawnSync('podman', ['--version']).status !== 0) return 'podman is not installed (sh scripts/ensure-packages.sh test podman)';
-  if (spawnSync('unshare', ['-m', 'true']).status !== 0) return 'unshare -m does not work here';
-  return undefined;
-}
-
-/**
- * podman with everything of its own under `dir`: storage (vfs), run root, tmp
- * dir (file locks, no /dev/shm lock), events log, network config; run inside
- * a private mount namespace with a tmpfs over /var/lib, where podman 4.3 keeps
- * its blob-info cache whatever --root says.
- */
-function isolatedPodman(dir) {
-  fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'storage.conf'), `[storage]\ndriver = "vfs"\nrunroot = ${JSON.stringify(path.join(dir, 'run'))}\ngraphroot = ${JSON.stringify(path.join(dir, 'storage'))}\n`);
-  fs.writeFileSync(
-    path.join(dir, 'containers.conf'),
-    `[network]\nnetwork_config_dir = ${JSON.stringify(path.join(dir, 'cni'))}\n[engine]\nevents_logger = "file"\nevents_logfile_path = ${JSON.stringify(path.join(dir, 'events.log'))}\nlock_type = "file"\ntmp_dir = ${JSON.stringify(path.join(dir, 'tmp'))}\n`,
-  );
-  fs.writeFileSync(path.join(dir, 'registries.conf'), '');
-  const env = {
-    ...process.env,
-    CONTAINERS_CONF: path.join(dir, 'containers.conf'),
-    CONTAINERS_STORAGE_CONF: path.join(dir, 'storage.conf'),
-    CONTAINERS_REGISTRIES_CONF: path.join(dir, 'registries.conf'),
-  };
-  const globals = ['--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run'), '--tmpdir', path.join(dir, 'tmp'), '--storage-driver', 'vfs'];
-  const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
-  return (args) =>
-    new Promise((resolve, reject) => {
-      const cmd = `mount -t tmpfs -o mode=0755 berth-test /var/lib && exec podman ${[...globals, ...args].map(q).join(' ')}`;
-      const p = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', cmd], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
-      p.on('error', reject);
-      p.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
-}
-
-const HOST_PATHS = ['/var/lib/containers', '/dev/shm/libpod_lock', '/run/libpod', '/run/containers'];
-const hostState = () => HOST_PATHS.filter((p) => fs.existsSync(p));
+// ---- podman load (podman-isolated.js) ----
 
 when(podmanMissing(), 'the export loads into podman: the same image id, layers and config (and so does a regenerated one)', async (t) => {
   const { dir, store } = scratch(t);
