@@ -268,6 +268,19 @@ export interface ContainerState {
   networks?: NetworkAttachmentRecord[];
   /** The volumes its mounts use (mounts of type 'volume', the image's Volumes): released, and the anonymous ones removed, by destroy. */
   volumes?: VolumeUseRecord;
+  /** User-mode networking: the pasta process its destroy ends. */
+  userNetwork?: UserNetworkRecord;
+}
+
+/** User-mode networking (config.network { mode: 'pasta' }), as state.json records it: the pasta process destroy ends. */
+export interface UserNetworkRecord {
+  mode: 'pasta';
+  /** pasta's background process and its start time (undefined until it ran). */
+  pid?: number;
+  startTime?: number;
+  /** The tap device in the container (named after the host's upstream interface). */
+  interface?: string;
+  ports?: PublishedPortMapping[];
 }
 
 /** A container's volumes, as state.json records them. */

@@ -18,6 +18,7 @@ import { networkNameProblem, readNetwork } from '../network/networks.js';
 import { parseMac } from '../network/rtnetlink.js';
 import { checkHostAddress, formatAddress, parseAddress, parseSubnet } from '../network/subnet.js';
 import { describe, isObject, optArray } from './check.js';
+import { type ResolvedUserNetwork, checkUserNetwork, isUserNetworkEntry } from './user-network.js';
 
 export interface ResolvedPortMapping {
   hostPort: number;
@@ -201,7 +202,7 @@ function normalizeDns(v: unknown): ResolvedDns | undefined {
  * attachments in order (eth0, eth1, …) and the names files, or nothing when
  * the container joins no network.
  */
-export function normalizeNetwork(cfg: { network?: unknown; dns?: unknown }, ctx: NetworkContext): { network?: ResolvedNetworkAttachment[]; names?: ResolvedNames } {
+export function normalizeNetwork(cfg: { network?: unknown; dns?: unknown }, ctx: NetworkContext): { network?: ResolvedNetworkAttachment[]; userNetwork?: ResolvedUserNetwork; names?: ResolvedNames } {
   const dns = normalizeDns(cfg.dns);
   if (cfg.network === undefined || cfg.network === null || (Array.isArray(cfg.network) && cfg.network.length === 0)) {
     if (dns) throw new ConfigError('dns', 'is for a container that joins a network (config.network)');
@@ -218,8 +219,24 @@ export function normalizeNetwork(cfg: { network?: unknown; dns?: unknown }, ctx:
   if (ctx.usernsMode === 'join') {
     throw new ConfigError('network', 'a container in a user namespace joined by path cannot join a network yet (its /etc/hosts could not be bound in)');
   }
+  const has = (p: string) => ctx.mountDestinations.includes(p);
+  const names = (): ResolvedNames => ({
+    hosts: !has('/etc/hosts'),
+    hostname: ctx.hostname !== undefined && !has('/etc/hostname'),
+    resolvConf: !has('/etc/resolv.conf'),
+    ...(dns ? { dns } : {}),
+  });
+  // User-mode networking: the namespace's one network (pasta configures the whole of it).
+  const userAt = list.findIndex(isUserNetworkEntry);
+  if (userAt >= 0) {
+    if (list.length > 1) throw new ConfigError(at(userAt === 0 ? 1 : 0), 'a container with user-mode networking (mode "pasta") joins no other network: pasta configures its whole network namespace');
+    const userNetwork = checkUserNetwork(list[0] as Record<string, unknown>, at(0));
+    // pasta drops root's privileges before it joins the namespace, and then may not enter one that root made (as podman, rootless only).
+    if (ctx.euid === 0) throw new ConfigError(`${at(0)}.mode`, 'user-mode networking (pasta) is for rootless callers: pasta gives up root before it joins the container\'s namespaces, which root made; as root, join a bridge network (createNetwork)');
+    return { userNetwork, names: names() };
+  }
   if (ctx.euid !== 0) {
-    throw new ConfigError('network', `bridge networks need root (uid ${ctx.euid} cannot make a veth in the network's namespace); user-mode networking for rootless containers is not built yet`);
+    throw new ConfigError('network', `bridge networks need root (uid ${ctx.euid} cannot make a veth in the network's namespace); a rootless container can have user-mode networking: { mode: "pasta", ports }`);
   }
   const seen = new Map<string, number>();
   const network = list.map((entry, i) => {
@@ -229,14 +246,5 @@ export function normalizeNetwork(cfg: { network?: unknown; dns?: unknown }, ctx:
     seen.set(r.name, i);
     return r;
   });
-  const has = (p: string) => ctx.mountDestinations.includes(p);
-  return {
-    network,
-    names: {
-      hosts: !has('/etc/hosts'),
-      hostname: ctx.hostname !== undefined && !has('/etc/hostname'),
-      resolvConf: !has('/etc/resolv.conf'),
-      ...(dns ? { dns } : {}),
-    },
-  };
+  return { network, names: names() };
 }

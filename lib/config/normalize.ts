@@ -25,6 +25,7 @@ import { type ResolvedLayers, normalizeRootfs } from './rootfs.js';
 import { type ResolvedUserns, checkIdmaps, fitMountsToMaps, normalizeUserns } from './userns.js';
 import { type ResolvedNamespace, normalizeNamespaces } from './namespaces.js';
 import { type ResolvedNames, type ResolvedNetworkAttachment, normalizeNetwork } from './network.js';
+import type { ResolvedUserNetwork } from './user-network.js';
 import { type ResolvedProcess, normalizeProcess } from './process.js';
 import { validateResources, withoutNullLimits } from './resources.js';
 import { resolveSeccomp } from './seccomp.js';
@@ -112,6 +113,8 @@ export interface ResolvedConfig {
   mountLabel?: string;
   /** config.network: the bridge networks it joins, in order (eth0, eth1, …; lib/config/network.ts). */
   network?: ResolvedNetworkAttachment[];
+  /** config.network { mode: 'pasta' }: user-mode networking (lib/config/user-network.ts). */
+  userNetwork?: ResolvedUserNetwork;
   /** The /etc files berth writes in the state dir and binds in (a container that joins a network). */
   names?: ResolvedNames;
 }

@@ -22,6 +22,7 @@ import { ContainerProcess, signalNumber } from './process.js';
 import { stateRecord } from './state-record.js';
 import { detachNetworks, networksOf } from './network.js';
 import { dropVolumes } from './volumes.js';
+import { stopUserNetwork } from './user-network.js';
 import type { Readable } from 'node:stream';
 import { type CopyInOptions, type CopyOutOptions, type FilesSource, copyIn, copyOut } from './files.js';
 import { type CommitOptions, commitOf } from './commit.js';
@@ -117,7 +118,7 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
 
   /** The networks it is attached to (config.network): interface, addresses, MAC, the host ports bound. */
   get networks(): ContainerNetwork[] {
-    return networksOf(this.parts.record.networks);
+    return networksOf(this.parts.record.networks, this.parts.record.userNetwork);
   }
 
   /** The init process (also returned by start()). */
@@ -349,6 +350,7 @@ export class Container extends EventEmitter<ContainerEvents> implements Containe
       if (config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
       await releaseImageOf(config, stateDir.dir);
       const volumeError = await dropVolumes(this.parts.record.volumes, config.id);
+      await stopUserNetwork(this.parts.record.userNetwork);
       // Its networks: port mappings, leases, names (the veth goes with its namespace: its processes are gone).
       const networkError = await detachNetworks(config.stateRoot, config.id, this.parts.record.networks).then(() => null, (e: unknown) => e);
       // One thread-pool job for both, in that order; if the cgroups' removal

@@ -30,6 +30,7 @@ import { saveConfig } from './config-record.js';
 import { type InitRecord, stateRecord } from './state-record.js';
 import { attachNetworks, detachNetworks, plannedNetworks, withNameFiles } from './network.js';
 import { dropVolumes, plannedVolumes, takeVolumes } from './volumes.js';
+import { startUserNetwork, stopUserNetwork } from './user-network.js';
 
 export interface CreateOptions {
   /**
@@ -172,7 +173,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     const userns = config.userns;
     const createHooks = hasCreateHooks(config);
     // The networks are attached in the create hooks' pause (before pivot_root, before the program).
-    const attach = networks !== undefined;
+    const attach = networks !== undefined || config.userNetwork !== undefined;
     const spawnAt = nowUs();
     // v2: made above. v1: the child is making them now (the claim's planned paths and marker hold).
     const recorded = placement ? { paths: cgroup.paths, marker: stateDir.cgroupMarker } : { paths: cgroup.ownedPaths, marker: undefined };
@@ -189,7 +190,8 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
           placement,
           cgroupPaths: cgroup.paths,
           execAfterReady,
-          hooksPause: createHooks || attach,
+          // A rootless caller's pasta opens the init's /proc namespaces: dumpable for the pause (nothing of the container runs then; not with a joined pid namespace, whose processes could).
+          hooksPause: config.userNetwork && process.geteuid?.() !== 0 && !config.namespaces.some((n) => n.type === 'pid' && n.path !== undefined) ? 2 : createHooks || attach,
           ...(userFd !== undefined ? { userFd } : {}),
           ...(startFd !== undefined ? { startFd } : {}),
         }),
@@ -217,7 +219,8 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
         ? {
             runHooks: async (pid: number) => {
               if (attach) {
-                await attachNetworks(config, pid, record.networks!);
+                if (config.userNetwork) record.userNetwork = await startUserNetwork(config, pid, stateDir.dir);
+                else await attachNetworks(config, pid, record.networks!);
                 attached = true;
                 // What was made, recorded for a destroy from anywhere (the 'created' write may be under way: after it).
                 if (initPid !== undefined) {
@@ -291,6 +294,7 @@ async function setUp(input: ContainerConfig, options: CreateOptions, createdAt: 
     await cgroup.destroy().catch(() => {});
     await Promise.all([firstWrite, confirmed, configSaved.catch(() => {})]);
     if (attached) await detachNetworks(config.stateRoot, config.id, record.networks).catch(() => {});
+    await stopUserNetwork(record.userNetwork);
     if (leased && config.userns?.slot !== undefined) await releaseRange(config.stateRoot, config.id, config.userns.slot).catch(() => {});
     if (config.image) await releaseImage(config.image.store, config.id, stateDir.dir).catch(() => {});
     await dropVolumes(volumes, config.id);

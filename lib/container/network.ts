@@ -31,7 +31,7 @@
 // an earlier one failed; the first failure is thrown after all of them.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ContainerNetwork, NetworkAttachmentRecord, PublishedPortMapping } from '../../types/api.js';
+import type { ContainerNetwork, NetworkAttachmentRecord, PublishedPortMapping, UserNetworkRecord } from '../../types/api.js';
 import type { ResolvedConfig, ResolvedMount } from '../config/normalize.js';
 import { resolveMount } from '../config/mounts.js';
 import { NetworkError } from '../network/errors.js';
@@ -72,6 +72,8 @@ export async function withNameFiles(config: ResolvedConfig, stateDir: string): P
   const text: Partial<Record<NameFile, string>> = {};
   const nets = config.network ?? [];
   if (names.hosts && nets.length > 1) text.hosts = renderHosts();
+  // User-mode networking: the host's addresses, which the container does not know beforehand; its name resolves to itself.
+  if (names.hosts && nets.length === 0) text.hosts = renderHosts(config.hostname !== undefined ? [`127.0.1.1\t${config.hostname}`] : []);
   if (names.hostname && config.hostname !== undefined) text.hostname = renderHostname(config.hostname);
   if (names.resolvConf) {
     const host = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
@@ -85,7 +87,9 @@ export async function withNameFiles(config: ResolvedConfig, stateDir: string): P
   // (0700, host root's): the parent makes each bind, idmapped with the
   // container's maps (host root's file is the container root's), as for
   // root.idmap. Elsewhere the child binds them itself.
-  const idmap = config.userns?.mode === 'new' ? ['idmap'] : [];
+  // (A rootless caller's state root is its own: its container's root, which is
+  // the caller, binds them itself, as idmapped mounts are host root's to make.)
+  const idmap = config.userns?.mode === 'new' && process.geteuid?.() === 0 ? ['idmap'] : [];
   const mounts: ResolvedMount[] = sources.map(([k, source]) =>
     resolveMount({ destination: NAME_FILES[k], type: 'bind', source, options: ['rbind', ...(k === 'hosts' ? ['ro'] : []), 'nosuid', 'nodev', 'noexec', ...idmap] }, `names.${k}`, undefined),
   );
@@ -254,7 +258,9 @@ export async function detachNetworks(stateRoot: string, id: string, records: rea
 }
 
 /** container.networks: what each attachment is, from the record (empty until made). */
-export function networksOf(records: readonly NetworkAttachmentRecord[] | undefined): ContainerNetwork[] {
+export function networksOf(records: readonly NetworkAttachmentRecord[] | undefined, user?: UserNetworkRecord): ContainerNetwork[] {
+  // pasta's: the host's addresses, its own port forwards (no host end, no MAC of berth's).
+  if (user) return [{ name: user.mode, interface: user.interface ?? '', hostInterface: '', addresses: [], mac: '', ports: (user.ports ?? []).map((p) => ({ ...p })) }];
   return (records ?? []).map((r) => ({
     name: r.name,
     interface: r.interface,

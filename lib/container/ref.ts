@@ -24,6 +24,7 @@ import { runPoststartHooks, runPoststopHooks, runStartContainerHooks } from './h
 import { signalName } from '../launch/channel.js';
 import { detachNetworks, networksOf } from './network.js';
 import { dropVolumes } from './volumes.js';
+import { stopUserNetwork } from './user-network.js';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { type CopyInOptions, type CopyOutOptions, type FilesSource, copyIn, copyOut } from './files.js';
@@ -90,7 +91,7 @@ export class ContainerRef implements ContainerHandle {
 
   /** The networks it is attached to, as its record says (config.network). */
   get networks(): ContainerNetwork[] {
-    return networksOf(this.snapshot.networks);
+    return networksOf(this.snapshot.networks, this.snapshot.userNetwork);
   }
 
   /** The state as of now (re-read; 'stopped' once the init is gone). */
@@ -305,6 +306,7 @@ export class ContainerRef implements ContainerHandle {
     // Without config.json (not detached) the store's record of an image is stale once the state dir is gone.
     await releaseImageOf(config, this.dir.dir);
     const volumeError = await dropVolumes(state.volumes, this.id);
+    await stopUserNetwork(state.userNetwork);
     // Its networks (mappings, leases, names; the veth went with its namespace), from the record: whoever made the container.
     const networkError = await detachNetworks(this.dir.root, this.id, state.networks).then(() => null, (e: unknown) => e);
     await this.dir.remove();

@@ -1,6 +1,6 @@
 // What state.json holds: the OCI state plus what berth needs to find the
 // container's processes and cgroups again from another process.
-import type { ContainerState, ContainerStatus, NetworkAttachmentRecord, VolumeUseRecord } from '../../types/api.js';
+import type { ContainerState, ContainerStatus, NetworkAttachmentRecord, UserNetworkRecord, VolumeUseRecord } from '../../types/api.js';
 import type { ResolvedConfig } from '../config/normalize.js';
 import { ownStartTime } from '../state/state-dir.js';
 
@@ -15,6 +15,8 @@ export interface InitRecord {
   networks?: NetworkAttachmentRecord[];
   /** The volumes its mounts use (lib/container/volumes.ts), known from the claim on. */
   volumes?: VolumeUseRecord;
+  /** config.network { mode: 'pasta' }: filled in by the attach (lib/container/user-network.ts). */
+  userNetwork?: UserNetworkRecord;
 }
 
 /** `pid` is undefined only in the claim record ('creating': nothing spawned yet). */
@@ -36,5 +38,6 @@ export function stateRecord(config: ResolvedConfig, status: ContainerStatus, pid
     ...(cgroupMarker !== undefined ? { cgroupMarker } : {}),
     ...(init.networks ? { networks: init.networks } : {}),
     ...(init.volumes ? { volumes: init.volumes } : {}),
+    ...(init.userNetwork ? { userNetwork: init.userNetwork } : {}),
   };
 }

@@ -247,8 +247,8 @@ export interface PlanInputs {
   userFd?: number;
   /** Detached: the listening start socket (lib/container/detach.ts). */
   startFd?: number;
-  /** Stop before pivot_root for the create hooks (MSG_HOOKS). */
-  hooksPause?: boolean;
+  /** Stop before pivot_root for the create hooks (MSG_HOOKS); 2: dumpable meanwhile (a rootless caller's pasta opens its namespaces). */
+  hooksPause?: boolean | 2;
   /** The container's cgroup directories (v1/hybrid: one per hierarchy), bound into a `cgroup` mount (cgroup-mounts.ts). */
   cgroupPaths?: readonly string[];
 }
@@ -309,7 +309,7 @@ export function containerPlan(cfg: ResolvedConfig, inputs: PlanInputs): NativePl
     parentDeathSignal: cfg.dieWithParent ? os.constants.signals.SIGKILL : 0,
     execAfterReady: inputs.execAfterReady === true,
     ...(inputs.startFd !== undefined ? { startFd: inputs.startFd } : {}),
-    ...(inputs.hooksPause && mountNs ? { hooksPause: true } : {}),
+    ...(inputs.hooksPause && mountNs ? { hooksPause: inputs.hooksPause === 2 ? 2 : true } : {}),
   }, { init: true, ...(inputs.userFd !== undefined ? { userFd: inputs.userFd } : {}) });
 }
 

@@ -100,8 +100,8 @@ export interface NativePlan {
   execAfterReady?: boolean;
   /** Detached: the listening start socket berth-init accepts the start() peer on after READY. */
   startFd?: number;
-  /** Stop before pivot_root (MSG_HOOKS) until CONTINUE: the create hooks run then. */
-  hooksPause?: boolean;
+  /** Stop before pivot_root (MSG_HOOKS) until CONTINUE: the create hooks run then. 2: dumpable meanwhile (see child.cc pause_for_hooks). */
+  hooksPause?: boolean | 2;
   /** execve this file instead of looking up args[0] (an OCI hook's path). */
   execPath?: string;
   /** A new user namespace made by berth-init (MSG_USERNS, maps, MSG_CONTINUE), then the namespaces of unshareFlags. */

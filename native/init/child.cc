@@ -444,11 +444,18 @@ static int leave_callers_session(Failure* f) {
 
 // The create hooks (prestart, createRuntime, createContainer) run while this
 // process waits here, mounts made and before pivot_root, as the spec places them.
-void pause_for_hooks(int sync_fd) {
+void pause_for_hooks(int sync_fd, bool dumpable) {
+  // Dumpable only for the pause, and only when the parent asked (hooks_pause
+  // 2: a rootless caller's pasta must open /proc/<pid>/ns/{user,net}, which
+  // ptrace rules refuse for a non-dumpable process whose mm predates its user
+  // namespace). Nothing of the container runs yet: no process of it could use
+  // that (runc's nsexec is dumpable the same way while its maps are written).
+  if (dumpable && prctl(PR_SET_DUMPABLE, 1) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
   Msg m;
   init_msg(&m, MSG_HOOKS);
   if (send(sync_fd, &m, sizeof m, MSG_NOSIGNAL) < 0) child_fail(sync_fd, STEP_SYNC, errno, SC_SENDMSG, nullptr);
   wait_for_continue(sync_fd);
+  if (dumpable && prctl(PR_SET_DUMPABLE, 0) < 0) child_fail(sync_fd, STEP_SIGNALS, errno, SC_PRCTL, nullptr);
 }
 
 void child_main(const Plan* p, int sync_fd) {

@@ -27,7 +27,7 @@ struct Failure {
 // rootfs, then pivot_root into it and, if asked, make it read-only.
 // sync_fd: for the create hooks' stop before pivot_root (pause_for_hooks).
 int setup_rootfs(const Plan* p, int sync_fd, Failure* f);
-void pause_for_hooks(int sync_fd);
+void pause_for_hooks(int sync_fd, bool dumpable);
 
 // The idmapped trees the parent sent with MSG_CONTINUE (Plan::rootfs_tree, MountSpec::tree index them).
 constexpr int kMaxTrees = 64;

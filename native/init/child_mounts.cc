@@ -454,7 +454,7 @@ int setup_rootfs(const Plan* p, int sync_fd, Failure* f) {
   close(rootfd);
   if (rc < 0) return -1;
   // The create hooks run now: the container's mounts are made, the host's root is still ours.
-  if (p->hooks_pause) pause_for_hooks(sync_fd);
+  if (p->hooks_pause) pause_for_hooks(sync_fd, p->hooks_pause == 2);
   if (enter_root(p, f) < 0 || apply_root_propagation(p, f) < 0) return -1;
   if (p->readonly_root && mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kept_flags("/"), nullptr) < 0) {
     *f = {STEP_READONLY_ROOT, errno, SC_MOUNT, "/"};

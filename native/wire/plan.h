@@ -174,7 +174,7 @@ struct Plan {
   int nfds;
   int parent_death_signal;  // 0: none
   int exec_after_ready;     // run(): exec right after READY, no MSG_GO
-  int hooks_pause;          // stop before pivot_root for the create hooks (MSG_HOOKS, then CONTINUE)
+  int hooks_pause;          // stop before pivot_root for the create hooks (MSG_HOOKS, then CONTINUE); 2: dumpable meanwhile
   int start_fd;             // >= 0: detached: accept the start() peer on this listening socket after READY
 
   // User namespaces: an init unshares a new one after the host's part of its

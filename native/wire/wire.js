@@ -296,7 +296,8 @@ export const plan = {
     // waits for GO there: start() can come from any process, later.
     { ts: 'startFd', c: 'start_fd', type: 'int', default: '-1' },
     // prestart/createRuntime/createContainer hooks: stop before pivot_root
-    // (MSG_HOOKS) until the parent ran them (lib/container/hooks.ts).
+    // (MSG_HOOKS) until the parent ran them (lib/container/hooks.ts); 2: the
+    // init is dumpable during the pause (a rootless caller's pasta opens its namespaces).
     { ts: 'hooksPause', c: 'hooks_pause', type: 'int', default: 'false' },
     // User namespaces (lib/config/userns.ts). An init with a new one makes it
     // itself (unshareUserns) once the host's part of its setup is done, waits

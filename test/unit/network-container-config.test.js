@@ -139,7 +139,7 @@ test('refused, naming the field: unknown network, bad addresses, joined twice, M
 test('refused: a container without a network namespace of its own, a caller that is not root, dns without a network', async (t) => {
   await refused(t, base({ network: { name: 'web' }, linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }] } }), 'network', /network namespace of its own/);
   await refused(t, base({ network: { name: 'web' }, linux: { namespaces: [{ type: 'mount' }, { type: 'network', path: '/proc/self/ns/net' }] } }), 'network', /without a path/);
-  await refused(t, base({ network: { name: 'web' } }), 'network', /need root/, fakeCaller({ euid: 1000, egid: 1000 }));
+  await refused(t, base({ network: { name: 'web' } }), 'network', /need root.*mode: "pasta"/, fakeCaller({ euid: 1000, egid: 1000 }));
   await refused(t, base({ dns: { nameservers: ['1.1.1.1'] } }), 'dns', /joins a network/);
   const joined = { linux: { namespaces: [{ type: 'mount' }, { type: 'network' }, { type: 'user', path: '/proc/self/ns/user' }] } };
   await refused(t, base({ network: { name: 'web' }, ...joined }), 'network', /joined by path/);
@@ -230,4 +230,41 @@ test('writeInPlace keeps the inode (what a bind mount pins), shrinks and grows; 
 test('container.networks from the record: planned entries show empty until made', (t) => {
   t.deepEqual(networksOf(undefined), []);
   t.deepEqual(networksOf([{ name: 'web', interface: 'eth0', hostInterface: 'vb0' }]), [{ name: 'web', interface: 'eth0', hostInterface: 'vb0', addresses: [], mac: '', ports: [] }]);
+});
+
+test('user-mode networking (mode pasta): a rootless caller\'s, alone; ports checked; names files; root, a second network and bad fields refused naming the field', (t) => {
+  const ctx = { id: 'x', stateRoot, ownNetworkNs: true, euid: 1000, hostname: 'x', mountDestinations: [] };
+  const r = normalizeNetwork({ network: { mode: 'pasta', ports: [{ hostPort: 0, containerPort: 80 }, { hostPort: 5353, containerPort: 53, protocol: 'udp', hostIp: '127.0.0.1' }] } }, ctx);
+  t.is(r.network, undefined);
+  t.deepEqual(r.userNetwork, {
+    mode: 'pasta',
+    field: 'network',
+    hostLoopback: false,
+    ports: [
+      { hostPort: 0, containerPort: 80, protocol: 'tcp' },
+      { hostPort: 5353, containerPort: 53, protocol: 'udp', hostIp: '127.0.0.1' },
+    ],
+  });
+  t.deepEqual(r.names, { hosts: true, hostname: true, resolvConf: true });
+  t.true(normalizeNetwork({ network: [{ mode: 'pasta', hostLoopback: true }] }, ctx).userNetwork.hostLoopback);
+  const field = (cfg, c = ctx) => t.throws(() => normalizeNetwork(cfg, c), { instanceOf: ConfigError }).field;
+  t.is(field({ network: { mode: 'pasta' } }, { ...ctx, euid: 0 }), 'network.mode');
+  t.is(field({ network: { mode: 'slirp' } }), 'network.mode');
+  t.is(field({ network: [{ mode: 'pasta' }, { name: 'web' }] }), 'network[1]');
+  t.is(field({ network: [{ name: 'web' }, { mode: 'pasta' }] }), 'network[0]');
+  t.is(field({ network: { mode: 'pasta', ip: '10.0.0.2' } }), 'network.ip');
+  t.is(field({ network: { mode: 'pasta', ports: [{ hostPort: 70000, containerPort: 80 }] } }), 'network.ports[0].hostPort');
+  t.is(field({ network: { mode: 'pasta', ports: [{ hostPort: 8080, containerPort: 0 }] } }), 'network.ports[0].containerPort');
+  t.is(field({ network: { mode: 'pasta', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'sctp' }] } }), 'network.ports[0].protocol');
+  t.is(field({ network: { mode: 'pasta', ports: [{ hostPort: 8080, containerPort: 80 }, { hostPort: 8080, containerPort: 81 }] } }), 'network.ports[1].hostPort');
+  t.is(field({ network: { mode: 'pasta', hostLoopback: 'yes' } }), 'network.hostLoopback');
+  t.is(field({ network: { mode: 'pasta' } }, { ...ctx, ownNetworkNs: false }), 'network');
+});
+
+test('pasta\'s command line: forwards as [ADDR/]PORT:TARGET, none when there are none, no container-to-host forwards, the gateway mapping only with hostLoopback, the user namespace joined when the container has one', async (t) => {
+  const { pastaArgs } = await import('../../dist/lib/container/user-network.js');
+  const args = pastaArgs({ pid: 42, ownUserns: true, pidFile: '/s/pasta.pid', hostLoopback: false, ports: [{ hostPort: 0, bound: 40000, containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1' }] });
+  t.deepEqual(args, ['--config-net', '--quiet', '-T', 'none', '-U', 'none', '-t', '127.0.0.1/40000:80', '-u', 'none', '--no-map-gw', '--pid', '/s/pasta.pid', '--userns', '/proc/42/ns/user', '--netns', '/proc/42/ns/net']);
+  const open = pastaArgs({ pid: 7, ownUserns: false, pidFile: '/p', hostLoopback: true, ports: [{ hostPort: 53, bound: 53, containerPort: 53, protocol: 'udp' }] });
+  t.deepEqual(open, ['--config-net', '--quiet', '-T', 'none', '-U', 'none', '-t', 'none', '-u', '53:53', '--pid', '/p', '--netns', '/proc/7/ns/net']);
 });
