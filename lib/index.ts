@@ -28,6 +28,7 @@ export type {
   ResolvedNames,
   ResolvedNetworkAttachment,
   ResolvedPortMapping,
+  ResolvedUserNetwork,
   ResolvedPersonality,
   ResolvedProcess,
   ResolvedRlimit,

@@ -20,12 +20,8 @@ import { checkHostAddress, formatAddress, parseAddress, parseSubnet } from '../n
 import { describe, isObject, optArray } from './check.js';
 import { type ResolvedUserNetwork, checkUserNetwork, isUserNetworkEntry } from './user-network.js';
 
-export interface ResolvedPortMapping {
-  hostPort: number;
-  containerPort: number;
-  protocol: 'tcp' | 'udp';
-  hostIp?: string;
-}
+import type { ResolvedPortMapping } from './port-mapping.js';
+export type { ResolvedPortMapping } from './port-mapping.js';
 
 /** One network the container joins, checked: what lib/container/network.ts attaches. */
 export interface ResolvedNetworkAttachment {

@@ -41,6 +41,7 @@ export type { ResolvedCapabilities, ResolvedProcess } from './process.js';
 export type { ResolvedRlimit } from './rlimits.js';
 export type { ResolvedNamespace } from './namespaces.js';
 export type { ResolvedDns, ResolvedNames, ResolvedNetworkAttachment, ResolvedPortMapping } from './network.js';
+export type { ResolvedUserNetwork } from './user-network.js';
 export type { ResolvedDevice } from './devices.js';
 export type { HookName, ResolvedHook, ResolvedHooks } from './hooks.js';
 export type { ResolvedIdmap, ResolvedMount } from './mounts.js';

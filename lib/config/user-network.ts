@@ -7,7 +7,7 @@
 import { ConfigError } from '../errors.js';
 import { formatAddress, parseAddress } from '../network/subnet.js';
 import { describe, isObject, optArray } from './check.js';
-import type { ResolvedPortMapping } from './network.js';
+import type { ResolvedPortMapping } from './port-mapping.js';
 
 export interface ResolvedUserNetwork {
   mode: 'pasta';
