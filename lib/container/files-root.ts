@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IdMapping } from '../config/userns.js';
-import type { ResolvedLayers } from '../config/rootfs.js';
+import { type ResolvedLayers, lowerdirPlus } from '../config/rootfs.js';
 import { CopyError } from '../errors.js';
 import { native } from '../native/addon.js';
 import { processStatus } from '../state/state-dir.js';
@@ -77,7 +77,7 @@ function openStopped(src: FilesSource): number {
   // A volatile overlay leaves this marker, and overlayfs refuses the upper dir
   // again until it is gone (Documentation/filesystems/overlayfs.rst, "Volatile mount").
   fs.rmSync(path.join(work, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
-  return native.overlayMountFd(src.layers.lower, upper, work);
+  return native.overlayMountFd(src.layers.lower, upper, work, lowerdirPlus());
 }
 
 export function openContainerRoot(src: FilesSource, containerPath: string): ContainerRoot {

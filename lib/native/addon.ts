@@ -251,7 +251,7 @@ export interface Native extends NativeNetlink {
   /** openat2(dirfd, path, flags | O_CLOEXEC) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: never leaves dirfd's tree. Throws with code/syscall/path. */
   openInRoot(dirfd: number, path: string, flags: number): number;
   /** An overlay (lowers top-most first, upper, work; index=off) as a detached mount: its root's fd, attached nowhere, gone with the fd. */
-  overlayMountFd(lowers: string[], upper: string, work: string): number;
+  overlayMountFd(lowers: string[], upper: string, work: string, lowerdirPlus: boolean): number;
   /** prlimit64(pid, resource, {soft, hard}): 0 or errno (a userns init's rlimits, set from the host's side). */
   prlimit(pid: number, resource: number, soft: bigint, hard: bigint): number;
   /**

@@ -36,7 +36,7 @@ int fsconfig_str(int fsfd, const char* key, const char* value) {
 
 }  // namespace
 
-// overlayMountFd(lowers: string[] (top-most first), upper, work) -> a detached mount's root fd
+// overlayMountFd(lowers: string[] (top-most first), upper, work, lowerdirPlus) -> a detached mount's root fd
 Napi::Value OverlayMountFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array lowers = info[0].As<Napi::Array>();
@@ -44,18 +44,16 @@ Napi::Value OverlayMountFd(const Napi::CallbackInfo& info) {
   std::string work = info[2].As<Napi::String>().Utf8Value();
   int fsfd = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
   if (fsfd < 0) return ThrowErrno(env, errno, "fsopen", "overlay");
-  // One lowerdir+ per layer (6.8+): a layer path may hold ':' or ','. Before
-  // 6.8 the kernel refuses the key (EINVAL): one "lowerdir" list then, as mount(2) takes it.
+  // One lowerdir+ per layer on 6.8+ (a layer path may hold ':' or ','). Before
+  // that, one "lowerdir" list as mount(2) takes it: overlay parsed its options
+  // as one legacy string until 6.5, so an unknown key is only refused at
+  // CMD_CREATE and cannot be probed for; the caller says which (lowerdirPlus).
+  bool plus = info[3].As<Napi::Boolean>().Value();
   std::string joined;
-  bool plus = true;
   for (uint32_t i = 0; i < lowers.Length(); i++) {
     std::string l = lowers.Get(i).As<Napi::String>().Utf8Value();
     joined += (i ? ":" : "") + l;
     if (plus && fsconfig_str(fsfd, "lowerdir+", l.c_str()) < 0) {
-      if (errno == EINVAL && i == 0) {
-        plus = false;
-        continue;
-      }
       int e = errno;
       close(fsfd);
       return ThrowErrno(env, e, "fsconfig", l.c_str());

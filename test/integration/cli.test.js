@@ -358,7 +358,8 @@ test.serial('5. run: the exit status is the program\'s (128+n when a signal ende
   const b = await makeBundle(t, (c) => (c.process.args = ['sleep', '1000']));
   const pidFile = path.join(tmp, 'runkill.pid');
   const running = berth(['run', '--bundle', b.dir, '--pid-file', pidFile, 'cli-runkill']);
-  await until('run to start the program', async () => fs.existsSync(pidFile) && cmdline(Number(fs.readFileSync(pidFile, 'utf8'))) === 'sleep 1000');
+  // 30 s: a CLI call under the VM lane's TCG emulation takes seconds.
+  await until('run to start the program', async () => fs.existsSync(pidFile) && cmdline(Number(fs.readFileSync(pidFile, 'utf8'))) === 'sleep 1000', 30_000);
   const { cgroupPaths } = record('cli-runkill');
   await ok(t, ['kill', 'cli-runkill', 'KILL']);
   const r = await running;
