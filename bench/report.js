@@ -93,6 +93,8 @@ export function printTable(res) {
     const n = s.network;
     statsTable('network: startup (run /bin/true)', n.stats);
     console.log(`  a bridge network +${n.deltaMs.bridge} ms; with one port mapping +${n.deltaMs.bridgeAndPort} ms (the mapping alone +${n.deltaMs.port} ms)`);
+    if (n.deltaMs.podmanBridgeAndPort != null) console.log(`  podman (${n.podman.backend}, ${n.podman.rounds} rounds): --network bridge -p 80 − --network none +${n.deltaMs.podmanBridgeAndPort} ms`);
+    else if (n.podman?.skipped) console.log(`  podman: skipped: ${n.podman.skipped}`);
   }
   if (s.image?.startup?.stats) {
     const im = s.image;

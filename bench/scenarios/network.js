@@ -8,7 +8,7 @@
 // the bench makes (`unshare --net sleep infinity`, killed by pid): the
 // machine's own network is never touched. The containers run from a private
 // copy of the rootfs (the /etc files' mount points are made there, not in the
-// fixture).
+// fixture). podman's own cost of the same is measured beside it (network-podman.js).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +19,10 @@ import { makeSpec } from '../bundle.js';
 import { CGROUP_PARENT } from '../hygiene.js';
 import { interleave } from '../interleave.js';
 import { summarize } from '../stats.js';
+import { podmanNetworkArms, podmanNetworkMissing } from './network-podman.js';
+
+// podman's arms take ~0.4-0.9 s a run: fewer rounds of them, right after berth's.
+const PODMAN_ROUNDS = 15;
 
 /** A network namespace held by a sleep of ours, standing in for the host. */
 async function standInHost() {
@@ -63,6 +67,20 @@ export async function network(ctx, rounds) {
       { name: 'bridge + 1 port mapping', run: () => timeBerthRun(berth, { ...berthConfig(spec, ctx.stateRoot), network: { name, ports: [{ hostPort: 0, containerPort: 80 }] } }) },
     ];
     const { samples, dropped } = await interleave(runners, rounds, { label: 'network: startup' });
+    // podman's own cost of the same on this machine, in the same stand-in host, right after.
+    const podmanSkip = podmanNetworkMissing();
+    let podman = podmanSkip ? { skipped: podmanSkip } : null;
+    if (!podmanSkip) {
+      const arms = await podmanNetworkArms(host.path, rootfs);
+      try {
+        const r = await interleave(arms.runners, Math.min(rounds, PODMAN_ROUNDS), { label: 'network: podman' });
+        Object.assign(samples, r.samples);
+        Object.assign(dropped, r.dropped);
+        podman = { rounds: Math.min(rounds, PODMAN_ROUNDS), backend: 'CNI (containernetworking-plugins), runtime runc' };
+      } finally {
+        await arms.cleanup();
+      }
+    }
     const stats = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));
     const p50 = (k) => (stats[k]?.n ? stats[k].p50 : null);
     const delta = (a, b) => (p50(a) != null && p50(b) != null ? Math.round((p50(a) - p50(b)) * 1000) / 1000 : null);
@@ -70,10 +88,12 @@ export async function network(ctx, rounds) {
       rounds,
       stats,
       dropped,
+      podman,
       deltaMs: {
         bridge: delta('bridge network', 'no network (lo only)'),
         bridgeAndPort: delta('bridge + 1 port mapping', 'no network (lo only)'),
         port: delta('bridge + 1 port mapping', 'bridge network'),
+        podmanBridgeAndPort: delta('podman --network bridge -p 80', 'podman --network none'),
       },
     };
   } finally {
