@@ -40,6 +40,7 @@ import { CGROUP_PARENT } from '../hygiene.js';
 import { interleave, withTimeout } from '../interleave.js';
 import { timeSpawn } from '../runtimes.js';
 import { ratio, summarize } from '../stats.js';
+import { privatePodman, shellQuote } from '../podman-private.js';
 
 const IMAGE = 'berth-bench/rootfs:1';
 const BIG_IMAGE = 'berth-bench/big:1';
@@ -216,7 +217,7 @@ function filesUnder(dir) {
 
 const PODMAN_HOST_PATHS = ['/var/lib/containers', '/dev/shm/libpod_lock', '/run/libpod', '/run/containers'];
 const hostPaths = () => PODMAN_HOST_PATHS.filter((p) => fs.existsSync(p));
-const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+const q = shellQuote;
 const UNSHARE = ['-m', '--propagation', 'private', 'sh', '-c'];
 const HIDE_VAR_LIB = 'mount -t tmpfs -o mode=0755 berth-bench /var/lib';
 
@@ -231,23 +232,8 @@ function podmanMissing() {
 
 /** argv + env of `podman load -i archive` with everything of podman's own under dir (made here). */
 function podmanLoad(dir, archive) {
-  fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
-  const storage = path.join(dir, 'storage');
-  const run = path.join(dir, 'run');
-  fs.writeFileSync(path.join(dir, 'storage.conf'), `[storage]\ndriver = "overlay"\nrunroot = ${JSON.stringify(run)}\ngraphroot = ${JSON.stringify(storage)}\n`);
-  fs.writeFileSync(
-    path.join(dir, 'containers.conf'),
-    `[network]\nnetwork_config_dir = ${JSON.stringify(path.join(dir, 'cni'))}\n[engine]\nevents_logger = "file"\nevents_logfile_path = ${JSON.stringify(path.join(dir, 'events.log'))}\nlock_type = "file"\ntmp_dir = ${JSON.stringify(path.join(dir, 'tmp'))}\n`,
-  );
-  fs.writeFileSync(path.join(dir, 'registries.conf'), '');
-  const env = {
-    ...process.env,
-    CONTAINERS_CONF: path.join(dir, 'containers.conf'),
-    CONTAINERS_STORAGE_CONF: path.join(dir, 'storage.conf'),
-    CONTAINERS_REGISTRIES_CONF: path.join(dir, 'registries.conf'),
-  };
-  const argv = ['--root', storage, '--runroot', run, '--tmpdir', path.join(dir, 'tmp'), '--storage-driver', 'overlay', 'load', '-i', archive];
-  return { args: [...UNSHARE, `${HIDE_VAR_LIB} && exec podman ${argv.map(q).join(' ')}`], env };
+  const { env, globals } = privatePodman(dir);
+  return { args: [...UNSHARE, `${HIDE_VAR_LIB} && exec podman ${[...globals, 'load', '-i', archive].map(q).join(' ')}`], env };
 }
 
 /** Spawn to exit; resolves { ms, stdout }, rejects on a non-zero exit with its stderr. */

@@ -13,8 +13,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { privatePodman, shellQuote as q } from '../podman-private.js';
 
-const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 
 export function podmanNetworkMissing() {
   for (const [tool, pkg] of [['podman', 'podman'], ['runc', 'runc'], ['iptables', 'iptables'], ['nsenter', 'util-linux']]) {
@@ -46,15 +46,8 @@ function time(args, env) {
 /** Runners for interleave() and a cleanup; `netns`: the stand-in host's namespace path. */
 export async function podmanNetworkArms(netns, rootfs) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-podman-net-'));
-  fs.mkdirSync(path.join(dir, 'tmp'));
-  fs.writeFileSync(path.join(dir, 'storage.conf'), `[storage]\ndriver = "overlay"\nrunroot = ${JSON.stringify(path.join(dir, 'run'))}\ngraphroot = ${JSON.stringify(path.join(dir, 'storage'))}\n`);
-  fs.writeFileSync(
-    path.join(dir, 'containers.conf'),
-    `[network]\nnetwork_config_dir = ${JSON.stringify(path.join(dir, 'cni'))}\n[engine]\nevents_logger = "file"\nevents_logfile_path = ${JSON.stringify(path.join(dir, 'events.log'))}\nlock_type = "file"\ntmp_dir = ${JSON.stringify(path.join(dir, 'tmp'))}\ncgroup_manager = "cgroupfs"\n`,
-  );
-  fs.writeFileSync(path.join(dir, 'registries.conf'), '');
-  const env = { ...process.env, CONTAINERS_CONF: path.join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: path.join(dir, 'storage.conf'), CONTAINERS_REGISTRIES_CONF: path.join(dir, 'registries.conf') };
-  const podman = ['podman', '--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run'), '--tmpdir', path.join(dir, 'tmp'), '--storage-driver', 'overlay', '--runtime', 'runc'];
+  const { env, globals } = privatePodman(dir, { cgroupManager: 'cgroupfs' });
+  const podman = ['podman', ...globals, '--runtime', 'runc'];
   const wrap = (cmd) => ['nsenter', `--net=${netns}`, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs berth-bench /var/lib && mkdir -p /run/netns && mount -t tmpfs berth-bench /run/netns && ${cmd}`];
   execFileSync('tar', ['-C', rootfs, '-cf', path.join(dir, 'rootfs.tar'), '.']);
   const image = 'localhost/berth-bench/rootfs:1';
