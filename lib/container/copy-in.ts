@@ -16,7 +16,16 @@ import { extract as tarExtract, type TarHeader } from '../image/tar.js';
 import { native } from '../native/addon.js';
 import { CopyError } from '../errors.js';
 import type { CopyInOptions } from '../../types/api.js';
-import { type ContainerRoot, type FilesSource, O_DIRECTORY, O_NOFOLLOW, O_PATH, copyFailed, openContainerRoot, viaFd } from './files-root.js';
+import { type ContainerRoot, type FilesSource, O_DIRECTORY, O_NOFOLLOW, O_PATH, containerPathOf, copyFailed, openContainerRoot, viaFd } from './files-root.js';
+
+/** A directory's owner, mode and time, applied after its entries (which change its mtime). */
+interface DirMeta {
+  at: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: Date | undefined;
+}
 
 export type { CopyInOptions };
 
@@ -73,7 +82,7 @@ async function writeFileAt(parentFd: number, name: string, data: Readable): Prom
 
 /** One file: the bytes of `source` at `dest`. */
 export async function copyInFile(src: FilesSource, dest: string, source: unknown, opts: CopyInOptions): Promise<void> {
-  const p = destOf(dest);
+  const p = containerPathOf(dest);
   if (p === '/') throw new CopyError('COPY_INVALID', 'the root directory cannot be a file', p, { step: 'validate', errno: 'EISDIR' });
   const data = toStream(source, p);
   const root = openContainerRoot(src, p);
@@ -94,18 +103,13 @@ export async function copyInFile(src: FilesSource, dest: string, source: unknown
   }
 }
 
-function destOf(dest: unknown): string {
-  if (typeof dest !== 'string' || !dest.startsWith('/') || dest.includes('\0')) throw new CopyError('COPY_INVALID', `a container path is absolute, got ${JSON.stringify(dest)}`, String(dest), { step: 'validate', errno: 'EINVAL' });
-  return path.posix.normalize(dest);
-}
-
 /** A tar stream unpacked into the directory `dest` (which must exist). */
 export async function copyInArchive(src: FilesSource, dest: string, source: unknown): Promise<void> {
-  const p = destOf(dest);
+  const p = containerPathOf(dest);
   const input = toStream(source, p);
   const root = openContainerRoot(src, p);
   // Directory modes and times last: entries written into a directory change its mtime.
-  const dirs: Array<{ at: string; mode: number; uid: number; gid: number; mtime: Date | undefined }> = [];
+  const dirs: DirMeta[] = [];
   try {
     const destFd = openDir(root, p);
     fs.closeSync(destFd); // there, and a directory
@@ -135,7 +139,7 @@ export async function copyInArchive(src: FilesSource, dest: string, source: unkn
   }
 }
 
-async function unpackEntry(root: ContainerRoot, dest: string, h: TarHeader, stream: Readable, dirs: Array<{ at: string; mode: number; uid: number; gid: number; mtime: Date | undefined }>): Promise<void> {
+async function unpackEntry(root: ContainerRoot, dest: string, h: TarHeader, stream: Readable, dirs: DirMeta[]): Promise<void> {
   let parts: string[];
   try {
     parts = entryComponents(h.name);
@@ -158,7 +162,7 @@ async function unpackEntry(root: ContainerRoot, dest: string, h: TarHeader, stre
         const st = lstatAt(parentFd, name);
         if (st && !st.isDirectory()) fs.unlinkSync(viaFd(parentFd, name));
         if (!st || !st.isDirectory()) fs.mkdirSync(viaFd(parentFd, name), 0o700);
-        dirs.push({ at, mode, uid, gid, mtime: mtime });
+        dirs.push({ at, mode, uid, gid, mtime });
         stream.resume();
         break;
       }

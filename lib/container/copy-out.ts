@@ -13,18 +13,13 @@ import { type Readable } from 'node:stream';
 import { devNumbers, imageXattr } from '../image/layer-tar.js';
 import { pack as tarPack, type TarHeader, type TarPack } from '../image/tar.js';
 import { native } from '../native/addon.js';
-import { type ContainerRoot, type FilesSource, O_DIRECTORY, O_NOFOLLOW, O_PATH, copyFailed, openContainerRoot, viaFd } from './files-root.js';
+import { type ContainerRoot, type FilesSource, O_DIRECTORY, O_NOFOLLOW, O_PATH, containerPathOf, copyFailed, openContainerRoot, viaFd } from './files-root.js';
 import { CopyError } from '../errors.js';
 
 // statfs f_type of filesystems that describe the kernel, not files.
 const KERNEL_FS = new Set([0x9fa0 /* proc */, 0x62656572 /* sysfs */, 0x27e0eb /* cgroup */, 0x63677270 /* cgroup2 */, 0x1cd1 /* devpts */, 0x19800202 /* mqueue */, 0x64626720 /* debugfs */, 0x73636673 /* securityfs */, 0x74726163 /* tracefs */, 0xcafe4a11 /* bpf */, 0x6e736673 /* nsfs */]);
 
 const CHUNK = 1 << 16;
-
-function containerPathOf(p: unknown): string {
-  if (typeof p !== 'string' || !p.startsWith('/') || p.includes('\0')) throw new CopyError('COPY_INVALID', `a container path is absolute, got ${JSON.stringify(p)}`, String(p), { step: 'validate', errno: 'EINVAL' });
-  return path.posix.normalize(p);
-}
 
 function entryAdd(pack: TarPack, header: TarHeader, data?: Buffer): Promise<void> {
   return new Promise((resolve, reject) => pack.entry(header, data ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));

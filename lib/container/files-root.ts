@@ -126,6 +126,12 @@ export function openContainerRoot(src: FilesSource, containerPath: string): Cont
   };
 }
 
+/** A path in the container as the copies take it: absolute, normalized; anything else is COPY_INVALID. */
+export function containerPathOf(p: unknown): string {
+  if (typeof p !== 'string' || !p.startsWith('/') || p.includes('\0')) throw new CopyError('COPY_INVALID', `a container path is absolute, got ${JSON.stringify(p)}`, String(p), { step: 'validate', errno: 'EINVAL' });
+  return path.posix.normalize(p);
+}
+
 /** /proc/self/fd/<fd>[/<name>]: a path the kernel resolves through the fd itself (the final name, if any, never followed by the calls used on it). */
 export const viaFd = (fd: number, name?: string): string => (name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`);
 
