@@ -11,11 +11,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import tar from 'tar-stream';
 import { exportImage, importImage, inspectImage, removeImage, ImageError } from '../../dist/lib/index.js';
 import { native } from '../../dist/lib/native/addon.js';
 import { ROOTFS } from './helpers.js';
-import { dirTar, dockerSave, hasZstd, layerTar, ociLayout, sha256 } from './image-fixtures.js';
+import { dirTar, dockerSave, hasZstd, layerTar, ociLayout, sha256, tarMembers } from './image-fixtures.js';
 import { when } from './when.js';
 import { hostState, isolatedPodman, podmanMissing } from './podman-isolated.js';
 
@@ -81,22 +80,6 @@ function tree(root) {
   return out;
 }
 
-/** The members of a tar (Buffer) -> { name: { header, data } }. */
-async function members(buf) {
-  const ex = tar.extract();
-  const out = {};
-  const done = (async () => {
-    for await (const entry of ex) {
-      const chunks = [];
-      for await (const c of entry) chunks.push(c);
-      out[entry.header.name] = { header: entry.header, data: Buffer.concat(chunks) };
-    }
-  })();
-  ex.end(buf);
-  await done;
-  return out;
-}
-
 test('export -> import into a second store: the same image id, names and layer trees; nothing left behind', async (t) => {
   const { dir, store, store2 } = scratch(t);
   const { id, info } = await fixtureImage(dir, store);
@@ -110,7 +93,7 @@ test('export -> import into a second store: the same image id, names and layer t
   t.deepEqual(fs.readdirSync(dir).sort(), ['img.tar', 'out.tar', 'store'], 'no temporary beside the destination');
   t.deepEqual(tmpIn(store), [], 'the export\'s hold is gone');
 
-  const m = await members(fs.readFileSync(dest));
+  const m = await tarMembers(fs.readFileSync(dest));
   const manifest = JSON.parse(m['manifest.json'].data);
   t.deepEqual(manifest, [{ Config: `${id.slice(7)}.json`, RepoTags: ['busy:1'], Layers: info.layers.map((l) => `${l.slice(7)}/layer.tar`) }]);
   t.deepEqual(JSON.parse(m.repositories.data), { busy: { 1: info.layers[1].slice(7) } });
@@ -153,13 +136,13 @@ test('a layer without a tar-split: a canonical tar (.wh. entries, ownership, mod
   t.not(r.layers[1], info.layers[1]);
   t.not(r.id, id);
 
-  const m = await members(fs.readFileSync(dest));
+  const m = await tarMembers(fs.readFileSync(dest));
   const config = JSON.parse(m[`${r.id.slice(7)}.json`].data);
   t.deepEqual(config.rootfs.diff_ids, r.layers);
   t.deepEqual(config.config, info.config.config, 'the rest of the config as it was');
   const layer = m[`${r.layers[1].slice(7)}/layer.tar`].data;
   t.is(sha256(layer), r.layers[1]);
-  const entries = await members(layer);
+  const entries = await tarMembers(layer);
   t.is(entries['etc/.wh.passwd-gone']?.header.type, 'file', 'a whiteout is a .wh. entry again');
   t.is(entries['opaque/.wh..wh..opq']?.header.type, 'file', 'the opaque xattr is a .wh..wh..opq entry again');
   t.false('etc/passwd-gone' in entries);
@@ -188,7 +171,7 @@ test('an OCI layout with gzip/zstd layers exports as uncompressed tars with the 
   const r = await exportImage('oci-img:v1', path.join(dir, 'oci-out.tar'), { store });
   t.is(r.id, layout.id);
   t.deepEqual(r.regenerated, []);
-  const m = await members(fs.readFileSync(path.join(dir, 'oci-out.tar')));
+  const m = await tarMembers(fs.readFileSync(path.join(dir, 'oci-out.tar')));
   t.true(m[`${a.layers[1].slice(7)}/layer.tar`].data.equals(upperTar), 'the zstd layer, decompressed');
   t.is((await importImage(path.join(dir, 'oci-out.tar'), { store: store2 })).id, layout.id);
 });
@@ -212,8 +195,8 @@ test('entries through symlinks and long names export byte for byte; a file a lat
   const r = await exportImage('tricky:1', path.join(dir, 'out.tar'), { store });
   // The file "x" became a directory: the split is void, and the layer is regenerated.
   t.deepEqual(r.regenerated, info.layers);
-  const layer = (await members(fs.readFileSync(path.join(dir, 'out.tar'))))[`${r.layers[0].slice(7)}/layer.tar`].data;
-  const e = await members(layer);
+  const layer = (await tarMembers(fs.readFileSync(path.join(dir, 'out.tar'))))[`${r.layers[0].slice(7)}/layer.tar`].data;
+  const e = await tarMembers(layer);
   t.is(e['real/through'].data.toString(), 'lands in real/', 'regenerated from the directory: the path it landed at');
   t.is(e.lnk.header.linkname, 'real');
   t.is(e.big.data.length, 3 << 20);
@@ -228,7 +211,7 @@ test('entries through symlinks and long names export byte for byte; a file a lat
   const c = await importImage((await dockerSave(path.join(dir, 'c.tar'), [clean], { repoTags: ['clean:1'] })).path, { store });
   const rc = await exportImage('clean:1', path.join(dir, 'c-out.tar'), { store });
   t.deepEqual(rc.regenerated, [], 'a file written through a symlink is found at the path it landed at');
-  t.true((await members(fs.readFileSync(path.join(dir, 'c-out.tar'))))[`${c.layers[0].slice(7)}/layer.tar`].data.equals(clean));
+  t.true((await tarMembers(fs.readFileSync(path.join(dir, 'c-out.tar'))))[`${c.layers[0].slice(7)}/layer.tar`].data.equals(clean));
 });
 
 test('a layer that names a file twice keeps no tar-split (its first content is gone) and is regenerated', async (t) => {
@@ -242,8 +225,8 @@ test('a layer that names a file twice keeps no tar-split (its first content is g
   t.false(fs.existsSync(path.join(store, 'tar-split', `${dup.layers[0].slice(7)}.gz`)));
   const r = await exportImage('dup:1', path.join(dir, 'dup-out.tar'), { store });
   t.deepEqual(r.regenerated, dup.layers);
-  const layer = (await members(fs.readFileSync(path.join(dir, 'dup-out.tar'))))[`${r.layers[0].slice(7)}/layer.tar`].data;
-  t.is((await members(layer)).f.data.toString(), 'second, longer');
+  const layer = (await tarMembers(fs.readFileSync(path.join(dir, 'dup-out.tar'))))[`${r.layers[0].slice(7)}/layer.tar`].data;
+  t.is((await tarMembers(layer)).f.data.toString(), 'second, longer');
 });
 
 test('a layer directory changed on disk: the export fails naming the layer, and writes nothing', async (t) => {

@@ -139,3 +139,19 @@ export function ociLayout(dir, layerTars, { compression = 'gzip', refName, confi
 export function tarOfDir(dir) {
   return dirTar(dir);
 }
+
+/** The members of a tar (Buffer): { name: { header, data } }. */
+export async function tarMembers(buf) {
+  const ex = tar.extract();
+  const out = {};
+  const done = (async () => {
+    for await (const entry of ex) {
+      const chunks = [];
+      for await (const c of entry) chunks.push(c);
+      out[entry.header.name] = { header: entry.header, data: Buffer.concat(chunks) };
+    }
+  })();
+  ex.end(buf);
+  await done;
+  return out;
+}

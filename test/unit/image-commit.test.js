@@ -9,13 +9,12 @@ import test from 'ava';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import tar from 'tar-stream';
 import { ImageError, exportImage, importImage, inspectImage, removeImage } from '../../dist/lib/index.js';
 import { applyChanges, checkChanges, commitConfig, commitContainer } from '../../dist/lib/image/commit.js';
 import { readFileInLayers } from '../../dist/lib/image/layer-files.js';
 import { nameFile } from '../../dist/lib/image/names.js';
 import { native } from '../../dist/lib/native/addon.js';
-import { dockerSave, layerTar } from '../integration/image-fixtures.js';
+import { dockerSave, layerTar, tarMembers } from '../integration/image-fixtures.js';
 import { removeDir, scratchDir } from './helpers.js';
 
 const asRoot = process.getuid() === 0;
@@ -63,22 +62,6 @@ function makeUpper(upper) {
     native.lsetxattr(path.join(upper, 'opq'), 'trusted.overlay.opaque', Buffer.from('y'));
     put('opq/fresh', 'f');
   }
-}
-
-/** The members of a tar (Buffer): { name: { header, data } }. */
-async function members(buf) {
-  const ex = tar.extract();
-  const out = {};
-  const done = (async () => {
-    for await (const entry of ex) {
-      const chunks = [];
-      for await (const c of entry) chunks.push(c);
-      out[entry.header.name] = { header: entry.header, data: Buffer.concat(chunks) };
-    }
-  })();
-  ex.end(buf);
-  await done;
-  return out;
 }
 
 const storeState = (store) => Object.fromEntries(['layers', 'tar-split', 'blobs/sha256', 'images', 'names', 'tmp'].map((d) => [d, fs.readdirSync(path.join(store, d)).sort()]));
@@ -188,10 +171,10 @@ test('an upper directory -> a stored layer in overlay form over the base, named,
   const r = await exportImage('committed', out, { store });
   t.is(r.id, info.id);
   t.deepEqual(r.regenerated, []);
-  const m = await members(fs.readFileSync(out));
+  const m = await tarMembers(fs.readFileSync(out));
   const layer = m[`${top.slice(7)}/layer.tar`].data;
   t.is(sha256(layer), top);
-  const entries = await members(layer);
+  const entries = await tarMembers(layer);
   t.truthy(entries['etc/.wh.gone']);
   t.truthy(entries['.wh.dir']);
   t.false('etc/gone' in entries || 'dir' in entries || 'dir/' in entries);
