@@ -26,6 +26,7 @@ import { detachNetworks, networksOf } from './network.js';
 import { dropVolumes } from './volumes.js';
 import { stopUserNetwork } from './user-network.js';
 import path from 'node:path';
+import { layerDir } from '../config/rootfs.js';
 import type { Readable } from 'node:stream';
 import { type CopyInOptions, type CopyOutOptions, type FilesSource, copyIn, copyOut } from './files.js';
 import { type CommitOptions, commitOf } from './commit.js';
@@ -365,7 +366,7 @@ export class ContainerRef implements ContainerHandle {
     if (this.config === undefined) this.config = await loadConfig(this.dir.configFile).catch(() => null);
     const config = this.config;
     const live = () => (initRunning(s) ? s.pid : undefined);
-    if (live() === undefined && !config && s.rootfs === path.join(this.dir.dir, 'layer', 'root')) {
+    if (live() === undefined && !config && s.rootfs === path.join(layerDir(this.dir.root, this.id), 'root')) {
       throw new InvalidStateError(op, 'stopped, and its overlay layers are known only to the process that created it (not detached)', this.id);
     }
     return {
